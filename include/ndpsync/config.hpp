@@ -1,0 +1,74 @@
+// Typed configuration. Every key, its type and its default live in one table (config.cpp) and
+// in docs/configuration.md. A config is built completely, then validated as a whole, before it
+// replaces the one in use: a bad file never half-applies.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ndpsync/types.hpp"
+
+namespace ndpsync {
+
+// Names the offending key path ("prefixes[1]") and what is wrong with it.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Registered in packaging/rt_protos.d/ndpsync.conf so that `ip -6 neigh show proxy` prints
+// "proto ndpsync". 0xB0 is unused by iproute2's table and by the routing daemons we know of.
+constexpr std::uint8_t kDefaultOwnerProtocol = 176;
+
+struct Config {
+  // Selection. An empty list means "detect".
+  std::vector<std::string> uplinks;
+  std::vector<std::string> downstream;  // names or globs
+  std::vector<Prefix> prefixes;
+
+  // Guards.
+  std::vector<Prefix> deny;
+  std::map<std::string, std::vector<Prefix>> interface_prefixes;  // name or glob -> allowed
+  std::size_t max_entries = 4096;
+  std::size_t max_entries_per_interface = 1024;
+
+  // Kernel.
+  bool manage_sysctls = true;
+  std::optional<unsigned> proxy_delay_ms = 0;  // nullopt: leave the kernel's value alone
+  std::uint8_t owner_protocol = kDefaultOwnerProtocol;
+
+  // Agent.
+  std::string status_socket = "/run/ndpsync/status.sock";
+  unsigned status_socket_mode = 0600;
+  std::string status_socket_group;  // empty: root's group
+  std::chrono::seconds resync_interval{60};
+  std::chrono::seconds liveness_timeout{30};
+  std::size_t netlink_rcvbuf = 8U << 20U;
+  bool remove_on_exit = false;
+  std::string log_level = "info";
+
+  // Per-invocation modifiers, accepted in files too so every option has a key.
+  bool dry_run = false;
+  bool json = false;
+
+  // Throws ConfigError naming the first contradiction (an uplink also listed downstream, ...).
+  void validate() const;
+};
+
+// True when `name` matches a name or glob ("veth*") of the list.
+bool matches_any(const std::vector<std::string>& patterns, std::string_view name);
+
+// Parses JSON with comments. Unknown keys, wrong types and bad values throw ConfigError.
+Config parse_config(std::string_view text);
+Config load_config_file(const std::string& path);
+
+// One line per key: "key  type  default  meaning". Used by `ndpsync config-keys` and the docs test.
+std::vector<std::string> config_key_names();
+
+}  // namespace ndpsync

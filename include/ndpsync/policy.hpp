@@ -1,0 +1,78 @@
+// Policy: which addresses the host must answer for, on which uplink, and which it must refuse.
+// Pure: a function of the config, the observed kernel state and the liveness verdicts.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string_view>
+#include <vector>
+
+#include "ndpsync/config.hpp"
+#include "ndpsync/observed_state.hpp"
+
+namespace ndpsync {
+
+enum class Source : std::uint8_t { kAddress, kNeighbour };
+std::string_view to_string(Source source);
+
+// Stable reason codes: they appear in the status JSON and in `reconcile --json`.
+enum class SkipReason : std::uint8_t {
+  kLinkLocal,
+  kMulticast,
+  kUnspecified,
+  kLoopback,
+  kOutsidePrefix,
+  kDenied,
+  kUplinkAddress,    // configured on an uplink
+  kUplinkRouter,     // a router on an uplink: a default gateway or an NTF_ROUTER neighbour
+  kUplinkNeighbour,  // in use on an uplink by another node
+  kNotAllowed,       // outside the prefixes the interface is bound to
+  kDadFailed,
+  kCap,
+  kForeign,  // the kernel already has an entry for it that another owner installed
+};
+std::string_view to_string(SkipReason reason);
+
+struct Uplink {
+  IfIndex index = 0;
+  std::string name;
+  std::vector<Prefix> prefixes;
+  // No prefix is known yet (addresses still coming up): owned entries stay until one is.
+  [[nodiscard]] bool held() const { return prefixes.empty(); }
+};
+
+struct Desired {
+  ProxyEntry entry;  // on the uplink, with our owner protocol
+  Source source = Source::kAddress;
+  IfIndex source_ifindex = 0;
+};
+
+struct Skipped {
+  Ipv6Address address;
+  IfIndex ifindex = 0;  // where we saw it
+  SkipReason reason = SkipReason::kOutsidePrefix;
+  auto operator<=>(const Skipped&) const = default;
+};
+
+// Liveness verdicts from the agent: neighbours that are gone but still being verified stay
+// claimed; neighbours proven dead are withdrawn although the kernel still lists them.
+struct LivenessView {
+  std::set<IfAddressKey> held;
+  std::set<IfAddressKey> withdrawn;
+};
+
+struct Decision {
+  std::vector<Uplink> uplinks;
+  std::vector<std::string> missing_uplinks;  // configured by name, not present
+  std::vector<IfIndex> downstream;
+  std::map<IfAddressKey, Desired> desired;  // keyed by (uplink, address)
+  std::vector<Skipped> skipped;
+  std::vector<ProxyEntry> foreign;  // entries on uplinks that another owner installed
+
+  [[nodiscard]] const Uplink* uplink(IfIndex index) const;
+};
+
+Decision decide(const Config& config, const ObservedState& observed,
+                const LivenessView& liveness = {});
+
+}  // namespace ndpsync

@@ -1,0 +1,37 @@
+// The delta between what policy wants and what the kernel holds, and the sysctls it needs.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ndpsync/policy.hpp"
+
+namespace ndpsync {
+
+struct Plan {
+  std::vector<ProxyEntry> add;
+  std::vector<ProxyEntry> remove;
+  std::vector<ProxyEntry> keep;
+
+  [[nodiscard]] bool empty() const { return add.empty() && remove.empty(); }
+};
+
+// Pure. Touches only entries that carry `owner`; removes nothing on a held uplink, and
+// nothing at all while no uplink is known (a vanished default route must not wipe the table).
+Plan reconcile(const Decision& decision, const std::map<IfAddressKey, ProxyEntry>& installed,
+               std::uint8_t owner);
+
+struct SysctlWrite {
+  SysctlKey key;
+  std::string value;
+  std::string reason;
+};
+
+// The sysctls the uplinks need, in the order they must be written (ARCHITECTURE fact 3):
+// accept_ra=2 where it was 1, then proxy_ndp, then forwarding, then proxy_delay.
+std::vector<SysctlKey> sysctl_keys(const Config& config, const std::vector<Uplink>& uplinks);
+std::vector<SysctlWrite> plan_sysctls(const Config& config, const std::vector<Uplink>& uplinks,
+                                      const std::map<SysctlKey, std::string>& current);
+
+}  // namespace ndpsync

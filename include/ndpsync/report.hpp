@@ -1,0 +1,27 @@
+// JSON and text renderings of what reconcile decided and did. Schema: docs/status.md.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ndpsync/oneshot.hpp"
+
+namespace ndpsync {
+
+constexpr int kSchemaVersion = 1;
+extern const char* const kVersion;
+
+using Names = std::map<IfIndex, std::string>;
+
+std::string name_of(const Names& names, IfIndex index);
+
+nlohmann::json uplinks_json(const Decision& decision, const std::vector<SysctlState>& sysctls);
+nlohmann::json sysctls_json(const std::vector<SysctlState>& sysctls, const std::string& iface);
+nlohmann::json skipped_json(const Decision& decision, const Names& names);
+nlohmann::json foreign_json(const Decision& decision, const Names& names);
+nlohmann::json failures_json(const std::vector<Failure>& failures);
+
+nlohmann::json report_json(const ReconcileReport& report);
+std::string report_text(const ReconcileReport& report);
+
+}  // namespace ndpsync

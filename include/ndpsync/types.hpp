@@ -1,0 +1,149 @@
+// Value types shared by every layer. No kernel structure (rtnl_*, nl_msg, nlmsghdr) ever
+// leaves the netlink adapter: it is converted into these at the boundary.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ndpsync {
+
+class Ipv6Address {
+ public:
+  using Bytes = std::array<std::uint8_t, 16>;
+
+  constexpr Ipv6Address() = default;
+  constexpr explicit Ipv6Address(const Bytes& bytes) : bytes_(bytes) {}
+
+  // Accepts every textual form inet_pton accepts; nothing else (no zone, no brackets).
+  static std::optional<Ipv6Address> parse(std::string_view text);
+
+  [[nodiscard]] const Bytes& bytes() const { return bytes_; }
+  [[nodiscard]] std::string to_string() const;  // RFC 5952 canonical form
+
+  [[nodiscard]] bool is_unspecified() const;
+  [[nodiscard]] bool is_loopback() const;
+  [[nodiscard]] bool is_multicast() const { return bytes_[0] == 0xff; }
+  [[nodiscard]] bool is_link_local() const {
+    return bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
+  }
+
+  auto operator<=>(const Ipv6Address&) const = default;
+
+ private:
+  Bytes bytes_{};
+};
+
+class Prefix {
+ public:
+  constexpr Prefix() = default;
+  // Host bits are cleared, so 2001:db8::1/64 and 2001:db8::/64 are the same prefix.
+  Prefix(const Ipv6Address& address, unsigned length);
+
+  // "ADDR/LEN" with 0 <= LEN <= 128. A bare address is not a prefix.
+  static std::optional<Prefix> parse(std::string_view text);
+
+  [[nodiscard]] const Ipv6Address& network() const { return network_; }
+  [[nodiscard]] unsigned length() const { return length_; }
+  [[nodiscard]] bool contains(const Ipv6Address& address) const;
+  [[nodiscard]] bool contains(const Prefix& other) const {
+    return other.length_ >= length_ && contains(other.network_);
+  }
+  [[nodiscard]] std::string to_string() const;
+
+  auto operator<=>(const Prefix&) const = default;
+
+ private:
+  Ipv6Address network_;
+  unsigned length_ = 0;
+};
+
+using IfIndex = int;
+
+struct Link {
+  IfIndex index = 0;
+  std::string name;
+  std::string kind;  // IFLA_INFO_KIND: "veth", "bridge", ...; empty for physical devices and lo
+  IfIndex master = 0;
+  bool up = false;       // IFF_UP
+  bool carrier = false;  // IFF_LOWER_UP
+  bool loopback = false;
+  std::string mac;  // IFLA_ADDRESS as "aa:bb:cc:dd:ee:ff"; empty when the link has none
+
+  auto operator<=>(const Link&) const = default;
+};
+
+// Flags of IFA_FLAGS that policy cares about (values match the kernel's IFA_F_*).
+enum AddressFlag : std::uint32_t {
+  kAddrTemporary = 0x01,
+  kAddrDadFailed = 0x08,
+  kAddrDeprecated = 0x20,
+  kAddrTentative = 0x40,
+};
+
+struct Address {
+  IfIndex ifindex = 0;
+  Ipv6Address address;
+  unsigned prefix_length = 128;
+  std::uint32_t flags = 0;
+
+  auto operator<=>(const Address&) const = default;
+};
+
+// Neighbour states (the kernel's NUD_* bits).
+enum NudState : std::uint16_t {
+  kNudIncomplete = 0x01,
+  kNudReachable = 0x02,
+  kNudStale = 0x04,
+  kNudDelay = 0x08,
+  kNudProbe = 0x10,
+  kNudFailed = 0x20,
+  kNudNoArp = 0x40,
+  kNudPermanent = 0x80,
+  kNudNone = 0x00,
+};
+
+// A neighbour in one of these states is evidence that the node is there (ARCHITECTURE fact 8).
+constexpr std::uint16_t kNudPresent =
+    kNudReachable | kNudStale | kNudDelay | kNudProbe | kNudPermanent | kNudNoArp;
+// States in which the kernel itself has confirmed the node recently, or never needs to.
+constexpr std::uint16_t kNudConfirmed = kNudReachable | kNudPermanent | kNudNoArp;
+
+struct Neighbour {
+  IfIndex ifindex = 0;
+  Ipv6Address address;
+  std::uint16_t state = kNudNone;
+  bool router = false;  // NTF_ROUTER
+  std::string lladdr;   // "aa:bb:cc:dd:ee:ff", empty when unresolved
+
+  [[nodiscard]] bool present() const { return (state & kNudPresent) != 0; }
+  auto operator<=>(const Neighbour&) const = default;
+};
+
+struct Route {
+  Prefix destination;
+  IfIndex oif = 0;
+  std::optional<Ipv6Address> gateway;
+  std::uint8_t protocol = 0;
+  std::uint32_t table = 254;  // RT_TABLE_MAIN
+
+  [[nodiscard]] bool is_default() const { return destination.length() == 0; }
+  auto operator<=>(const Route&) const = default;
+};
+
+// A kernel proxy-NDP entry (`ip -6 neigh add proxy ADDR dev IF`).
+struct ProxyEntry {
+  IfIndex ifindex = 0;
+  Ipv6Address address;
+  std::uint8_t protocol = 0;  // NDA_PROTOCOL; 0 when the entry carries none
+
+  auto operator<=>(const ProxyEntry&) const = default;
+};
+
+std::string to_string(const ProxyEntry& entry);
+std::string nud_state_name(std::uint16_t state);
+
+}  // namespace ndpsync

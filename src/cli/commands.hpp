@@ -1,0 +1,28 @@
+// `ndpsync run` and `ndpsync status`: options and entry points.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "ndpsync/config.hpp"
+
+namespace ndpsync::cli {
+
+struct AgentOptions {
+  std::string status_socket;
+  std::optional<unsigned> resync_interval;
+  std::optional<unsigned> liveness_timeout;
+  std::optional<std::size_t> netlink_rcvbuf;
+  bool remove_on_exit = false;
+  bool json = false;
+
+  void add_run_options(CLI::App& app);
+  void add_status_options(CLI::App& app);
+  void apply_to(Config& config) const;
+
+  int run(const Config& config, const std::string& config_file) const;
+  [[nodiscard]] int status() const;
+};
+
+}  // namespace ndpsync::cli

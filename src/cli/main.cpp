@@ -1,0 +1,143 @@
+// The controller: command line, config loading and exit codes. Everything it runs lives in the
+// libraries. Exit codes: 0 done, 1 a kernel operation failed, 2 usage or config error.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "commands.hpp"
+#include "logging.hpp"
+#include "ndpsync/config.hpp"
+#include "ndpsync/netlink.hpp"
+#include "ndpsync/oneshot.hpp"
+#include "ndpsync/report.hpp"
+
+namespace {
+
+using ndpsync::Config;
+using ndpsync::ConfigError;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Selection and sysctl options shared by `reconcile` and `run`; they override the config file.
+struct SelectionOptions {
+  std::string config_file;
+  std::vector<std::string> uplinks;
+  std::vector<std::string> downstream;
+  std::vector<std::string> prefixes;
+  bool no_sysctl = false;
+
+  void add_to(CLI::App& app) {
+    app.add_option("-c,--config", config_file, "JSON config file (comments allowed)");
+    app.add_option("--uplink", uplinks, "uplink interface (default: the IPv6 default route's)");
+    app.add_option("--downstream", downstream,
+                   "downstream interface name or glob (default: veth, bridge and lo)");
+    app.add_option("--prefix", prefixes,
+                   "IPv6 prefix to proxy (default: the uplink's on-link prefixes)");
+    app.add_flag("--no-sysctl", no_sysctl, "leave forwarding, proxy_ndp and accept_ra alone");
+  }
+
+  // Builds the whole config before anything uses it; throws ConfigError.
+  [[nodiscard]] Config build() const {
+    Config config = config_file.empty() ? Config{} : ndpsync::load_config_file(config_file);
+    if (!uplinks.empty()) config.uplinks = uplinks;
+    if (!downstream.empty()) config.downstream = downstream;
+    if (!prefixes.empty()) {
+      config.prefixes.clear();
+      for (const auto& text : prefixes) {
+        const auto prefix = ndpsync::Prefix::parse(text);
+        if (!prefix) {
+          throw ConfigError("--prefix: not an IPv6 prefix (ADDR/LEN): '" + text + "'");
+        }
+        config.prefixes.push_back(*prefix);
+      }
+    }
+    if (no_sysctl) config.manage_sysctls = false;
+    config.validate();
+    return config;
+  }
+};
+
+int run_reconcile(const Config& config) {
+  auto kernel = ndpsync::make_netlink_kernel();
+  if (!kernel) {
+    spdlog::error("cannot open a netlink socket");
+    return kExitFailure;
+  }
+  const auto report = ndpsync::reconcile_once(*kernel, config);
+  if (config.json) {
+    std::cout << ndpsync::report_json(report).dump(2) << "\n";
+  } else {
+    std::cout << ndpsync::report_text(report);
+  }
+  for (const auto& failure : report.failures) {
+    spdlog::error("{} {}: {}", failure.operation, failure.target, failure.status.message);
+  }
+  return report.failed() ? kExitFailure : kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ndpsync: keep kernel proxy-NDP entries for container addresses"};
+  app.require_subcommand(1);
+  std::string log_level;
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.set_version_flag("--version", ndpsync::kVersion);
+
+  SelectionOptions selection;
+  bool dry_run = false;
+  bool json = false;
+  auto* reconcile = app.add_subcommand("reconcile", "look once, apply the difference, exit");
+  selection.add_to(*reconcile);
+  reconcile->add_flag("--dry-run", dry_run, "change nothing; print what would change");
+  reconcile->add_flag("--json", json, "print the result as one JSON document");
+
+  ndpsync::cli::AgentOptions agent;
+  auto* run = app.add_subcommand("run", "keep the proxy table right until stopped");
+  selection.add_to(*run);
+  agent.add_run_options(*run);
+
+  auto* status = app.add_subcommand("status", "show what a running agent proxies");
+  agent.add_status_options(*status);
+
+  auto* keys = app.add_subcommand("config-keys", "list every config key and its type");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  try {
+    if (*keys) {
+      for (const auto& line : ndpsync::config_key_names()) {
+        std::cout << line << "\n";
+      }
+      return kExitOk;
+    }
+    if (*status) {
+      ndpsync::cli::setup_logging(log_level.empty() ? "warn" : log_level);
+      return agent.status();
+    }
+    Config config = selection.build();
+    if (dry_run) config.dry_run = true;
+    if (json) config.json = true;
+    if (!log_level.empty()) config.log_level = log_level;
+    if (*run) {
+      agent.apply_to(config);
+      config.validate();
+      ndpsync::cli::setup_logging(config.log_level);
+      return agent.run(config, selection.config_file);
+    }
+    ndpsync::cli::setup_logging(config.log_level);
+    return run_reconcile(config);
+  } catch (const ConfigError& e) {
+    std::cerr << "ndpsync: " << e.what() << "\n";
+    return kExitUsage;
+  }
+}

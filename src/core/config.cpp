@@ -1,0 +1,264 @@
+#include "ndpsync/config.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace ndpsync {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw ConfigError("config key '" + path + "': " + what);
+}
+
+std::string type_name(const json& value) { return value.type_name(); }
+
+bool as_bool(const json& value, const std::string& path) {
+  if (!value.is_boolean()) fail(path, "expected true or false, got " + type_name(value));
+  return value.get<bool>();
+}
+
+std::uint64_t as_uint(const json& value, const std::string& path, std::uint64_t min,
+                      std::uint64_t max) {
+  if (!value.is_number_integer()) fail(path, "expected an integer, got " + type_name(value));
+  if (value.is_number_integer() && !value.is_number_unsigned() && value.get<std::int64_t>() < 0) {
+    fail(path, "must be at least " + std::to_string(min));
+  }
+  const auto number = value.get<std::uint64_t>();
+  if (number < min || number > max) {
+    fail(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                   std::to_string(number));
+  }
+  return number;
+}
+
+std::string as_string(const json& value, const std::string& path) {
+  if (!value.is_string()) fail(path, "expected a string, got " + type_name(value));
+  return value.get<std::string>();
+}
+
+std::string as_interface_pattern(const json& value, const std::string& path) {
+  auto name = as_string(value, path);
+  // IFNAMSIZ - 1; a glob may be longer only through '*', which we still cap for sanity.
+  if (name.empty() || name.size() > 64 || name.find('/') != std::string::npos) {
+    fail(path, "not an interface name or glob: '" + name + "'");
+  }
+  return name;
+}
+
+Prefix as_prefix(const json& value, const std::string& path) {
+  const auto text = as_string(value, path);
+  const auto prefix = Prefix::parse(text);
+  if (!prefix) fail(path, "not an IPv6 prefix (ADDR/LEN): '" + text + "'");
+  return *prefix;
+}
+
+template <typename T, typename F>
+std::vector<T> as_list(const json& value, const std::string& path, F element) {
+  if (!value.is_array()) fail(path, "expected a list, got " + type_name(value));
+  std::vector<T> out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    out.push_back(element(value[i], path + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+struct KeySpec {
+  const char* name;
+  const char* type;
+  std::function<void(Config&, const json&, const std::string&)> set;
+};
+
+// The one table of keys. Defaults live in the Config struct's initialisers.
+const std::vector<KeySpec>& key_table() {
+  static const std::vector<KeySpec> table = {
+      {"uplinks", "list of interface names",
+       [](Config& c, const json& v, const std::string& p) {
+         c.uplinks = as_list<std::string>(v, p, as_interface_pattern);
+       }},
+      {"downstream", "list of interface names or globs",
+       [](Config& c, const json& v, const std::string& p) {
+         c.downstream = as_list<std::string>(v, p, as_interface_pattern);
+       }},
+      {"prefixes", "list of IPv6 prefixes",
+       [](Config& c, const json& v, const std::string& p) {
+         c.prefixes = as_list<Prefix>(v, p, as_prefix);
+       }},
+      {"deny", "list of IPv6 prefixes",
+       [](Config& c, const json& v, const std::string& p) {
+         c.deny = as_list<Prefix>(v, p, as_prefix);
+       }},
+      {"interface_prefixes", "object: interface name or glob -> list of IPv6 prefixes",
+       [](Config& c, const json& v, const std::string& p) {
+         if (!v.is_object()) fail(p, "expected an object, got " + type_name(v));
+         c.interface_prefixes.clear();
+         for (const auto& [name, prefixes] : v.items()) {
+           const auto path = p + "." + name;
+           as_interface_pattern(json(name), path);
+           c.interface_prefixes[name] = as_list<Prefix>(prefixes, path, as_prefix);
+         }
+       }},
+      {"max_entries", "integer 1..1000000",
+       [](Config& c, const json& v, const std::string& p) {
+         c.max_entries = as_uint(v, p, 1, 1000000);
+       }},
+      {"max_entries_per_interface", "integer 1..1000000",
+       [](Config& c, const json& v, const std::string& p) {
+         c.max_entries_per_interface = as_uint(v, p, 1, 1000000);
+       }},
+      {"manage_sysctls", "boolean",
+       [](Config& c, const json& v, const std::string& p) { c.manage_sysctls = as_bool(v, p); }},
+      {"proxy_delay_ms", "integer 0..10000, or null to leave the kernel's value",
+       [](Config& c, const json& v, const std::string& p) {
+         if (v.is_null()) {
+           c.proxy_delay_ms.reset();
+         } else {
+           c.proxy_delay_ms = static_cast<unsigned>(as_uint(v, p, 0, 10000));
+         }
+       }},
+      {"owner_protocol", "integer 1..255",
+       [](Config& c, const json& v, const std::string& p) {
+         c.owner_protocol = static_cast<std::uint8_t>(as_uint(v, p, 1, 255));
+       }},
+      {"status_socket", "absolute path",
+       [](Config& c, const json& v, const std::string& p) {
+         c.status_socket = as_string(v, p);
+         if (c.status_socket.empty() || c.status_socket.front() != '/') {
+           fail(p, "must be an absolute path, got '" + c.status_socket + "'");
+         }
+         if (c.status_socket.size() >= 108) fail(p, "longer than a Unix socket path may be");
+       }},
+      {"status_socket_mode", "string \"0600\" or \"0660\"",
+       [](Config& c, const json& v, const std::string& p) {
+         const auto text = as_string(v, p);
+         if (text != "0600" && text != "0660") {
+           fail(p, "must be \"0600\" or \"0660\", got '" + text + "'");
+         }
+         c.status_socket_mode = text == "0600" ? 0600 : 0660;
+       }},
+      {"status_socket_group", "group name",
+       [](Config& c, const json& v, const std::string& p) {
+         c.status_socket_group = as_string(v, p);
+       }},
+      {"resync_interval", "seconds, 1..86400",
+       [](Config& c, const json& v, const std::string& p) {
+         c.resync_interval = std::chrono::seconds(as_uint(v, p, 1, 86400));
+       }},
+      {"liveness_timeout", "seconds, 1..3600",
+       [](Config& c, const json& v, const std::string& p) {
+         c.liveness_timeout = std::chrono::seconds(as_uint(v, p, 1, 3600));
+       }},
+      {"netlink_rcvbuf", "bytes, 4096..1073741824",
+       [](Config& c, const json& v, const std::string& p) {
+         c.netlink_rcvbuf = as_uint(v, p, 4096, 1U << 30U);
+       }},
+      {"remove_on_exit", "boolean",
+       [](Config& c, const json& v, const std::string& p) { c.remove_on_exit = as_bool(v, p); }},
+      {"log_level", "trace, debug, info, warn or error",
+       [](Config& c, const json& v, const std::string& p) {
+         c.log_level = as_string(v, p);
+         static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error"};
+         if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end()) {
+           fail(p, "must be one of trace, debug, info, warn, error; got '" + c.log_level + "'");
+         }
+       }},
+      {"dry_run", "boolean",
+       [](Config& c, const json& v, const std::string& p) { c.dry_run = as_bool(v, p); }},
+      {"json", "boolean",
+       [](Config& c, const json& v, const std::string& p) { c.json = as_bool(v, p); }},
+  };
+  return table;
+}
+
+}  // namespace
+
+Config parse_config(std::string_view text) {
+  json document;
+  try {
+    document = json::parse(text.begin(), text.end(), nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(std::string("config is not valid JSON: ") + e.what());
+  }
+  if (!document.is_object()) {
+    throw ConfigError("config must be a JSON object, got " + type_name(document));
+  }
+  Config config;
+  for (const auto& [key, value] : document.items()) {
+    const auto& table = key_table();
+    const auto spec = std::find_if(table.begin(), table.end(),
+                                   [&key](const KeySpec& s) { return key == s.name; });
+    if (spec == table.end()) {
+      fail(key, "unknown key");
+    }
+    spec->set(config, value, key);
+  }
+  config.validate();
+  return config;
+}
+
+Config load_config_file(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) {
+    throw ConfigError("cannot read config file '" + path + "'");
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  try {
+    return parse_config(text.str());
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+}
+
+void Config::validate() const {
+  for (const auto& uplink : uplinks) {
+    if (matches_any(downstream, uplink)) {
+      fail("downstream", "matches uplink '" + uplink + "': an interface cannot be both");
+    }
+  }
+  for (const auto& [pattern, allowed] : interface_prefixes) {
+    for (const auto& prefix : allowed) {
+      const bool inside =
+          prefixes.empty() || std::any_of(prefixes.begin(), prefixes.end(),
+                                          [&](const Prefix& p) { return p.contains(prefix); });
+      if (!inside) {
+        fail("interface_prefixes." + pattern,
+             prefix.to_string() + " is outside every configured prefix");
+      }
+    }
+  }
+  for (const auto& prefix : prefixes) {
+    for (const auto& denied : deny) {
+      if (denied.contains(prefix)) {
+        fail("deny", denied.to_string() + " denies all of prefix " + prefix.to_string());
+      }
+    }
+  }
+  if (!status_socket_group.empty() && status_socket_mode != 0660) {
+    fail("status_socket_group", "a group needs status_socket_mode \"0660\"");
+  }
+}
+
+bool matches_any(const std::vector<std::string>& patterns, std::string_view name) {
+  const std::string subject(name);
+  return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& pattern) {
+    return fnmatch(pattern.c_str(), subject.c_str(), 0) == 0;
+  });
+}
+
+std::vector<std::string> config_key_names() {
+  std::vector<std::string> names;
+  for (const auto& spec : key_table()) {
+    names.push_back(std::string(spec.name) + "\t" + spec.type);
+  }
+  return names;
+}
+
+}  // namespace ndpsync

@@ -1,0 +1,152 @@
+#include "ndpsync/observed_state.hpp"
+
+#include <algorithm>
+
+namespace ndpsync {
+namespace {
+
+template <typename Map, typename Pred>
+void erase_where(Map& map, Pred pred) {
+  std::erase_if(map, [&](const auto& item) { return pred(item.first); });
+}
+
+RouteKey key_of(const Route& route) {
+  return {route.table, route.destination, route.oif, route.gateway};
+}
+
+}  // namespace
+
+void ObservedState::replace(Snapshot snapshot) {
+  links_.clear();
+  addresses_.clear();
+  neighbours_.clear();
+  routes_.clear();
+  for (auto& link : snapshot.links) {
+    links_[link.index] = std::move(link);
+  }
+  for (const auto& address : snapshot.addresses) {
+    addresses_[{address.ifindex, address.address}] = address;
+  }
+  for (auto& neighbour : snapshot.neighbours) {
+    neighbours_[{neighbour.ifindex, neighbour.address}] = std::move(neighbour);
+  }
+  for (const auto& route : snapshot.routes) {
+    routes_[key_of(route)] = route;
+  }
+  replace_proxies(snapshot.proxies);
+}
+
+void ObservedState::replace_proxies(const std::vector<ProxyEntry>& proxies) {
+  proxies_.clear();
+  for (const auto& entry : proxies) {
+    proxies_[{entry.ifindex, entry.address}] = entry;
+  }
+}
+
+bool ObservedState::apply(const KernelEvent& event) {
+  return std::visit(
+      [this](const auto& e) -> bool {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, LinkEvent>) {
+          return apply_link(e);
+        } else if constexpr (std::is_same_v<E, AddressEvent>) {
+          return apply_address(e);
+        } else if constexpr (std::is_same_v<E, NeighbourEvent>) {
+          return apply_neighbour(e);
+        } else if constexpr (std::is_same_v<E, RouteEvent>) {
+          return apply_route(e);
+        } else {
+          return apply_proxy(e);
+        }
+      },
+      event);
+}
+
+const Link* ObservedState::link(IfIndex index) const {
+  const auto it = links_.find(index);
+  return it == links_.end() ? nullptr : &it->second;
+}
+
+const Link* ObservedState::link_by_name(std::string_view name) const {
+  for (const auto& [index, link] : links_) {
+    if (link.name == name) {
+      return &link;
+    }
+  }
+  return nullptr;
+}
+
+bool ObservedState::apply_link(const LinkEvent& event) {
+  const auto index = event.link.index;
+  if (event.change == Change::kDel) {
+    const bool known = links_.erase(index) > 0;
+    forget_interface(index);
+    return known;
+  }
+  auto& slot = links_[index];
+  const Link before = slot;
+  slot = event.link;
+  // Taking a link down makes the kernel purge its proxy entries without telling anyone
+  // (fact 5); forget them so that the next reconcile puts them back once it is up.
+  if (before.up && !slot.up) {
+    erase_where(proxies_, [index](const IfAddressKey& key) { return key.first == index; });
+  }
+  return before != slot;
+}
+
+bool ObservedState::apply_address(const AddressEvent& event) {
+  const IfAddressKey key{event.address.ifindex, event.address.address};
+  if (event.change == Change::kDel) {
+    return addresses_.erase(key) > 0;
+  }
+  auto [it, inserted] = addresses_.try_emplace(key, event.address);
+  if (!inserted && it->second == event.address) {
+    return false;
+  }
+  it->second = event.address;
+  return true;
+}
+
+bool ObservedState::apply_neighbour(const NeighbourEvent& event) {
+  const IfAddressKey key{event.neighbour.ifindex, event.neighbour.address};
+  if (event.change == Change::kDel) {
+    return neighbours_.erase(key) > 0;
+  }
+  auto [it, inserted] = neighbours_.try_emplace(key, event.neighbour);
+  if (!inserted && it->second == event.neighbour) {
+    return false;
+  }
+  it->second = event.neighbour;
+  return true;
+}
+
+bool ObservedState::apply_route(const RouteEvent& event) {
+  const auto key = key_of(event.route);
+  if (event.change == Change::kDel) {
+    return routes_.erase(key) > 0;
+  }
+  auto [it, inserted] = routes_.try_emplace(key, event.route);
+  if (!inserted && it->second == event.route) {
+    return false;
+  }
+  it->second = event.route;
+  return true;
+}
+
+bool ObservedState::apply_proxy(const ProxyEvent& event) {
+  if (event.change == Change::kDel) {
+    return proxies_.erase({event.entry.ifindex, event.entry.address}) > 0;
+  }
+  note_proxy_added(event.entry);
+  return true;
+}
+
+void ObservedState::forget_interface(IfIndex index) {
+  const auto on_index = [index](const IfAddressKey& key) { return key.first == index; };
+  erase_where(addresses_, on_index);
+  erase_where(neighbours_, on_index);
+  erase_where(proxies_, on_index);
+  erase_where(routes_, [index](const RouteKey& key) { return key.oif == index; });
+}
+
+}  // namespace ndpsync

@@ -1,0 +1,310 @@
+#include "ndpsync/policy.hpp"
+
+#include <algorithm>
+
+namespace ndpsync {
+namespace {
+
+constexpr std::uint32_t kMainTable = 254;
+
+bool is_unicast_global(const Ipv6Address& address) {
+  return !address.is_unspecified() && !address.is_loopback() && !address.is_multicast() &&
+         !address.is_link_local();
+}
+
+void add_unique(std::vector<Prefix>& prefixes, const Prefix& prefix) {
+  if (std::find(prefixes.begin(), prefixes.end(), prefix) == prefixes.end()) {
+    prefixes.push_back(prefix);
+  }
+}
+
+// The on-link prefixes of the uplink's global addresses. An address with a /128 (DHCPv6 IA_NA)
+// takes its prefix from the on-link route that covers it.
+std::vector<Prefix> detect_prefixes(const ObservedState& observed, IfIndex uplink) {
+  std::vector<Prefix> prefixes;
+  std::vector<Ipv6Address> own;
+  for (const auto& [key, address] : observed.addresses()) {
+    if (key.first != uplink || !is_unicast_global(address.address) ||
+        (address.flags & kAddrDadFailed) != 0) {
+      continue;
+    }
+    own.push_back(address.address);
+    if (address.prefix_length > 0 && address.prefix_length < 128) {
+      add_unique(prefixes, Prefix(address.address, address.prefix_length));
+    }
+  }
+  for (const auto& [key, route] : observed.routes()) {
+    const auto length = route.destination.length();
+    if (route.oif != uplink || route.gateway || length == 0 || length == 128 ||
+        route.table != kMainTable || !is_unicast_global(route.destination.network())) {
+      continue;
+    }
+    const bool covers_own = std::any_of(own.begin(), own.end(), [&](const Ipv6Address& a) {
+      return route.destination.contains(a);
+    });
+    if (covers_own) {
+      add_unique(prefixes, route.destination);
+    }
+  }
+  std::sort(prefixes.begin(), prefixes.end());
+  return prefixes;
+}
+
+std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& observed,
+                                   std::vector<std::string>& missing) {
+  std::vector<IfIndex> indexes;
+  if (!config.uplinks.empty()) {
+    for (const auto& name : config.uplinks) {
+      if (const auto* link = observed.link_by_name(name)) {
+        indexes.push_back(link->index);
+      } else {
+        missing.push_back(name);
+      }
+    }
+  } else {
+    for (const auto& [key, route] : observed.routes()) {
+      if (route.is_default() && route.table == kMainTable && route.oif != 0) {
+        indexes.push_back(route.oif);
+      }
+    }
+  }
+  std::sort(indexes.begin(), indexes.end());
+  indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
+
+  std::vector<Uplink> uplinks;
+  for (const auto index : indexes) {
+    const auto* link = observed.link(index);
+    if (link == nullptr) {
+      continue;
+    }
+    Uplink uplink{.index = index, .name = link->name, .prefixes = config.prefixes};
+    if (uplink.prefixes.empty()) {
+      uplink.prefixes = detect_prefixes(observed, index);
+    }
+    uplinks.push_back(std::move(uplink));
+  }
+  return uplinks;
+}
+
+// Downstream by default: veths, bridges and lo; never an uplink, a bridge port (its addresses and
+// neighbours live on the bridge), or anything that shares a master with an uplink.
+std::vector<IfIndex> select_downstream(const Config& config, const ObservedState& observed,
+                                       const std::vector<Uplink>& uplinks) {
+  std::set<IfIndex> excluded;
+  for (const auto& uplink : uplinks) {
+    excluded.insert(uplink.index);
+    if (const auto* link = observed.link(uplink.index); link != nullptr && link->master != 0) {
+      excluded.insert(link->master);
+    }
+  }
+  std::vector<IfIndex> downstream;
+  for (const auto& [index, link] : observed.links()) {
+    if (excluded.contains(index) || excluded.contains(link.master)) {
+      continue;
+    }
+    bool selected = false;
+    if (!config.downstream.empty()) {
+      selected = matches_any(config.downstream, link.name);
+    } else {
+      const auto* master = observed.link(link.master);
+      const bool bridge_port = master != nullptr && master->kind == "bridge";
+      selected = !bridge_port && (link.loopback || link.kind == "veth" || link.kind == "bridge");
+    }
+    if (selected) {
+      downstream.push_back(index);
+    }
+  }
+  return downstream;
+}
+
+struct Candidate {
+  Ipv6Address address;
+  IfIndex ifindex = 0;
+  Source source = Source::kAddress;
+  std::uint32_t flags = 0;
+};
+
+// The uplink side of the world: what the host must never claim.
+struct Forbidden {
+  std::set<Ipv6Address> addresses;
+  std::set<Ipv6Address> routers;
+  std::set<Ipv6Address> neighbours;
+
+  Forbidden(const ObservedState& observed, const std::vector<Uplink>& uplinks) {
+    std::set<IfIndex> up;
+    for (const auto& uplink : uplinks) {
+      up.insert(uplink.index);
+    }
+    for (const auto& [key, address] : observed.addresses()) {
+      if (up.contains(key.first)) {
+        addresses.insert(address.address);
+      }
+    }
+    for (const auto& [key, route] : observed.routes()) {
+      if (up.contains(route.oif) && route.gateway) {
+        routers.insert(*route.gateway);
+      }
+    }
+    for (const auto& [key, neighbour] : observed.neighbours()) {
+      if (!up.contains(key.first)) {
+        continue;
+      }
+      if (neighbour.router) {
+        routers.insert(neighbour.address);
+      } else if (neighbour.present()) {
+        const auto* link = observed.link(key.first);
+        // An entry with the uplink's own MAC is ours, not another node's.
+        if (link == nullptr || neighbour.lladdr != link->mac) {
+          neighbours.insert(neighbour.address);
+        }
+      }
+    }
+  }
+};
+
+std::optional<SkipReason> refuse(const Candidate& candidate, const Forbidden& forbidden,
+                                 const Config& config, const std::string& ifname,
+                                 const std::vector<Uplink>& uplinks) {
+  const auto& a = candidate.address;
+  if (a.is_unspecified()) return SkipReason::kUnspecified;
+  if (a.is_loopback()) return SkipReason::kLoopback;
+  if (a.is_multicast()) return SkipReason::kMulticast;
+  if (a.is_link_local()) return SkipReason::kLinkLocal;
+  if ((candidate.flags & kAddrDadFailed) != 0) return SkipReason::kDadFailed;
+  if (forbidden.addresses.contains(a)) return SkipReason::kUplinkAddress;
+  if (forbidden.routers.contains(a)) return SkipReason::kUplinkRouter;
+  if (forbidden.neighbours.contains(a)) return SkipReason::kUplinkNeighbour;
+  const auto in = [&a](const Prefix& p) { return p.contains(a); };
+  if (std::any_of(config.deny.begin(), config.deny.end(), in)) return SkipReason::kDenied;
+  const bool in_prefix = std::any_of(uplinks.begin(), uplinks.end(), [&](const Uplink& u) {
+    return std::any_of(u.prefixes.begin(), u.prefixes.end(), in);
+  });
+  if (!in_prefix) return SkipReason::kOutsidePrefix;
+  for (const auto& [pattern, allowed] : config.interface_prefixes) {
+    if (matches_any({pattern}, ifname) && std::none_of(allowed.begin(), allowed.end(), in)) {
+      return SkipReason::kNotAllowed;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view to_string(Source source) {
+  return source == Source::kAddress ? "address" : "neighbour";
+}
+
+std::string_view to_string(SkipReason reason) {
+  switch (reason) {
+    case SkipReason::kLinkLocal: return "link-local";
+    case SkipReason::kMulticast: return "multicast";
+    case SkipReason::kUnspecified: return "unspecified";
+    case SkipReason::kLoopback: return "loopback";
+    case SkipReason::kOutsidePrefix: return "outside-prefix";
+    case SkipReason::kDenied: return "denied";
+    case SkipReason::kUplinkAddress: return "uplink-address";
+    case SkipReason::kUplinkRouter: return "uplink-router";
+    case SkipReason::kUplinkNeighbour: return "uplink-neighbour";
+    case SkipReason::kNotAllowed: return "not-allowed";
+    case SkipReason::kDadFailed: return "dad-failed";
+    case SkipReason::kCap: return "cap";
+    case SkipReason::kForeign: return "foreign";
+  }
+  return "unknown";
+}
+
+const Uplink* Decision::uplink(IfIndex index) const {
+  const auto it = std::find_if(uplinks.begin(), uplinks.end(),
+                               [index](const Uplink& u) { return u.index == index; });
+  return it == uplinks.end() ? nullptr : &*it;
+}
+
+Decision decide(const Config& config, const ObservedState& observed, const LivenessView& liveness) {
+  Decision decision;
+  decision.uplinks = select_uplinks(config, observed, decision.missing_uplinks);
+  decision.downstream = select_downstream(config, observed, decision.uplinks);
+  const std::set<IfIndex> downstream(decision.downstream.begin(), decision.downstream.end());
+
+  // Candidates in a stable order; an address is taken once, from its first source.
+  std::vector<Candidate> candidates;
+  for (const auto& [key, address] : observed.addresses()) {
+    if (downstream.contains(key.first)) {
+      candidates.push_back({address.address, key.first, Source::kAddress, address.flags});
+    }
+  }
+  for (const auto& [key, neighbour] : observed.neighbours()) {
+    const bool alive =
+        (neighbour.present() || liveness.held.contains(key)) && !liveness.withdrawn.contains(key);
+    if (downstream.contains(key.first) && alive) {
+      candidates.push_back({neighbour.address, key.first, Source::kNeighbour, 0});
+    }
+  }
+  for (const auto& key : liveness.held) {
+    if (downstream.contains(key.first) && !observed.neighbours().contains(key)) {
+      candidates.push_back({key.second, key.first, Source::kNeighbour, 0});
+    }
+  }
+
+  const Forbidden forbidden(observed, decision.uplinks);
+  std::set<Skipped> skipped;
+  std::set<Ipv6Address> taken;
+  std::vector<Desired> eligible;
+  for (const auto& candidate : candidates) {
+    const auto* link = observed.link(candidate.ifindex);
+    const std::string ifname = link != nullptr ? link->name : std::string();
+    if (const auto reason = refuse(candidate, forbidden, config, ifname, decision.uplinks)) {
+      skipped.insert({candidate.address, candidate.ifindex, *reason});
+      continue;
+    }
+    if (!taken.insert(candidate.address).second) {
+      continue;
+    }
+    for (const auto& uplink : decision.uplinks) {
+      const bool covered =
+          std::any_of(uplink.prefixes.begin(), uplink.prefixes.end(),
+                      [&](const Prefix& p) { return p.contains(candidate.address); });
+      if (!covered) {
+        continue;
+      }
+      const auto installed = observed.proxies().find({uplink.index, candidate.address});
+      if (installed != observed.proxies().end() &&
+          installed->second.protocol != config.owner_protocol) {
+        skipped.insert({candidate.address, candidate.ifindex, SkipReason::kForeign});
+        continue;
+      }
+      eligible.push_back({.entry = {uplink.index, candidate.address, config.owner_protocol},
+                          .source = candidate.source,
+                          .source_ifindex = candidate.ifindex});
+    }
+  }
+
+  // Caps: what is installed already keeps its place; newcomers queue behind it.
+  std::stable_partition(eligible.begin(), eligible.end(), [&](const Desired& d) {
+    return observed.proxies().contains({d.entry.ifindex, d.entry.address});
+  });
+  std::map<IfIndex, std::size_t> per_interface;
+  std::set<Ipv6Address> admitted;
+  for (const auto& desired : eligible) {
+    const auto& address = desired.entry.address;
+    if (!admitted.contains(address)) {
+      auto& count = per_interface[desired.source_ifindex];
+      if (admitted.size() >= config.max_entries || count >= config.max_entries_per_interface) {
+        skipped.insert({address, desired.source_ifindex, SkipReason::kCap});
+        continue;
+      }
+      ++count;
+      admitted.insert(address);
+    }
+    decision.desired[{desired.entry.ifindex, address}] = desired;
+  }
+
+  for (const auto& [key, entry] : observed.proxies()) {
+    if (entry.protocol != config.owner_protocol && decision.uplink(entry.ifindex) != nullptr) {
+      decision.foreign.push_back(entry);
+    }
+  }
+  decision.skipped.assign(skipped.begin(), skipped.end());
+  return decision;
+}
+
+}  // namespace ndpsync

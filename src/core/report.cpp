@@ -1,0 +1,178 @@
+#include "ndpsync/report.hpp"
+
+#include <sstream>
+
+namespace ndpsync {
+
+const char* const kVersion = NDPSYNC_VERSION;
+
+using nlohmann::json;
+
+std::string name_of(const Names& names, IfIndex index) {
+  const auto it = names.find(index);
+  return it != names.end() ? it->second : "if" + std::to_string(index);
+}
+
+json sysctls_json(const std::vector<SysctlState>& sysctls, const std::string& iface) {
+  json out = json::array();
+  for (const auto& s : sysctls) {
+    if (s.key.iface != iface) {
+      continue;
+    }
+    json item = {{"key", s.key.to_string()}, {"found", s.found}};
+    item["set"] = s.set.empty() ? json(nullptr) : json(s.set);
+    if (!s.status.ok()) {
+      item["error"] = s.status.message;
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+json uplinks_json(const Decision& decision, const std::vector<SysctlState>& sysctls) {
+  json out = json::array();
+  for (const auto& uplink : decision.uplinks) {
+    json prefixes = json::array();
+    for (const auto& prefix : uplink.prefixes) {
+      prefixes.push_back(prefix.to_string());
+    }
+    out.push_back({{"name", uplink.name},
+                   {"ifindex", uplink.index},
+                   {"prefixes", prefixes},
+                   {"held", uplink.held()},
+                   {"sysctls", sysctls_json(sysctls, uplink.name)}});
+  }
+  return out;
+}
+
+json skipped_json(const Decision& decision, const Names& names) {
+  json out = json::array();
+  for (const auto& s : decision.skipped) {
+    out.push_back({{"address", s.address.to_string()},
+                   {"interface", name_of(names, s.ifindex)},
+                   {"reason", to_string(s.reason)}});
+  }
+  return out;
+}
+
+json foreign_json(const Decision& decision, const Names& names) {
+  json out = json::array();
+  for (const auto& e : decision.foreign) {
+    out.push_back({{"address", e.address.to_string()},
+                   {"uplink", name_of(names, e.ifindex)},
+                   {"protocol", e.protocol}});
+  }
+  return out;
+}
+
+json failures_json(const std::vector<Failure>& failures) {
+  json out = json::array();
+  for (const auto& f : failures) {
+    out.push_back({{"operation", f.operation}, {"target", f.target}, {"error", f.status.message}});
+  }
+  return out;
+}
+
+namespace {
+
+json entry_list(const std::vector<ProxyEntry>& entries, const Decision& decision,
+                const Names& names) {
+  json out = json::array();
+  for (const auto& e : entries) {
+    json item = {{"address", e.address.to_string()}, {"uplink", name_of(names, e.ifindex)}};
+    if (const auto it = decision.desired.find({e.ifindex, e.address});
+        it != decision.desired.end()) {
+      item["source"] = to_string(it->second.source);
+      item["interface"] = name_of(names, it->second.source_ifindex);
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+}  // namespace
+
+json report_json(const ReconcileReport& report) {
+  const auto& d = report.decision;
+  json downstream = json::array();
+  for (const auto index : d.downstream) {
+    downstream.push_back(name_of(report.names, index));
+  }
+  return {{"schema", kSchemaVersion},
+          {"version", kVersion},
+          {"mode", "reconcile"},
+          {"dry_run", report.dry_run},
+          {"uplinks", uplinks_json(d, report.sysctls)},
+          {"missing_uplinks", d.missing_uplinks},
+          {"sysctls", sysctls_json(report.sysctls, "all")},
+          {"downstream", downstream},
+          {"added", entry_list(report.plan.add, d, report.names)},
+          {"removed", entry_list(report.plan.remove, d, report.names)},
+          {"kept", entry_list(report.plan.keep, d, report.names)},
+          {"foreign", foreign_json(d, report.names)},
+          {"skipped", skipped_json(d, report.names)},
+          {"errors", failures_json(report.failures)}};
+}
+
+std::string report_text(const ReconcileReport& report) {
+  const auto& d = report.decision;
+  std::ostringstream out;
+  const char* would = report.dry_run ? "would be " : "";
+  if (d.uplinks.empty()) {
+    out << "no uplink: no IPv6 default route"
+        << (d.missing_uplinks.empty() ? "" : " and configured uplinks missing") << "\n";
+  }
+  for (const auto& name : d.missing_uplinks) {
+    out << "uplink " << name << ": not present\n";
+  }
+  for (const auto& u : d.uplinks) {
+    out << "uplink " << u.name << ":";
+    for (const auto& p : u.prefixes) {
+      out << " " << p.to_string();
+    }
+    out << (u.held() ? " (no prefix yet: holding entries)" : "") << "\n";
+  }
+  for (const auto& s : report.sysctls) {
+    if (!s.set.empty()) {
+      out << "sysctl " << s.key.to_string() << ": " << s.found << " -> " << s.set << " ("
+          << s.reason << ")" << (report.dry_run ? " [dry run]" : "") << "\n";
+    }
+  }
+  const auto list = [&](const char* verb, const std::vector<ProxyEntry>& entries) {
+    for (const auto& e : entries) {
+      out << verb << " " << e.address.to_string() << " on " << name_of(report.names, e.ifindex);
+      if (const auto it = d.desired.find({e.ifindex, e.address}); it != d.desired.end()) {
+        out << " (" << to_string(it->second.source) << " on "
+            << name_of(report.names, it->second.source_ifindex) << ")";
+      }
+      out << "\n";
+    }
+  };
+  list(report.dry_run ? "would add" : "added", report.plan.add);
+  list(report.dry_run ? "would remove" : "removed", report.plan.remove);
+  for (const auto& e : d.foreign) {
+    out << "foreign " << e.address.to_string() << " on " << name_of(report.names, e.ifindex)
+        << " (proto " << int(e.protocol) << ", not ours: left alone)\n";
+  }
+  std::map<std::string_view, int> quiet;  // link-local and multicast: counted, not listed
+  for (const auto& s : d.skipped) {
+    if (s.reason == SkipReason::kLinkLocal || s.reason == SkipReason::kMulticast) {
+      ++quiet[to_string(s.reason)];
+      continue;
+    }
+    out << "skipped " << s.address.to_string() << " on " << name_of(report.names, s.ifindex) << ": "
+        << to_string(s.reason) << "\n";
+  }
+  for (const auto& [reason, count] : quiet) {
+    out << "skipped " << count << " " << reason << " address" << (count == 1 ? "" : "es") << "\n";
+  }
+  for (const auto& f : report.failures) {
+    out << "error: " << f.operation << " " << f.target << ": " << f.status.message << "\n";
+  }
+  out << report.plan.add.size() << " " << would << "added, " << report.plan.remove.size() << " "
+      << would << "removed, " << report.plan.keep.size() << " kept, " << d.foreign.size()
+      << " foreign, " << d.skipped.size() << " skipped\n";
+  return out.str();
+}
+
+}  // namespace ndpsync

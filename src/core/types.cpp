@@ -1,0 +1,94 @@
+#include "ndpsync/types.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <string>
+
+namespace ndpsync {
+
+std::optional<Ipv6Address> Ipv6Address::parse(std::string_view text) {
+  // inet_pton needs a terminated string; an address is never longer than 45 characters.
+  if (text.empty() || text.size() > INET6_ADDRSTRLEN - 1) {
+    return std::nullopt;
+  }
+  std::string terminated(text);
+  Bytes bytes{};
+  if (inet_pton(AF_INET6, terminated.c_str(), bytes.data()) != 1) {
+    return std::nullopt;
+  }
+  return Ipv6Address(bytes);
+}
+
+std::string Ipv6Address::to_string() const {
+  std::array<char, INET6_ADDRSTRLEN> buffer{};
+  inet_ntop(AF_INET6, bytes_.data(), buffer.data(), buffer.size());
+  return buffer.data();
+}
+
+bool Ipv6Address::is_unspecified() const { return *this == Ipv6Address(); }
+
+bool Ipv6Address::is_loopback() const {
+  Bytes loopback{};
+  loopback[15] = 1;
+  return bytes_ == loopback;
+}
+
+Prefix::Prefix(const Ipv6Address& address, unsigned length) : length_(length > 128 ? 128 : length) {
+  auto bytes = address.bytes();
+  for (unsigned i = 0; i < 16; ++i) {
+    const unsigned first_bit = i * 8;
+    if (first_bit >= length_) {
+      bytes[i] = 0;
+    } else if (first_bit + 8 > length_) {
+      bytes[i] &= static_cast<std::uint8_t>(0xff << (8 - (length_ - first_bit)));
+    }
+  }
+  network_ = Ipv6Address(bytes);
+}
+
+std::optional<Prefix> Prefix::parse(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const auto address = Ipv6Address::parse(text.substr(0, slash));
+  const auto length_text = text.substr(slash + 1);
+  unsigned length = 0;
+  const auto* end = length_text.data() + length_text.size();
+  const auto [ptr, ec] = std::from_chars(length_text.data(), end, length);
+  if (!address || length_text.empty() || ec != std::errc() || ptr != end || length > 128) {
+    return std::nullopt;
+  }
+  return Prefix(*address, length);
+}
+
+bool Prefix::contains(const Ipv6Address& address) const {
+  return Prefix(address, length_).network_ == network_;
+}
+
+std::string Prefix::to_string() const {
+  return network_.to_string() + "/" + std::to_string(length_);
+}
+
+std::string to_string(const ProxyEntry& entry) {
+  return entry.address.to_string() + " ifindex " + std::to_string(entry.ifindex) + " proto " +
+         std::to_string(entry.protocol);
+}
+
+std::string nud_state_name(std::uint16_t state) {
+  switch (state) {
+    case kNudNone: return "NONE";
+    case kNudIncomplete: return "INCOMPLETE";
+    case kNudReachable: return "REACHABLE";
+    case kNudStale: return "STALE";
+    case kNudDelay: return "DELAY";
+    case kNudProbe: return "PROBE";
+    case kNudFailed: return "FAILED";
+    case kNudNoArp: return "NOARP";
+    case kNudPermanent: return "PERMANENT";
+    default: return "state(" + std::to_string(state) + ")";
+  }
+}
+
+}  // namespace ndpsync

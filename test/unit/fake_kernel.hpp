@@ -1,0 +1,70 @@
+// A stateful fake of the kernel for unit tests: links, addresses, neighbours, routes, proxy
+// entries and sysctls held in memory, with an event queue the tests feed.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <set>
+
+#include "ndpsync/kernel_port.hpp"
+#include "ndpsync/observed_state.hpp"
+
+namespace ndpsync::testing {
+
+class FakeKernel final : public KernelPort, public EventSource {
+ public:
+  // --- building the world (each also queues the event the kernel would send) ---
+  void add_link(const Link& link);
+  void remove_link(IfIndex index);
+  void set_link_up(IfIndex index, bool up);
+  void add_address(IfIndex ifindex, std::string_view address, unsigned prefix_length,
+                   std::uint32_t flags = 0);
+  void remove_address(IfIndex ifindex, std::string_view address);
+  void set_neighbour(IfIndex ifindex, std::string_view address, std::uint16_t state,
+                     bool router = false, std::string lladdr = "02:00:00:00:00:99");
+  void remove_neighbour(IfIndex ifindex, std::string_view address);
+  void add_route(std::string_view prefix, IfIndex oif, std::optional<std::string_view> gateway);
+  void remove_route(std::string_view prefix, IfIndex oif);
+  // Proxy changes are silent, as in the kernel.
+  void put_proxy(IfIndex ifindex, std::string_view address, std::uint8_t protocol);
+
+  // --- inspection ---
+  [[nodiscard]] std::set<ProxyEntry> proxies() const;
+  [[nodiscard]] bool has_proxy(IfIndex ifindex, std::string_view address) const;
+  std::map<SysctlKey, std::string> sysctls;
+  std::vector<std::string> sysctl_writes;  // "key=value", in order
+  std::vector<std::pair<IfIndex, Ipv6Address>> probes;
+  int add_calls = 0;
+  int delete_calls = 0;
+  int dump_calls = 0;
+
+  // --- faults ---
+  std::set<Ipv6Address> fail_add;  // add_proxy for these fails with EPERM
+  bool overrun_next_drain = false;
+
+  // --- KernelPort ---
+  Result<Snapshot> dump() override;
+  Result<std::vector<ProxyEntry>> dump_proxies() override;
+  Status add_proxy(const ProxyEntry& entry) override;
+  Status delete_proxy(const ProxyEntry& entry) override;
+  Status probe_neighbour(IfIndex ifindex, const Ipv6Address& address) override;
+  Result<std::string> read_sysctl(const SysctlKey& key) override;
+  Status write_sysctl(const SysctlKey& key, const std::string& value) override;
+
+  // --- EventSource ---
+  Drain drain(std::vector<KernelEvent>& out) override;
+  [[nodiscard]] int fd() const override { return -1; }
+  [[nodiscard]] std::size_t pending_events() const { return events_.size(); }
+  void drop_events() { events_.clear(); }
+
+ private:
+  void emit(KernelEvent event);
+
+  ObservedState state_;
+  std::deque<KernelEvent> events_;
+};
+
+Ipv6Address ip(std::string_view text);
+Prefix prefix(std::string_view text);
+
+}  // namespace ndpsync::testing

@@ -1,0 +1,141 @@
+#include <catch2/catch.hpp>
+
+#include "ndpsync/config.hpp"
+
+using Catch::Matchers::Contains;
+using ndpsync::Config;
+using ndpsync::ConfigError;
+using ndpsync::parse_config;
+
+TEST_CASE("an empty config gives the documented defaults") {
+  const auto config = parse_config("{}");
+  CHECK(config.uplinks.empty());
+  CHECK(config.downstream.empty());
+  CHECK(config.prefixes.empty());
+  CHECK(config.manage_sysctls);
+  CHECK(config.proxy_delay_ms == 0U);
+  CHECK(config.owner_protocol == 176);
+  CHECK(config.status_socket == "/run/ndpsync/status.sock");
+  CHECK(config.resync_interval.count() == 60);
+  CHECK(config.liveness_timeout.count() == 30);
+  CHECK_FALSE(config.remove_on_exit);
+}
+
+TEST_CASE("every key parses, and comments are allowed") {
+  const auto config = parse_config(R"({
+    // the provider's uplink
+    "uplinks": ["eth0"],
+    "downstream": ["veth*", "lxcbr0"],  /* globs */
+    "prefixes": ["2001:db8:0:1::/64"],
+    "deny": ["2001:db8:0:1::ff:0/112"],
+    "interface_prefixes": {"vc1": ["2001:db8:0:1::1:0/112"]},
+    "max_entries": 100,
+    "max_entries_per_interface": 10,
+    "manage_sysctls": false,
+    "proxy_delay_ms": null,
+    "owner_protocol": 200,
+    "status_socket": "/tmp/x.sock",
+    "status_socket_mode": "0660",
+    "status_socket_group": "adm",
+    "resync_interval": 5,
+    "liveness_timeout": 7,
+    "netlink_rcvbuf": 65536,
+    "remove_on_exit": true,
+    "log_level": "debug",
+    "dry_run": true,
+    "json": true
+  })");
+  CHECK(config.uplinks == std::vector<std::string>{"eth0"});
+  CHECK(config.downstream.size() == 2);
+  CHECK(config.prefixes.at(0).to_string() == "2001:db8:0:1::/64");
+  CHECK(config.deny.size() == 1);
+  CHECK(config.interface_prefixes.at("vc1").at(0).to_string() == "2001:db8:0:1::1:0/112");
+  CHECK(config.max_entries == 100);
+  CHECK(config.max_entries_per_interface == 10);
+  CHECK_FALSE(config.manage_sysctls);
+  CHECK_FALSE(config.proxy_delay_ms.has_value());
+  CHECK(config.owner_protocol == 200);
+  CHECK(config.status_socket_mode == 0660);
+  CHECK(config.resync_interval.count() == 5);
+  CHECK(config.liveness_timeout.count() == 7);
+  CHECK(config.netlink_rcvbuf == 65536);
+  CHECK(config.remove_on_exit);
+  CHECK(config.dry_run);
+  CHECK(config.json);
+  // Every key of the table is exercised above.
+  CHECK(ndpsync::config_key_names().size() == 20);
+}
+
+TEST_CASE("config errors name the key") {
+  struct Case {
+    const char* description;
+    const char* text;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {.description = "unknown key",
+       .text = R"({"uplink": ["eth0"]})",
+       .expected = "'uplink': unknown key"},
+      {.description = "wrong type",
+       .text = R"({"uplinks": "eth0"})",
+       .expected = "'uplinks': expected a list"},
+      {.description = "bad list element",
+       .text = R"({"prefixes": ["2001:db8::/64", "nope"]})",
+       .expected = "'prefixes[1]': not an IPv6 prefix"},
+      {.description = "prefix without length",
+       .text = R"({"prefixes": ["2001:db8::"]})",
+       .expected = "'prefixes[0]'"},
+      {.description = "out of range",
+       .text = R"({"owner_protocol": 0})",
+       .expected = "'owner_protocol': must be between 1 and 255"},
+      {.description = "negative",
+       .text = R"({"resync_interval": -5})",
+       .expected = "'resync_interval': must be at least 1"},
+      {.description = "float for integer",
+       .text = R"({"max_entries": 1.5})",
+       .expected = "'max_entries': expected an integer"},
+      {.description = "bool",
+       .text = R"({"manage_sysctls": "yes"})",
+       .expected = "'manage_sysctls': expected true or false"},
+      {.description = "nested",
+       .text = R"({"interface_prefixes": {"vc1": ["x"]}})",
+       .expected = "'interface_prefixes.vc1[0]'"},
+      {.description = "relative socket",
+       .text = R"({"status_socket": "run/x"})",
+       .expected = "'status_socket': must be an absolute path"},
+      {.description = "socket mode",
+       .text = R"({"status_socket_mode": "0666"})",
+       .expected = "'status_socket_mode'"},
+      {.description = "log level", .text = R"({"log_level": "loud"})", .expected = "'log_level'"},
+      {.description = "uplink also downstream",
+       .text = R"({"uplinks": ["eth0"], "downstream": ["eth*"]})",
+       .expected = "'downstream': matches uplink 'eth0'"},
+      {.description = "binding outside prefixes",
+       .text = R"({"prefixes": ["2001:db8:0:1::/64"],
+                   "interface_prefixes": {"vc1": ["2001:db8:0:2::/112"]}})",
+       .expected = "'interface_prefixes.vc1'"},
+      {.description = "deny covers a prefix",
+       .text = R"({"prefixes": ["2001:db8:0:1::/64"], "deny": ["2001:db8::/32"]})",
+       .expected = "'deny'"},
+      {.description = "group without 0660",
+       .text = R"({"status_socket_group": "adm"})",
+       .expected = "'status_socket_group'"},
+      {.description = "not an object", .text = R"(["eth0"])", .expected = "must be a JSON object"},
+      {.description = "syntax", .text = R"({"uplinks": [)", .expected = "not valid JSON"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.description);
+    CHECK_THROWS_WITH(parse_config(c.text), Contains(c.expected));
+  }
+}
+
+TEST_CASE("a missing config file is a config error") {
+  CHECK_THROWS_AS(ndpsync::load_config_file("/nonexistent/ndpsync.json"), ConfigError);
+}
+
+TEST_CASE("globs match interface names") {
+  CHECK(ndpsync::matches_any({"veth*"}, "veth1234"));
+  CHECK(ndpsync::matches_any({"lxcbr0", "vc?"}, "vc1"));
+  CHECK_FALSE(ndpsync::matches_any({"veth*"}, "eth0"));
+  CHECK_FALSE(ndpsync::matches_any({}, "eth0"));
+}

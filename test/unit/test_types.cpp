@@ -1,0 +1,60 @@
+#include <catch2/catch.hpp>
+
+#include "ndpsync/types.hpp"
+
+using ndpsync::Ipv6Address;
+using ndpsync::Prefix;
+
+TEST_CASE("addresses parse only in textual IPv6 form") {
+  struct Case {
+    const char* text;
+    bool valid;
+    const char* canonical;
+  };
+  const Case cases[] = {
+      {.text = "2001:db8::1", .valid = true, .canonical = "2001:db8::1"},
+      {.text = "2001:0DB8:0000::0001", .valid = true, .canonical = "2001:db8::1"},
+      {.text = "::", .valid = true, .canonical = "::"},
+      {.text = "::ffff:192.0.2.1", .valid = true, .canonical = "::ffff:192.0.2.1"},
+      {.text = "", .valid = false, .canonical = ""},
+      {.text = "192.0.2.1", .valid = false, .canonical = ""},
+      {.text = "2001:db8::1/64", .valid = false, .canonical = ""},
+      {.text = "fe80::1%eth0", .valid = false, .canonical = ""},
+      {.text = "2001:db8:::1", .valid = false, .canonical = ""},
+      {.text = "[2001:db8::1]", .valid = false, .canonical = ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    const auto parsed = Ipv6Address::parse(c.text);
+    REQUIRE(parsed.has_value() == c.valid);
+    if (c.valid) CHECK(parsed->to_string() == c.canonical);
+  }
+}
+
+TEST_CASE("address classes") {
+  CHECK(Ipv6Address::parse("fe80::1")->is_link_local());
+  CHECK(Ipv6Address::parse("febf::1")->is_link_local());
+  CHECK_FALSE(Ipv6Address::parse("fec0::1")->is_link_local());
+  CHECK(Ipv6Address::parse("ff02::1:ff00:1")->is_multicast());
+  CHECK(Ipv6Address::parse("::1")->is_loopback());
+  CHECK(Ipv6Address::parse("::")->is_unspecified());
+  CHECK_FALSE(Ipv6Address::parse("2001:db8::")->is_unspecified());
+}
+
+TEST_CASE("prefixes parse, normalise and contain") {
+  const auto p = Prefix::parse("2001:db8:0:1::1:5/112");
+  REQUIRE(p);
+  CHECK(p->to_string() == "2001:db8:0:1::1:0/112");
+  CHECK(p->contains(*Ipv6Address::parse("2001:db8:0:1::1:ffff")));
+  CHECK_FALSE(p->contains(*Ipv6Address::parse("2001:db8:0:1::2:1")));
+  CHECK(Prefix::parse("2001:db8::/61")->contains(*Ipv6Address::parse("2001:db8:0:7::1")));
+  CHECK_FALSE(Prefix::parse("2001:db8::/61")->contains(*Ipv6Address::parse("2001:db8:0:8::1")));
+  CHECK(Prefix::parse("::/0")->contains(*Ipv6Address::parse("2001:db8::1")));
+  CHECK(Prefix::parse("2001:db8::/64")->contains(*Prefix::parse("2001:db8::1:0/112")));
+  CHECK_FALSE(Prefix::parse("2001:db8::1:0/112")->contains(*Prefix::parse("2001:db8::/64")));
+  for (const char* bad : {"2001:db8::", "2001:db8::/129", "2001:db8::/", "2001:db8::/6x", "/64",
+                          "2001:db8::/-1", "2001:db8::/ 64", "10.0.0.0/8"}) {
+    INFO(bad);
+    CHECK_FALSE(Prefix::parse(bad));
+  }
+}
