@@ -42,6 +42,8 @@ struct Config {
   bool manage_sysctls = true;
   std::optional<unsigned> proxy_delay_ms = 0;  // nullopt: leave the kernel's value alone
   std::uint8_t owner_protocol = kDefaultOwnerProtocol;
+  // Probe neighbours the kernel no longer vouches for (STALE) before claiming them.
+  bool verify_neighbours = true;
 
   // Agent.
   std::string status_socket = "/run/ndpsync/status.sock";

@@ -3,6 +3,7 @@
 // result, and the callers decide what a failure means.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -87,8 +88,8 @@ class KernelPort {
   virtual Status add_proxy(const ProxyEntry& entry) = 0;
   // Removes it; an entry that is already gone is success.
   virtual Status delete_proxy(const ProxyEntry& entry) = 0;
-  // Asks the kernel to (re)resolve a neighbour, so that a live node turns REACHABLE and a
-  // departed one FAILED. Used to verify liveness before withdrawing an address.
+  // Asks the kernel to re-resolve a neighbour now, so that a live node turns REACHABLE within
+  // milliseconds and a departed one FAILED within the kernel's probe time (3 x retrans_time).
   virtual Status probe_neighbour(IfIndex ifindex, const Ipv6Address& address) = 0;
 
   virtual Result<std::string> read_sysctl(const SysctlKey& key) = 0;
@@ -107,6 +108,8 @@ class EventSource {
   };
   // Reads every pending event without blocking and appends them to `out`.
   virtual Drain drain(std::vector<KernelEvent>& out) = 0;
+  // Blocks until events wait or the timeout passes; true when events wait.
+  virtual bool wait(std::chrono::milliseconds timeout) = 0;
   // A pollable descriptor that turns readable when events wait.
   [[nodiscard]] virtual int fd() const = 0;
 };

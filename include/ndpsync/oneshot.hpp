@@ -27,6 +27,7 @@ struct Failure {
 
 struct ReconcileReport {
   bool dry_run = false;
+  std::size_t verified = 0;  // neighbours probed before deciding
   Decision decision;
   Plan plan;
   std::vector<SysctlState> sysctls;
@@ -45,7 +46,13 @@ std::vector<SysctlState> sync_sysctls(KernelPort& kernel, const Config& config,
 void apply_plan(KernelPort& kernel, const Plan& plan, ObservedState& observed,
                 std::vector<Failure>& failures);
 
-ReconcileReport reconcile_once(KernelPort& kernel, const Config& config);
+// How long a one-shot run waits for probed neighbours: the kernel declares a silent one FAILED
+// after ucast_solicit (3) x retrans_time (1 s).
+constexpr std::chrono::milliseconds kVerifyTimeout{4000};
+
+// `events` (subscribed before the dump) lets a run verify unconfirmed neighbours; without it,
+// or with config.verify_neighbours off, every present neighbour is taken at its word.
+ReconcileReport reconcile_once(KernelPort& kernel, EventSource* events, const Config& config);
 
 std::string errno_name(int error);
 

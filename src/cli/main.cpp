@@ -28,6 +28,7 @@ struct SelectionOptions {
   std::vector<std::string> downstream;
   std::vector<std::string> prefixes;
   bool no_sysctl = false;
+  bool no_verify = false;
 
   void add_to(CLI::App& app) {
     app.add_option("-c,--config", config_file, "JSON config file (comments allowed)");
@@ -37,6 +38,7 @@ struct SelectionOptions {
     app.add_option("--prefix", prefixes,
                    "IPv6 prefix to proxy (default: the uplink's on-link prefixes)");
     app.add_flag("--no-sysctl", no_sysctl, "leave forwarding, proxy_ndp and accept_ra alone");
+    app.add_flag("--no-verify", no_verify, "claim STALE neighbours without probing them first");
   }
 
   // Builds the whole config before anything uses it; throws ConfigError.
@@ -55,6 +57,7 @@ struct SelectionOptions {
       }
     }
     if (no_sysctl) config.manage_sysctls = false;
+    if (no_verify) config.verify_neighbours = false;
     config.validate();
     return config;
   }
@@ -66,7 +69,17 @@ int run_reconcile(const Config& config) {
     spdlog::error("cannot open a netlink socket");
     return kExitFailure;
   }
-  const auto report = ndpsync::reconcile_once(*kernel, config);
+  // Subscribed before the dump, so that no verdict on a probed neighbour can be missed.
+  std::unique_ptr<ndpsync::EventSource> events;
+  if (config.verify_neighbours && !config.dry_run) {
+    auto made = ndpsync::make_netlink_events({.event_rcvbuf = config.netlink_rcvbuf});
+    if (!made.ok()) {
+      spdlog::error("{}", made.status.message);
+      return kExitFailure;
+    }
+    events = std::move(made.value);
+  }
+  const auto report = ndpsync::reconcile_once(*kernel, events.get(), config);
   if (config.json) {
     std::cout << ndpsync::report_json(report).dump(2) << "\n";
   } else {

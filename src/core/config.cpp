@@ -127,6 +127,8 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, const json& v, const std::string& p) {
          c.owner_protocol = static_cast<std::uint8_t>(as_uint(v, p, 1, 255));
        }},
+      {"verify_neighbours", "boolean",
+       [](Config& c, const json& v, const std::string& p) { c.verify_neighbours = as_bool(v, p); }},
       {"status_socket", "absolute path",
        [](Config& c, const json& v, const std::string& p) {
          c.status_socket = as_string(v, p);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 namespace ndpsync {
 
@@ -58,20 +59,83 @@ void apply_plan(KernelPort& kernel, const Plan& plan, ObservedState& observed,
   }
 }
 
-ReconcileReport reconcile_once(KernelPort& kernel, const Config& config) {
+namespace {
+
+// Claimed neighbours the kernel has not confirmed lately (STALE, DELAY, PROBE).
+std::set<IfAddressKey> unconfirmed(const Decision& decision, const ObservedState& observed) {
+  std::set<IfAddressKey> keys;
+  for (const auto& [key, desired] : decision.desired) {
+    if (desired.source != Source::kNeighbour) continue;
+    const IfAddressKey source{desired.source_ifindex, key.second};
+    const auto it = observed.neighbours().find(source);
+    if (it != observed.neighbours().end() && (it->second.state & kNudConfirmed) == 0) {
+      keys.insert(source);
+    }
+  }
+  return keys;
+}
+
+// Probes each neighbour and waits until the kernel has a verdict on all of them, or the timeout.
+void verify(KernelPort& kernel, EventSource& events, std::set<IfAddressKey> pending) {
+  for (const auto& [ifindex, address] : pending) {
+    kernel.probe_neighbour(ifindex, address);  // a failed probe leaves the neighbour as it was
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kVerifyTimeout;
+  std::vector<KernelEvent> batch;
+  while (!pending.empty()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !events.wait(left)) {
+      break;
+    }
+    batch.clear();
+    if (events.drain(batch) != EventSource::Drain::kIdle) {
+      break;  // lost events: the re-dump that follows has the truth
+    }
+    for (const auto& event : batch) {
+      const auto* n = std::get_if<NeighbourEvent>(&event);
+      if (n == nullptr) continue;
+      const auto settled = kNudConfirmed | kNudFailed;
+      if (n->change == Change::kDel || (n->neighbour.state & settled) != 0) {
+        pending.erase({n->neighbour.ifindex, n->neighbour.address});
+      }
+    }
+  }
+}
+
+Status observe(KernelPort& kernel, ObservedState& observed) {
+  auto snapshot = kernel.dump();
+  if (snapshot.ok()) {
+    observed.replace(std::move(snapshot.value));
+  }
+  return snapshot.status;
+}
+
+}  // namespace
+
+ReconcileReport reconcile_once(KernelPort& kernel, EventSource* events, const Config& config) {
   ReconcileReport report;
   report.dry_run = config.dry_run;
-  auto snapshot = kernel.dump();
-  if (!snapshot.ok()) {
-    report.failures.push_back({"dump", "kernel state", snapshot.status});
+  ObservedState observed;
+  if (auto status = observe(kernel, observed); !status.ok()) {
+    report.failures.push_back({"dump", "kernel state", status});
     return report;
   }
-  ObservedState observed;
-  observed.replace(std::move(snapshot.value));
+  report.decision = decide(config, observed);
+  if (events != nullptr && config.verify_neighbours && !config.dry_run) {
+    if (auto pending = unconfirmed(report.decision, observed); !pending.empty()) {
+      report.verified = pending.size();
+      verify(kernel, *events, std::move(pending));
+      if (auto status = observe(kernel, observed); !status.ok()) {
+        report.failures.push_back({"dump", "kernel state", status});
+        return report;
+      }
+      report.decision = decide(config, observed);
+    }
+  }
   for (const auto& [index, link] : observed.links()) {
     report.names[index] = link.name;
   }
-  report.decision = decide(config, observed);
   report.plan = reconcile(report.decision, observed.proxies(), config.owner_protocol);
   // Sysctls first: accept_ra must be 2 before forwarding is switched on, and entries are useless
   // until proxy_ndp is set.

@@ -6,6 +6,7 @@
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -131,10 +132,18 @@ class NetlinkKernel final : public KernelPort {
   }
 
   Status probe_neighbour(IfIndex ifindex, const Ipv6Address& address) override {
-    // NTF_USE makes the kernel resolve the entry as if a packet were waiting for it, creating
-    // it (INCOMPLETE) when it is gone: a live node answers and turns REACHABLE.
-    return write_neigh(RTM_NEWNEIGH, NLM_F_CREATE, ifindex, address, NTF_USE, NUD_NONE, 0,
-                       "probe neighbour");
+    // An entry with a link-layer address moved to NUD_PROBE sends its unicast probes at once
+    // (`ip neigh change ... nud probe`): REACHABLE in milliseconds, or FAILED after
+    // ucast_solicit x retrans_time.
+    auto status = write_neigh(RTM_NEWNEIGH, NLM_F_REPLACE, ifindex, address, 0, NUD_PROBE, 0,
+                              "probe neighbour");
+    if (status.error == ENOENT || status.error == EINVAL) {
+      // Gone, or FAILED without an address: NTF_USE resolves it as if a packet were waiting,
+      // creating it when needed, with multicast solicitations.
+      status = write_neigh(RTM_NEWNEIGH, NLM_F_CREATE, ifindex, address, NTF_USE, NUD_NONE, 0,
+                           "probe neighbour");
+    }
+    return status;
   }
 
   Result<std::string> read_sysctl(const SysctlKey& key) override {
@@ -344,6 +353,11 @@ class NetlinkEvents final : public EventSource {
                          }
                        });
     }
+  }
+
+  bool wait(std::chrono::milliseconds timeout) override {
+    pollfd pfd{.fd = fd(), .events = POLLIN, .revents = 0};
+    return ::poll(&pfd, 1, static_cast<int>(timeout.count())) > 0;
   }
 
   [[nodiscard]] int fd() const override { return nl_socket_get_fd(sock_.get()); }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -53,7 +54,13 @@ class FakeKernel final : public KernelPort, public EventSource {
 
   // --- EventSource ---
   Drain drain(std::vector<KernelEvent>& out) override;
+  bool wait(std::chrono::milliseconds /*timeout*/) override {
+    if (events_.empty() && on_wait) on_wait();
+    return !events_.empty();
+  }
   [[nodiscard]] int fd() const override { return -1; }
+  // Runs when a caller waits with nothing queued: where tests make the "kernel" answer probes.
+  std::function<void()> on_wait;
   [[nodiscard]] std::size_t pending_events() const { return events_.size(); }
   void drop_events() { events_.clear(); }
 

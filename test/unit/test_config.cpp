@@ -34,6 +34,7 @@ TEST_CASE("every key parses, and comments are allowed") {
     "manage_sysctls": false,
     "proxy_delay_ms": null,
     "owner_protocol": 200,
+    "verify_neighbours": false,
     "status_socket": "/tmp/x.sock",
     "status_socket_mode": "0660",
     "status_socket_group": "adm",
@@ -55,6 +56,7 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK_FALSE(config.manage_sysctls);
   CHECK_FALSE(config.proxy_delay_ms.has_value());
   CHECK(config.owner_protocol == 200);
+  CHECK_FALSE(config.verify_neighbours);
   CHECK(config.status_socket_mode == 0660);
   CHECK(config.resync_interval.count() == 5);
   CHECK(config.liveness_timeout.count() == 7);
@@ -63,7 +65,7 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.dry_run);
   CHECK(config.json);
   // Every key of the table is exercised above.
-  CHECK(ndpsync::config_key_names().size() == 20);
+  CHECK(ndpsync::config_key_names().size() == 21);
 }
 
 TEST_CASE("config errors name the key") {

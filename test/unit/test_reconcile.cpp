@@ -18,7 +18,7 @@ SysctlKey conf(const char* iface, const char* name) {
 TEST_CASE("reconcile installs the lab's entries and is idempotent") {
   FakeKernel kernel;
   build_lab(kernel);
-  const auto first = reconcile_once(kernel, Config{});
+  const auto first = reconcile_once(kernel, &kernel, Config{});
   CHECK_FALSE(first.failed());
   CHECK(first.plan.add.size() == 5);
   CHECK(first.plan.remove.empty());
@@ -28,7 +28,7 @@ TEST_CASE("reconcile installs the lab's entries and is idempotent") {
     CHECK(entry.protocol == kOwner);
   }
   const int writes = kernel.add_calls;
-  const auto second = reconcile_once(kernel, Config{});
+  const auto second = reconcile_once(kernel, &kernel, Config{});
   CHECK(second.plan.empty());
   CHECK(second.plan.keep.size() == 5);
   CHECK(kernel.add_calls == writes);
@@ -43,7 +43,7 @@ TEST_CASE("entries of other owners are never in a plan") {
   kernel.put_proxy(kEth0, "2001:db8:0:1::abc", 0);       // the admin's, for something else
   kernel.put_proxy(kEth0, "2001:db8:0:1::def", 42);      // another daemon's
   kernel.put_proxy(kEth0, "2001:db8:0:1::5:5", kOwner);  // ours, stale
-  const auto report = reconcile_once(kernel, Config{});
+  const auto report = reconcile_once(kernel, &kernel, Config{});
   for (const auto& e : report.plan.add) CHECK(e.address != ip("2001:db8:0:1::1:2"));
   REQUIRE(report.plan.remove.size() == 1);
   CHECK(report.plan.remove[0].address == ip("2001:db8:0:1::5:5"));
@@ -62,10 +62,10 @@ TEST_CASE("entries of other owners are never in a plan") {
 TEST_CASE("a container that leaves is removed; one that arrives is added") {
   FakeKernel kernel;
   build_lab(kernel);
-  reconcile_once(kernel, Config{});
+  reconcile_once(kernel, &kernel, Config{});
   kernel.remove_neighbour(kBr0, "2001:db8:0:1::2:3");
   kernel.set_neighbour(kBr0, "2001:db8:0:1::2:4", kNudReachable);
-  const auto report = reconcile_once(kernel, Config{});
+  const auto report = reconcile_once(kernel, &kernel, Config{});
   REQUIRE(report.plan.remove.size() == 1);
   CHECK(report.plan.remove[0].address == ip("2001:db8:0:1::2:3"));
   REQUIRE(report.plan.add.size() == 1);
@@ -76,13 +76,13 @@ TEST_CASE("a container that leaves is removed; one that arrives is added") {
 TEST_CASE("nothing is removed while no uplink, or no uplink prefix, is known") {
   FakeKernel kernel;
   build_lab(kernel);
-  reconcile_once(kernel, Config{});
+  reconcile_once(kernel, &kernel, Config{});
   kernel.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");  // networking restart, midway
-  auto report = reconcile_once(kernel, Config{});
+  auto report = reconcile_once(kernel, &kernel, Config{});
   CHECK(report.decision.uplinks.at(0).held());
   CHECK(report.plan.remove.empty());
   kernel.remove_route("::/0", kEth0);
-  report = reconcile_once(kernel, Config{});
+  report = reconcile_once(kernel, &kernel, Config{});
   CHECK(report.decision.uplinks.empty());
   CHECK(report.plan.remove.empty());
   CHECK(kernel.proxies().size() == 5);
@@ -91,7 +91,7 @@ TEST_CASE("nothing is removed while no uplink, or no uplink prefix, is known") {
 TEST_CASE("sysctls are set in the order that keeps the RA default route") {
   FakeKernel kernel;
   build_lab(kernel);
-  const auto report = reconcile_once(kernel, Config{});
+  const auto report = reconcile_once(kernel, &kernel, Config{});
   const std::vector<std::string> expected = {
       "net.ipv6.conf.eth0.accept_ra=2",  "net.ipv6.conf.all.proxy_ndp=1",
       "net.ipv6.conf.eth0.proxy_ndp=1",  "net.ipv6.conf.all.forwarding=1",
@@ -110,7 +110,7 @@ TEST_CASE("accept_ra is left alone unless it was 1") {
     FakeKernel kernel;
     build_lab(kernel);
     kernel.sysctls[conf("eth0", "accept_ra")] = value;
-    reconcile_once(kernel, Config{});
+    reconcile_once(kernel, &kernel, Config{});
     CHECK(kernel.sysctls[conf("eth0", "accept_ra")] == value);
   }
 }
@@ -120,14 +120,14 @@ TEST_CASE("--no-sysctl and proxy_delay_ms: null leave the kernel's values") {
   build_lab(kernel);
   Config config;
   config.manage_sysctls = false;
-  reconcile_once(kernel, config);
+  reconcile_once(kernel, &kernel, config);
   CHECK(kernel.sysctl_writes.empty());
   config.manage_sysctls = true;
   config.proxy_delay_ms.reset();
-  reconcile_once(kernel, config);
+  reconcile_once(kernel, &kernel, config);
   CHECK(kernel.sysctls[{SysctlKey::Tree::kNeigh, "eth0", "proxy_delay"}] == "80");
   config.proxy_delay_ms = 250;
-  reconcile_once(kernel, config);
+  reconcile_once(kernel, &kernel, config);
   CHECK(kernel.sysctls[{SysctlKey::Tree::kNeigh, "eth0", "proxy_delay"}] == "25");
 }
 
@@ -136,7 +136,7 @@ TEST_CASE("a dry run changes nothing and reports what it would do") {
   build_lab(kernel);
   Config config;
   config.dry_run = true;
-  const auto report = reconcile_once(kernel, config);
+  const auto report = reconcile_once(kernel, &kernel, config);
   CHECK(report.plan.add.size() == 5);
   CHECK(kernel.proxies().empty());
   CHECK(kernel.sysctl_writes.empty());
@@ -147,7 +147,7 @@ TEST_CASE("a failed write is reported and the rest is still applied") {
   FakeKernel kernel;
   build_lab(kernel);
   kernel.fail_add.insert(ip("2001:db8:0:1::2:2"));
-  const auto report = reconcile_once(kernel, Config{});
+  const auto report = reconcile_once(kernel, &kernel, Config{});
   CHECK(report.failed());
   REQUIRE(report.failures.size() == 1);
   CHECK(report.failures[0].target == "2001:db8:0:1::2:2");
@@ -158,7 +158,7 @@ TEST_CASE("a failed write is reported and the rest is still applied") {
 TEST_CASE("the report JSON carries the documented keys") {
   FakeKernel kernel;
   build_lab(kernel);
-  const auto json = report_json(reconcile_once(kernel, Config{}));
+  const auto json = report_json(reconcile_once(kernel, &kernel, Config{}));
   for (const char* key :
        {"schema", "version", "mode", "dry_run", "uplinks", "missing_uplinks", "sysctls",
         "downstream", "added", "removed", "kept", "foreign", "skipped", "errors"}) {
@@ -170,4 +170,47 @@ TEST_CASE("the report JSON carries the documented keys") {
   CHECK(json["uplinks"][0]["prefixes"][0] == "2001:db8:0:1::/64");
   CHECK(json["added"].size() == 5);
   CHECK(json["added"][0].contains("source"));
+}
+
+TEST_CASE("unconfirmed neighbours are probed before they are claimed") {
+  struct Case {
+    const char* description;
+    std::uint16_t answer;  // what the kernel reports after the probe; kNudNone: silence
+    bool claimed;
+  };
+  const Case cases[] = {
+      {.description = "a live container answers", .answer = kNudReachable, .claimed = true},
+      {.description = "a departed container fails", .answer = kNudFailed, .claimed = false},
+      {.description = "no verdict in time: benefit of the doubt",
+       .answer = kNudNone,
+       .claimed = true},
+  };
+  for (const auto& c : cases) {
+    INFO(c.description);
+    FakeKernel kernel;
+    build_lab(kernel);  // ::2:2 is STALE on br0
+    kernel.on_wait = [&kernel, answer = c.answer] {
+      if (answer != kNudNone && !kernel.probes.empty()) {
+        kernel.set_neighbour(kBr0, "2001:db8:0:1::2:2", answer);
+        kernel.probes.clear();
+      }
+    };
+    const auto report = reconcile_once(kernel, &kernel, Config{});
+    CHECK(report.verified == 1);
+    CHECK(kernel.has_proxy(kEth0, "2001:db8:0:1::2:2") == c.claimed);
+    CHECK(kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));  // REACHABLE: trusted, not probed
+  }
+}
+
+TEST_CASE("verification is skipped when turned off, and in a dry run") {
+  FakeKernel kernel;
+  build_lab(kernel);
+  Config config;
+  config.verify_neighbours = false;
+  CHECK(reconcile_once(kernel, &kernel, config).verified == 0);
+  CHECK(kernel.probes.empty());
+  config.verify_neighbours = true;
+  config.dry_run = true;
+  CHECK(reconcile_once(kernel, &kernel, config).verified == 0);
+  CHECK(kernel.probes.empty());
 }
