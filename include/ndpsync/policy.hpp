@@ -37,8 +37,10 @@ struct Uplink {
   IfIndex index = 0;
   std::string name;
   std::vector<Prefix> prefixes;
-  // No prefix is known yet (addresses still coming up): owned entries stay until one is.
-  [[nodiscard]] bool held() const { return prefixes.empty(); }
+  bool remembered = false;  // prefixes from Memory: the uplink's own addresses are gone for now
+  // No prefix is detected right now (a link flap, a `networking restart`): entries are kept,
+  // and re-added from the remembered prefixes, but nothing is removed.
+  [[nodiscard]] bool held() const { return prefixes.empty() || remembered; }
 };
 
 struct Desired {
@@ -61,6 +63,14 @@ struct LivenessView {
   std::set<IfAddressKey> withdrawn;
 };
 
+// What the agent remembers across a transient loss. While no default route exists, the uplinks
+// last seen stay uplinks (a re-created uplink must get its sysctls before it can accept the RA
+// that brings the route back); an uplink whose addresses are gone keeps its last prefixes.
+struct Memory {
+  std::set<std::string> uplinks;
+  std::map<std::string, std::vector<Prefix>> prefixes;
+};
+
 struct Decision {
   std::vector<Uplink> uplinks;
   std::vector<std::string> missing_uplinks;  // configured by name, not present
@@ -73,6 +83,6 @@ struct Decision {
 };
 
 Decision decide(const Config& config, const ObservedState& observed,
-                const LivenessView& liveness = {});
+                const LivenessView& liveness = {}, const Memory& memory = {});
 
 }  // namespace ndpsync

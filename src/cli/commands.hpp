@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -21,7 +22,7 @@ struct AgentOptions {
   void add_status_options(CLI::App& app);
   void apply_to(Config& config) const;
 
-  int run(const Config& config, const std::string& config_file) const;
+  int run(const Config& config, const std::function<std::optional<Config>()>& reload) const;
   [[nodiscard]] int status() const;
 };
 

@@ -96,6 +96,7 @@ int run_reconcile(const Config& config) {
 int main(int argc, char** argv) {
   CLI::App app{"ndpsync: keep kernel proxy-NDP entries for container addresses"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand too
   std::string log_level;
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -145,7 +146,21 @@ int main(int argc, char** argv) {
       agent.apply_to(config);
       config.validate();
       ndpsync::cli::setup_logging(config.log_level);
-      return agent.run(config, selection.config_file);
+      // SIGHUP: the file is read again and the command line still wins over it.
+      const auto reload = [&]() -> std::optional<Config> {
+        try {
+          Config fresh = selection.build();
+          agent.apply_to(fresh);
+          if (!log_level.empty()) fresh.log_level = log_level;
+          fresh.validate();
+          spdlog::set_level(spdlog::level::from_str(fresh.log_level));
+          return fresh;
+        } catch (const ConfigError& e) {
+          spdlog::error("{}", e.what());
+          return std::nullopt;
+        }
+      };
+      return agent.run(config, reload);
     }
     ndpsync::cli::setup_logging(config.log_level);
     return run_reconcile(config);

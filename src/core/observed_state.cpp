@@ -86,9 +86,10 @@ bool ObservedState::apply_link(const LinkEvent& event) {
   auto& slot = links_[index];
   const Link before = slot;
   slot = event.link;
-  // Taking a link down makes the kernel purge its proxy entries without telling anyone
-  // (fact 5); forget them so that the next reconcile puts them back once it is up.
-  if (before.up && !slot.up) {
+  // Taking a link down makes the kernel purge its proxy entries without telling anyone (fact 5),
+  // and kernels before 6.17 purge them on carrier loss too. Forget them on any such change; the
+  // next reconcile re-adds them (adding is idempotent) whatever this kernel did.
+  if (before.up != slot.up || before.carrier != slot.carrier) {
     erase_where(proxies_, [index](const IfAddressKey& key) { return key.first == index; });
   }
   return before != slot;

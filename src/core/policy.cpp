@@ -51,7 +51,7 @@ std::vector<Prefix> detect_prefixes(const ObservedState& observed, IfIndex uplin
 }
 
 std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& observed,
-                                   std::vector<std::string>& missing) {
+                                   const Memory& memory, std::vector<std::string>& missing) {
   std::vector<IfIndex> indexes;
   if (!config.uplinks.empty()) {
     for (const auto& name : config.uplinks) {
@@ -65,6 +65,11 @@ std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& ob
     for (const auto& [key, route] : observed.routes()) {
       if (route.is_default() && route.table == kMainTable && route.oif != 0) {
         indexes.push_back(route.oif);
+      }
+    }
+    if (indexes.empty()) {
+      for (const auto& name : memory.uplinks) {
+        if (const auto* link = observed.link_by_name(name)) indexes.push_back(link->index);
       }
     }
   }
@@ -81,6 +86,11 @@ std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& ob
     if (uplink.prefixes.empty()) {
       uplink.prefixes = detect_prefixes(observed, index);
     }
+    if (const auto it = memory.prefixes.find(link->name);
+        uplink.prefixes.empty() && it != memory.prefixes.end()) {
+      uplink.prefixes = it->second;
+      uplink.remembered = true;
+    }
     uplinks.push_back(std::move(uplink));
   }
   return uplinks;
@@ -89,12 +99,20 @@ std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& ob
 // Downstream by default: veths, bridges and lo; never an uplink, a bridge port (its addresses and
 // neighbours live on the bridge), or anything that shares a master with an uplink.
 std::vector<IfIndex> select_downstream(const Config& config, const ObservedState& observed,
-                                       const std::vector<Uplink>& uplinks) {
+                                       const Memory& memory, const std::vector<Uplink>& uplinks) {
   std::set<IfIndex> excluded;
   for (const auto& uplink : uplinks) {
     excluded.insert(uplink.index);
     if (const auto* link = observed.link(uplink.index); link != nullptr && link->master != 0) {
       excluded.insert(link->master);
+    }
+  }
+  // Named and remembered uplinks are never downstream, even while they are not uplinks.
+  for (const auto& [index, link] : observed.links()) {
+    if (std::find(config.uplinks.begin(), config.uplinks.end(), link.name) !=
+            config.uplinks.end() ||
+        memory.uplinks.contains(link.name)) {
+      excluded.insert(index);
     }
   }
   std::vector<IfIndex> downstream;
@@ -219,10 +237,16 @@ const Uplink* Decision::uplink(IfIndex index) const {
   return it == uplinks.end() ? nullptr : &*it;
 }
 
-Decision decide(const Config& config, const ObservedState& observed, const LivenessView& liveness) {
+Decision decide(const Config& config, const ObservedState& observed, const LivenessView& liveness,
+                const Memory& memory) {
   Decision decision;
-  decision.uplinks = select_uplinks(config, observed, decision.missing_uplinks);
-  decision.downstream = select_downstream(config, observed, decision.uplinks);
+  decision.uplinks = select_uplinks(config, observed, memory, decision.missing_uplinks);
+  decision.downstream = select_downstream(config, observed, memory, decision.uplinks);
+  const bool any_prefix = std::any_of(decision.uplinks.begin(), decision.uplinks.end(),
+                                      [](const Uplink& u) { return !u.prefixes.empty(); });
+  if (!any_prefix) {
+    return decision;  // nothing can be judged, and nothing is removed: see reconcile()
+  }
   const std::set<IfIndex> downstream(decision.downstream.begin(), decision.downstream.end());
 
   // Candidates in a stable order; an address is taken once, from its first source.

@@ -130,7 +130,7 @@ std::string report_text(const ReconcileReport& report) {
     for (const auto& p : u.prefixes) {
       out << " " << p.to_string();
     }
-    out << (u.held() ? " (no prefix yet: holding entries)" : "") << "\n";
+    out << (u.held() ? " (no prefix detected: holding entries)" : "") << "\n";
   }
   for (const auto& s : report.sysctls) {
     if (!s.set.empty()) {

@@ -86,6 +86,10 @@ void FakeKernel::put_proxy(IfIndex ifindex, std::string_view address, std::uint8
   state_.note_proxy_added({ifindex, ip(address), protocol});
 }
 
+void FakeKernel::erase_proxy(IfIndex ifindex, std::string_view address) {
+  state_.note_proxy_removed({ifindex, ip(address), 0});
+}
+
 std::set<ProxyEntry> FakeKernel::proxies() const {
   std::set<ProxyEntry> out;
   for (const auto& [key, entry] : state_.proxies()) out.insert(entry);

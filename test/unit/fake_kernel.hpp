@@ -28,6 +28,7 @@ class FakeKernel final : public KernelPort, public EventSource {
   void remove_route(std::string_view prefix, IfIndex oif);
   // Proxy changes are silent, as in the kernel.
   void put_proxy(IfIndex ifindex, std::string_view address, std::uint8_t protocol);
+  void erase_proxy(IfIndex ifindex, std::string_view address);
 
   // --- inspection ---
   [[nodiscard]] std::set<ProxyEntry> proxies() const;

@@ -1,0 +1,104 @@
+// The agent's state machine, free of I/O scheduling: the Asio loop (agent_loop.hpp) feeds it
+// events and time, and it decides, writes through the KernelPort and reports. Unit tests drive
+// it with the fake kernel and a hand-moved clock.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "ndpsync/liveness.hpp"
+#include "ndpsync/oneshot.hpp"
+
+namespace ndpsync {
+
+struct Counters {
+  std::uint64_t events = 0;
+  std::uint64_t reconciles = 0;
+  std::uint64_t adds = 0;
+  std::uint64_t removes = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t resyncs = 0;
+  std::uint64_t overruns = 0;
+  std::uint64_t probes = 0;
+  std::uint64_t withdrawals = 0;  // liveness verdicts
+  std::uint64_t sysctl_repairs = 0;
+  std::uint64_t reloads = 0;
+};
+
+enum class ResyncReason : std::uint8_t { kStart, kPeriodic, kOverrun, kReload };
+std::string_view to_string(ResyncReason reason);
+
+class AgentCore {
+ public:
+  using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+  AgentCore(
+      Config config, KernelPort& kernel,
+      WallClock wall = [] { return std::chrono::system_clock::now(); });
+
+  // Re-reads the whole kernel state, repairs drift and reconciles.
+  Status resync(SteadyTime now, ResyncReason reason);
+  // Applies a drained batch of events; call reconcile() once after it.
+  void on_events(const std::vector<KernelEvent>& events, SteadyTime now);
+  // Decides and applies the difference. Cheap when nothing changed.
+  void reconcile(SteadyTime now);
+  // Liveness deadlines, re-probes and write retries that are due.
+  void tick(SteadyTime now);
+  // When tick() next has work; nullopt when nothing is pending (no idle wakeups).
+  [[nodiscard]] std::optional<SteadyTime> next_wakeup() const;
+  // A new config replaces the old one as a whole, then the table follows it.
+  void reload(Config config, SteadyTime now);
+  // On exit with remove_on_exit: withdraw every entry we own.
+  void remove_owned();
+
+  [[nodiscard]] nlohmann::json status(SteadyTime now) const;
+  [[nodiscard]] std::string summary() const;  // one line, for sd_notify STATUS=
+  [[nodiscard]] const Counters& counters() const { return counters_; }
+  [[nodiscard]] const Config& config() const { return config_; }
+  [[nodiscard]] const Decision& decision() const { return decision_; }
+  [[nodiscard]] const ObservedState& observed() const { return observed_; }
+  [[nodiscard]] const Liveness& liveness() const { return liveness_; }
+
+ private:
+  struct Retry {
+    std::string operation;
+    unsigned attempts = 0;
+    SteadyTime next;
+    Status status;
+  };
+
+  bool is_tracked(const IfAddressKey& source) const;
+  void suspect_bridge(IfIndex bridge, SteadyTime now, std::vector<IfAddressKey>& probe);
+  void send_probes(const std::vector<IfAddressKey>& probe);
+  void sync_sysctls(bool at_start);
+  void write(const ProxyEntry& entry, bool add, SteadyTime now);
+  std::string removal_reason(const ProxyEntry& entry) const;
+  void verify_unconfirmed(SteadyTime now);
+
+  Config config_;
+  KernelPort& kernel_;
+  WallClock wall_;
+  ObservedState observed_;
+  Decision decision_;
+  Liveness liveness_;
+  Memory memory_;
+  std::set<IfAddressKey> claimed_sources_;  // (interface, address) of neighbour-sourced entries
+  std::map<IfAddressKey, Retry> retries_;   // keyed like entries: (uplink, address)
+  std::map<IfAddressKey, std::chrono::system_clock::time_point> since_;
+  std::vector<SysctlState> sysctls_;
+  std::map<SysctlKey, std::string> first_found_;
+  std::set<SysctlKey> settled_;  // keys that held our value at least once
+  std::set<std::pair<IfIndex, std::string>> sysctl_uplinks_;
+  std::set<Skipped> logged_skips_;
+  Counters counters_;
+  bool dirty_ = true;
+  std::chrono::system_clock::time_point started_;
+  std::optional<std::chrono::system_clock::time_point> last_resync_;
+};
+
+}  // namespace ndpsync

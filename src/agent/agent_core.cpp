@@ -1,0 +1,422 @@
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "ndpsync/agent.hpp"
+#include "ndpsync/report.hpp"
+
+namespace ndpsync {
+namespace {
+
+constexpr auto kMaxBackoff = std::chrono::seconds(60);
+
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  const auto seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  std::array<char, 32> text{};
+  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text.data();
+}
+
+double seconds_until(SteadyTime then, SteadyTime now) {
+  return std::chrono::duration<double>(then - now).count();
+}
+
+}  // namespace
+
+std::string_view to_string(ResyncReason reason) {
+  switch (reason) {
+    case ResyncReason::kStart: return "start";
+    case ResyncReason::kPeriodic: return "periodic";
+    case ResyncReason::kOverrun: return "overrun";
+    case ResyncReason::kReload: return "reload";
+  }
+  return "unknown";
+}
+
+AgentCore::AgentCore(Config config, KernelPort& kernel, WallClock wall)
+    : config_(std::move(config)),
+      kernel_(kernel),
+      wall_(std::move(wall)),
+      liveness_(config_.liveness_timeout),
+      started_(wall_()) {}
+
+Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
+  auto snapshot = kernel_.dump();
+  if (!snapshot.ok()) {
+    ++counters_.errors;
+    spdlog::warn("resync ({}): {}", to_string(reason), snapshot.status.message);
+    return snapshot.status;
+  }
+  observed_.replace(std::move(snapshot.value));
+  // A claimed neighbour missing from the dump vanished while we were not looking (an overrun,
+  // garbage collection): verify it like one whose deletion we saw.
+  if (config_.verify_neighbours) {
+    std::vector<IfAddressKey> probe;
+    for (const auto& source : claimed_sources_) {
+      if (observed_.link(source.first) != nullptr && !observed_.neighbours().contains(source)) {
+        liveness_.observe(source, std::nullopt, now, probe);
+      }
+    }
+    send_probes(probe);
+  }
+  ++counters_.resyncs;
+  if (reason == ResyncReason::kOverrun) {
+    ++counters_.overruns;
+  }
+  last_resync_ = wall_();
+  // The kernel may have changed anything while we were not looking: sysctls too.
+  sysctl_uplinks_.clear();
+  dirty_ = true;
+  reconcile(now);
+  if (reason != ResyncReason::kPeriodic || config_.verify_neighbours) {
+    verify_unconfirmed(now);
+  }
+  spdlog::debug("resync ({}): {} entries", to_string(reason), decision_.desired.size());
+  return {};
+}
+
+// Claimed neighbours the kernel does not vouch for right now get verified. Events catch the
+// transitions; this catches what a dump reveals (start, overrun, periodic backstop).
+void AgentCore::verify_unconfirmed(SteadyTime now) {
+  if (!config_.verify_neighbours) {
+    return;
+  }
+  std::vector<IfAddressKey> probe;
+  for (const auto& source : claimed_sources_) {
+    const auto it = observed_.neighbours().find(source);
+    if (it != observed_.neighbours().end() && (it->second.state & kNudConfirmed) == 0 &&
+        !liveness_.withdrawn().contains(source)) {
+      liveness_.observe(source, it->second.state, now, probe);
+    }
+  }
+  send_probes(probe);
+}
+
+bool AgentCore::is_tracked(const IfAddressKey& source) const {
+  return claimed_sources_.contains(source) || liveness_.verifying().contains(source) ||
+         liveness_.withdrawn().contains(source);
+}
+
+void AgentCore::suspect_bridge(IfIndex bridge, SteadyTime now, std::vector<IfAddressKey>& probe) {
+  for (const auto& source : claimed_sources_) {
+    if (source.first == bridge) {
+      liveness_.suspect(source, now, probe);
+    }
+  }
+}
+
+void AgentCore::on_events(const std::vector<KernelEvent>& events, SteadyTime now) {
+  std::vector<IfAddressKey> probe;
+  for (const auto& event : events) {
+    ++counters_.events;
+    if (const auto* n = std::get_if<NeighbourEvent>(&event)) {
+      const IfAddressKey key{n->neighbour.ifindex, n->neighbour.address};
+      if (config_.verify_neighbours && is_tracked(key)) {
+        std::optional<std::uint16_t> state;
+        if (n->change == Change::kNew) state = n->neighbour.state;
+        dirty_ |= liveness_.observe(key, state, now, probe);
+      }
+      spdlog::trace("neighbour {} {} on {}: {}", n->change == Change::kNew ? "new" : "del",
+                    n->neighbour.address.to_string(), n->neighbour.ifindex,
+                    nud_state_name(n->neighbour.state));
+    } else if (const auto* l = std::get_if<LinkEvent>(&event)) {
+      const auto* before = observed_.link(l->link.index);
+      // A port leaving its bridge usually means a container stopped; the bridge's neighbour
+      // entry for it lingers, so verify everything claimed on that bridge now.
+      if (before != nullptr && before->master != 0 &&
+          (l->change == Change::kDel || l->link.master != before->master)) {
+        suspect_bridge(before->master, now, probe);
+      }
+      if (l->change == Change::kDel) {
+        liveness_.forget_interface(l->link.index);
+      }
+      // An uplink that changes name or comes back needs its sysctls checked.
+      if (decision_.uplink(l->link.index) != nullptr || l->change == Change::kNew) {
+        sysctl_uplinks_.clear();
+      }
+      spdlog::debug("link {} {} ({})", l->change == Change::kNew ? "new" : "del", l->link.name,
+                    l->link.index);
+    }
+    dirty_ |= observed_.apply(event);
+  }
+  send_probes(probe);
+}
+
+void AgentCore::send_probes(const std::vector<IfAddressKey>& probe) {
+  for (const auto& [ifindex, address] : probe) {
+    ++counters_.probes;
+    const auto status = kernel_.probe_neighbour(ifindex, address);
+    if (!status.ok()) {
+      spdlog::debug("{}", status.message);
+    }
+  }
+}
+
+void AgentCore::sync_sysctls(bool at_start) {
+  std::set<std::pair<IfIndex, std::string>> uplinks;
+  for (const auto& u : decision_.uplinks) {
+    uplinks.emplace(u.index, u.name);
+  }
+  if (uplinks == sysctl_uplinks_ && !at_start) {
+    return;
+  }
+  std::vector<Failure> failures;
+  sysctls_ = ::ndpsync::sync_sysctls(kernel_, config_, decision_.uplinks, false, failures);
+  for (const auto& s : sysctls_) {
+    first_found_.try_emplace(s.key, s.found);
+    if (!s.set.empty() && s.status.ok()) {
+      // A key we had already brought into line was changed by someone else (a `networking
+      // restart`, an admin): say so, once per repair.
+      const bool repair = settled_.contains(s.key);
+      spdlog::info("sysctl {}: {} -> {} ({}){}", s.key.to_string(), s.found, s.set, s.reason,
+                   repair ? "; it had been changed behind our back" : "");
+      if (repair) ++counters_.sysctl_repairs;
+    }
+    if (s.status.ok()) settled_.insert(s.key);
+  }
+  for (const auto& f : failures) {
+    ++counters_.errors;
+    spdlog::error("{}: {}", f.target, f.status.message);
+  }
+  sysctl_uplinks_ = failures.empty() ? uplinks : decltype(uplinks){};
+}
+
+std::string AgentCore::removal_reason(const ProxyEntry& entry) const {
+  for (const auto& s : decision_.skipped) {
+    if (s.address == entry.address)
+      return std::string("now refused: ") + std::string(to_string(s.reason));
+  }
+  for (const auto& key : liveness_.withdrawn()) {
+    if (key.second == entry.address) return "did not answer probes within the liveness timeout";
+  }
+  if (decision_.uplink(entry.ifindex) == nullptr) return "no longer on an uplink";
+  return "no longer present downstream";
+}
+
+void AgentCore::write(const ProxyEntry& entry, bool add, SteadyTime now) {
+  const IfAddressKey key{entry.ifindex, entry.address};
+  if (const auto it = retries_.find(key); it != retries_.end() && now < it->second.next) {
+    return;  // backing off
+  }
+  const auto status = add ? kernel_.add_proxy(entry) : kernel_.delete_proxy(entry);
+  const auto uplink = observed_.link(entry.ifindex) != nullptr ? observed_.link(entry.ifindex)->name
+                                                               : std::to_string(entry.ifindex);
+  if (!status.ok()) {
+    auto& retry = retries_[key];
+    retry.operation = add ? "add" : "delete";
+    ++retry.attempts;
+    const auto backoff = std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(1) * (1U << std::min(retry.attempts - 1, 6U)), kMaxBackoff);
+    retry.next = now + backoff;
+    retry.status = status;
+    ++counters_.errors;
+    if (retry.attempts == 1) {
+      spdlog::warn("{} (on {}); retrying with backoff", status.message, uplink);
+    }
+    return;
+  }
+  if (const auto it = retries_.find(key); it != retries_.end()) {
+    spdlog::info("{} {} on {} succeeded after {} attempts", add ? "add" : "delete",
+                 entry.address.to_string(), uplink, it->second.attempts + 1);
+    retries_.erase(it);
+  }
+  if (add) {
+    ++counters_.adds;
+    observed_.note_proxy_added(entry);
+    since_[key] = wall_();
+    const auto& desired = decision_.desired.at(key);
+    const auto* source = observed_.link(desired.source_ifindex);
+    spdlog::info("proxying {} on {} ({} on {})", entry.address.to_string(), uplink,
+                 to_string(desired.source), source != nullptr ? source->name : "?");
+  } else {
+    ++counters_.removes;
+    observed_.note_proxy_removed(entry);
+    since_.erase(key);
+    spdlog::info("withdrew {} from {}: {}", entry.address.to_string(), uplink,
+                 removal_reason(entry));
+  }
+}
+
+void AgentCore::reconcile(SteadyTime now) {
+  if (!dirty_) {
+    return;
+  }
+  dirty_ = false;
+  ++counters_.reconciles;
+  decision_ = decide(config_, observed_, liveness_.view(), memory_);
+  for (const auto& uplink : decision_.uplinks) {
+    if (config_.uplinks.empty()) memory_.uplinks.insert(uplink.name);
+    if (!uplink.remembered && !uplink.prefixes.empty())
+      memory_.prefixes[uplink.name] = uplink.prefixes;
+  }
+  claimed_sources_.clear();
+  for (const auto& [key, desired] : decision_.desired) {
+    if (desired.source == Source::kNeighbour) {
+      claimed_sources_.insert({desired.source_ifindex, key.second});
+    }
+  }
+  for (const auto& s : decision_.skipped) {
+    // Refusals are logged once, not per event.
+    if (s.reason != SkipReason::kLinkLocal && s.reason != SkipReason::kMulticast &&
+        logged_skips_.insert(s).second) {
+      const auto* link = observed_.link(s.ifindex);
+      spdlog::info("not proxying {} seen on {}: {}", s.address.to_string(),
+                   link != nullptr ? link->name : "?", to_string(s.reason));
+    }
+  }
+  sync_sysctls(false);
+  const auto plan = ::ndpsync::reconcile(decision_, observed_.proxies(), config_.owner_protocol);
+  for (const auto& entry : plan.remove) write(entry, /*add=*/false, now);
+  for (const auto& entry : plan.add) write(entry, /*add=*/true, now);
+  for (const auto& entry : plan.keep) {
+    since_.try_emplace({entry.ifindex, entry.address}, started_);  // adopted from an earlier run
+  }
+  // Retries whose entry is no longer wanted (or no longer unwanted) are moot.
+  std::erase_if(retries_, [&](const auto& item) {
+    const bool wanted = decision_.desired.contains(item.first);
+    return (item.second.operation == "add") != wanted;
+  });
+}
+
+void AgentCore::tick(SteadyTime now) {
+  std::vector<IfAddressKey> probe;
+  const auto before = liveness_.withdrawn().size();
+  if (liveness_.tick(now, probe)) {
+    counters_.withdrawals +=
+        liveness_.withdrawn().size() > before ? liveness_.withdrawn().size() - before : 0;
+    dirty_ = true;
+  }
+  send_probes(probe);
+  const bool retry_due = std::any_of(retries_.begin(), retries_.end(),
+                                     [now](const auto& item) { return now >= item.second.next; });
+  if (retry_due) {
+    dirty_ = true;
+  }
+  reconcile(now);
+}
+
+std::optional<SteadyTime> AgentCore::next_wakeup() const {
+  auto next = liveness_.next_deadline();
+  for (const auto& [key, retry] : retries_) {
+    if (!next || retry.next < *next) next = retry.next;
+  }
+  return next;
+}
+
+void AgentCore::reload(Config config, SteadyTime now) {
+  config_ = std::move(config);
+  liveness_.set_timeout(config_.liveness_timeout);
+  ++counters_.reloads;
+  logged_skips_.clear();
+  spdlog::info("config reloaded");
+  resync(now, ResyncReason::kReload);
+}
+
+void AgentCore::remove_owned() {
+  auto proxies = kernel_.dump_proxies();
+  if (!proxies.ok()) {
+    spdlog::error("cannot list proxy entries to remove them: {}", proxies.status.message);
+    return;
+  }
+  for (const auto& entry : proxies.value) {
+    if (entry.protocol == config_.owner_protocol) {
+      const auto status = kernel_.delete_proxy(entry);
+      if (status.ok()) {
+        ++counters_.removes;
+      } else {
+        spdlog::error("{}", status.message);
+      }
+    }
+  }
+}
+
+std::string AgentCore::summary() const {
+  std::string uplinks;
+  for (const auto& u : decision_.uplinks) uplinks += (uplinks.empty() ? "" : ",") + u.name;
+  return std::to_string(decision_.desired.size()) + " entries on " +
+         (uplinks.empty() ? "no uplink" : uplinks) + ", " +
+         std::to_string(liveness_.verifying().size()) + " verifying, " +
+         std::to_string(retries_.size()) + " pending";
+}
+
+nlohmann::json AgentCore::status(SteadyTime now) const {
+  using nlohmann::json;
+  Names names;
+  for (const auto& [index, link] : observed_.links()) names[index] = link.name;
+
+  json entries = json::array();
+  for (const auto& [key, desired] : decision_.desired) {
+    if (!observed_.proxies().contains(key)) continue;  // not installed (yet)
+    json item = {{"address", key.second.to_string()},
+                 {"uplink", name_of(names, key.first)},
+                 {"source", to_string(desired.source)},
+                 {"interface", name_of(names, desired.source_ifindex)}};
+    if (const auto it = since_.find(key); it != since_.end()) item["since"] = iso_time(it->second);
+    if (liveness_.verifying().contains({desired.source_ifindex, key.second})) {
+      item["verifying"] = true;
+    }
+    entries.push_back(std::move(item));
+  }
+  json verifying = json::array();
+  for (const auto& [key, v] : liveness_.verifying()) {
+    verifying.push_back({{"address", key.second.to_string()},
+                         {"interface", name_of(names, key.first)},
+                         {"probes", v.probes},
+                         {"deadline_in_s", seconds_until(v.deadline, now)}});
+  }
+  json withdrawn = json::array();
+  for (const auto& key : liveness_.withdrawn()) {
+    withdrawn.push_back(
+        {{"address", key.second.to_string()}, {"interface", name_of(names, key.first)}});
+  }
+  json pending = json::array();
+  for (const auto& [key, retry] : retries_) {
+    pending.push_back({{"address", key.second.to_string()},
+                       {"uplink", name_of(names, key.first)},
+                       {"operation", retry.operation},
+                       {"attempts", retry.attempts},
+                       {"retry_in_s", std::max(0.0, seconds_until(retry.next, now))},
+                       {"error", retry.status.message}});
+  }
+  // Sysctls report the value found when the agent first looked, and what it set.
+  auto sysctls = sysctls_;
+  for (auto& s : sysctls) {
+    if (const auto it = first_found_.find(s.key); it != first_found_.end()) s.found = it->second;
+  }
+  json downstream = json::array();
+  for (const auto index : decision_.downstream) downstream.push_back(name_of(names, index));
+  const auto& c = counters_;
+  return {{"schema", kSchemaVersion},
+          {"version", kVersion},
+          {"mode", "agent"},
+          {"pid", static_cast<int>(getpid())},
+          {"started", iso_time(started_)},
+          {"last_resync", last_resync_ ? json(iso_time(*last_resync_)) : json(nullptr)},
+          {"owner_protocol", config_.owner_protocol},
+          {"uplinks", uplinks_json(decision_, sysctls)},
+          {"missing_uplinks", decision_.missing_uplinks},
+          {"sysctls", sysctls_json(sysctls, "all")},
+          {"downstream", downstream},
+          {"entries", entries},
+          {"foreign", foreign_json(decision_, names)},
+          {"skipped", skipped_json(decision_, names)},
+          {"verifying", verifying},
+          {"withdrawn", withdrawn},
+          {"pending", pending},
+          {"counters",
+           {{"events", c.events},
+            {"reconciles", c.reconciles},
+            {"adds", c.adds},
+            {"removes", c.removes},
+            {"errors", c.errors},
+            {"resyncs", c.resyncs},
+            {"overruns", c.overruns},
+            {"probes", c.probes},
+            {"withdrawals", c.withdrawals},
+            {"sysctl_repairs", c.sysctl_repairs},
+            {"reloads", c.reloads}}}};
+}
+
+}  // namespace ndpsync

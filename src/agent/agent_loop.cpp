@@ -1,0 +1,244 @@
+// The Asio loop around AgentCore: an event socket (subscribed before the first dump), a request
+// socket behind the KernelPort, timers for resync, liveness/retries and the systemd watchdog,
+// signals, and the status socket. One thread; nothing blocks except short netlink requests.
+#include "ndpsync/agent_loop.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
+
+#include <boost/asio.hpp>
+
+#include "ndpsync/agent.hpp"
+#include "ndpsync/netlink.hpp"
+#include "status_server.hpp"
+
+namespace ndpsync {
+namespace {
+
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+class AgentLoop {
+ public:
+  AgentLoop(const Config& config, std::unique_ptr<KernelPort> kernel,
+            std::unique_ptr<EventSource> events, ConfigReloader reload)
+      : kernel_(std::move(kernel)),
+        events_(std::move(events)),
+        event_fd_(io_, events_->fd()),
+        resync_timer_(io_),
+        wake_timer_(io_),
+        watchdog_timer_(io_),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP),
+        status_(io_, [this] { return core_.status(SteadyClock::now()).dump(); }),
+        core_(config, *kernel_),
+        reload_(std::move(reload)) {}
+
+  ~AgentLoop() {
+    // libnl owns the descriptor and closes it; Asio must not.
+    event_fd_.release();
+  }
+  AgentLoop(const AgentLoop&) = delete;
+  AgentLoop& operator=(const AgentLoop&) = delete;
+
+  int run() {
+    core_.resync(SteadyClock::now(), ResyncReason::kStart);
+    const auto& config = core_.config();
+    if (auto status = status_.listen(config.status_socket, config.status_socket_mode,
+                                     config.status_socket_group);
+        !status.ok()) {
+      spdlog::error("{}", status.message);
+      return 1;
+    }
+    spdlog::info("ndpsync agent started: {}; status on {}", core_.summary(), config.status_socket);
+    notify("READY=1");
+    start_watchdog();
+    wait_events();
+    schedule_resync();
+    schedule_wake();
+    wait_signals();
+    io_.run();
+    return exit_code_;
+  }
+
+ private:
+  void notify(const std::string& state) {
+    const auto summary = core_.summary();
+    if (state.empty() && summary == last_summary_) return;
+    last_summary_ = summary;
+    sd_notify(0, (state + (state.empty() ? "" : "\n") + "STATUS=" + summary).c_str());
+  }
+
+  void wait_events() {
+    event_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                         [this](const boost::system::error_code& ec) {
+                           if (ec) return;
+                           on_readable();
+                           wait_events();
+                         });
+  }
+
+  void on_readable() {
+    batch_.clear();
+    const auto result = events_->drain(batch_);
+    const auto now = SteadyClock::now();
+    core_.on_events(batch_, now);
+    if (result == EventSource::Drain::kIdle) {
+      core_.reconcile(now);
+    } else {
+      // Events were lost (ENOBUFS) or the socket failed: what we hold may be wrong. The events
+      // we did get are already applied; the dump replaces them with the truth.
+      spdlog::warn("netlink event socket {}: re-reading the kernel state",
+                   result == EventSource::Drain::kOverrun ? "overrun" : "error");
+      core_.resync(now, ResyncReason::kOverrun);
+    }
+    schedule_wake();
+    notify("");
+  }
+
+  void schedule_resync() {
+    resync_timer_.expires_after(core_.config().resync_interval);
+    resync_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      core_.resync(SteadyClock::now(), ResyncReason::kPeriodic);
+      schedule_wake();
+      notify("");
+      schedule_resync();
+    });
+  }
+
+  // Liveness deadlines and write retries: armed only while something is pending.
+  void schedule_wake() {
+    const auto next = core_.next_wakeup();
+    if (!next) {
+      wake_timer_.cancel();
+      return;
+    }
+    if (wake_armed_ && wake_timer_.expiry() == *next) return;
+    wake_armed_ = true;
+    wake_timer_.expires_at(*next);
+    wake_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      wake_armed_ = false;
+      core_.tick(SteadyClock::now());
+      schedule_wake();
+      notify("");
+    });
+  }
+
+  void start_watchdog() {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+    watchdog_period_ = std::chrono::microseconds(usec / 2);
+    ping_watchdog();
+  }
+
+  void ping_watchdog() {
+    sd_notify(0, "WATCHDOG=1");
+    watchdog_timer_.expires_after(watchdog_period_);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) ping_watchdog();
+    });
+  }
+
+  void wait_signals() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        notify("RELOADING=1");
+        if (auto config = reload_()) {
+          core_.reload(std::move(*config), SteadyClock::now());
+          schedule_resync();
+          schedule_wake();
+        } else {
+          spdlog::error("config reload failed: keeping the old config");
+        }
+        notify("READY=1");
+        wait_signals();
+        return;
+      }
+      spdlog::info(
+          "{}: stopping; {}", strsignal(signal),
+          core_.config().remove_on_exit ? "removing our entries" : "leaving entries in place");
+      notify("STOPPING=1");
+      if (core_.config().remove_on_exit) core_.remove_owned();
+      status_.close();
+      io_.stop();
+    });
+  }
+
+  asio::io_context io_;
+  std::unique_ptr<KernelPort> kernel_;
+  std::unique_ptr<EventSource> events_;
+  asio::posix::stream_descriptor event_fd_;
+  asio::steady_timer resync_timer_;
+  asio::steady_timer wake_timer_;
+  asio::steady_timer watchdog_timer_;
+  asio::signal_set signals_;
+  StatusServer status_;
+  AgentCore core_;
+  ConfigReloader reload_;
+  std::vector<KernelEvent> batch_;
+  std::chrono::microseconds watchdog_period_{0};
+  std::string last_summary_;
+  bool wake_armed_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_agent(const Config& config, const ConfigReloader& reload) {
+  // Subscribe before the first dump: a change during the dump then shows up as an event.
+  auto events = make_netlink_events({.event_rcvbuf = config.netlink_rcvbuf});
+  if (!events.ok()) {
+    spdlog::error("{}", events.status.message);
+    return 1;
+  }
+  auto kernel = make_netlink_kernel();
+  if (!kernel) {
+    spdlog::error("cannot open a netlink socket");
+    return 1;
+  }
+  AgentLoop loop(config, std::move(kernel), std::move(events.value), reload);
+  return loop.run();
+}
+
+std::optional<std::string> query_status(const std::string& socket_path, std::string& error) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (fd < 0 || socket_path.size() >= sizeof(address.sun_path)) {
+    error = "cannot create a socket for " + socket_path;
+    if (fd >= 0) ::close(fd);
+    return std::nullopt;
+  }
+  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  timeval timeout{.tv_sec = 5, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) < 0) {
+    error = "no agent answers on " + socket_path + ": " + std::strerror(errno);
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::string text;
+  std::array<char, 65536> buffer{};
+  while (true) {
+    const auto n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = "reading from " + socket_path + ": " + std::strerror(errno);
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    text.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace ndpsync

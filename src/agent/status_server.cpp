@@ -1,0 +1,132 @@
+#include "status_server.hpp"
+
+#include <grp.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "ndpsync/oneshot.hpp"
+
+namespace ndpsync {
+namespace {
+
+namespace asio = boost::asio;
+using Local = asio::local::stream_protocol;
+
+constexpr int kMaxConnections = 16;
+constexpr auto kClientTimeout = std::chrono::seconds(5);
+
+// One document per connection; the connection owns its buffer and its deadline.
+struct Connection {
+  Connection(Local::socket s, asio::io_context& io, std::string text, std::shared_ptr<int> n)
+      : socket(std::move(s)),
+        timer(io, kClientTimeout),
+        body(std::move(text)),
+        count(std::move(n)) {
+    ++*count;
+  }
+  ~Connection() { --*count; }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  Local::socket socket;
+  asio::steady_timer timer;
+  std::string body;
+  std::shared_ptr<int> count;
+};
+
+Status errno_status(const std::string& what) {
+  const int error = errno;
+  return {.error = error, .message = what + ": " + errno_name(error)};
+}
+
+}  // namespace
+
+StatusServer::StatusServer(asio::io_context& io, Render render)
+    : io_(io), render_(std::move(render)), acceptor_(io) {}
+
+StatusServer::~StatusServer() { close(); }
+
+void StatusServer::close() {
+  if (acceptor_.is_open()) {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    ::unlink(path_.c_str());
+  }
+}
+
+Status StatusServer::listen(const std::string& path, unsigned mode, const std::string& group) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) {
+    return errno_status("create " + dir.string());
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      errno = EEXIST;
+      return errno_status("refusing to replace " + path + ": it is not a socket");
+    }
+    ::unlink(path.c_str());  // a socket left by a run that did not exit cleanly
+  }
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!group.empty()) {
+    const auto* entry = ::getgrnam(group.c_str());
+    if (entry == nullptr) {
+      errno = ENOENT;
+      return errno_status("status socket group '" + group + "'");
+    }
+    gid = entry->gr_gid;
+  }
+  boost::system::error_code ec;
+  acceptor_.open(Local(), ec);
+  const mode_t old_mask = ::umask(~static_cast<mode_t>(mode) & 0777);
+  if (!ec) acceptor_.bind(Local::endpoint(path), ec);
+  ::umask(old_mask);
+  if (!ec) acceptor_.listen(kMaxConnections, ec);
+  if (ec) {
+    return {.error = ec.value(), .message = "status socket " + path + ": " + ec.message()};
+  }
+  path_ = path;
+  if (gid != static_cast<gid_t>(-1) &&
+      ::fchownat(AT_FDCWD, path.c_str(), static_cast<uid_t>(-1), gid, AT_SYMLINK_NOFOLLOW) < 0) {
+    return errno_status("chown " + path);
+  }
+  accept();
+  return {};
+}
+
+void StatusServer::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, Local::socket socket) {
+    if (ec == asio::error::operation_aborted) {
+      return;
+    }
+    if (!ec) {
+      if (*connections_ >= kMaxConnections) {
+        spdlog::warn("status socket: too many clients, closing a new one");
+      } else {
+        auto c =
+            std::make_shared<Connection>(std::move(socket), io_, render_() + "\n", connections_);
+        c->timer.async_wait([c](const boost::system::error_code& e) {
+          if (!e) {
+            boost::system::error_code ignored;
+            c->socket.close(ignored);  // a client that does not read is cut off
+          }
+        });
+        asio::async_write(c->socket, asio::buffer(c->body),
+                          [c](const boost::system::error_code&, std::size_t) {
+                            boost::system::error_code ignored;
+                            c->socket.shutdown(Local::socket::shutdown_both, ignored);
+                            c->socket.close(ignored);
+                            c->timer.cancel();
+                          });
+      }
+    }
+    accept();
+  });
+}
+
+}  // namespace ndpsync

@@ -1,0 +1,40 @@
+// The status socket: a Unix stream socket that answers every connection with one JSON document
+// and closes it. Created with the configured mode from the start (umask, not chmod after bind,
+// so there is no window and no path to follow); a stale socket from a crashed run is replaced,
+// anything else at the path is refused. A client that never reads is cut off after a timeout.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
+
+#include <boost/asio.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ndpsync/kernel_port.hpp"
+
+namespace ndpsync {
+
+class StatusServer {
+ public:
+  using Render = std::function<std::string()>;
+
+  StatusServer(boost::asio::io_context& io, Render render);
+  ~StatusServer();
+  StatusServer(const StatusServer&) = delete;
+  StatusServer& operator=(const StatusServer&) = delete;
+
+  Status listen(const std::string& path, unsigned mode, const std::string& group);
+  void close();
+
+ private:
+  void accept();
+
+  boost::asio::io_context& io_;
+  Render render_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::string path_;
+  std::shared_ptr<int> connections_ = std::make_shared<int>(0);
+};
+
+}  // namespace ndpsync

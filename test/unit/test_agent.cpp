@@ -1,0 +1,264 @@
+#include <catch2/catch.hpp>
+
+#include "lab.hpp"
+#include "ndpsync/agent.hpp"
+
+using namespace ndpsync;
+using namespace ndpsync::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The agent on the fake kernel, with a clock the test moves by hand.
+struct Harness {
+  FakeKernel kernel;
+  SteadyTime now{};
+  std::unique_ptr<AgentCore> agent;
+
+  explicit Harness(Config config = {}) {
+    build_lab(kernel);
+    config.liveness_timeout = 30s;
+    agent = std::make_unique<AgentCore>(config, kernel);
+    agent->resync(now, ResyncReason::kStart);
+    // The lab's STALE container is probed at start; it answers, as a live one does.
+    kernel.set_neighbour(kBr0, "2001:db8:0:1::2:2", kNudReachable);
+    pump();
+    kernel.probes.clear();
+  }
+  // What the loop does when the socket turns readable: drain, apply, reconcile once.
+  void pump() {
+    std::vector<KernelEvent> batch;
+    kernel.drain(batch);
+    agent->on_events(batch, now);
+    agent->reconcile(now);
+  }
+  void advance(std::chrono::milliseconds by) {
+    now += by;
+    agent->tick(now);
+    pump();
+  }
+  bool probed(std::string_view address) const {
+    return std::any_of(kernel.probes.begin(), kernel.probes.end(),
+                       [&](const auto& p) { return p.second == ip(address); });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("agent: start installs the lab, adopts ours and leaves the admin's") {
+  FakeKernel kernel;
+  build_lab(kernel);
+  kernel.put_proxy(kEth0, "2001:db8:0:1::1:2", kOwner);   // from an earlier run
+  kernel.put_proxy(kEth0, "2001:db8:0:1::dead", kOwner);  // stale, from an earlier run
+  kernel.put_proxy(kEth0, "2001:db8:0:1::beef", 0);       // the admin's
+  AgentCore agent(Config{}, kernel);
+  agent.resync({}, ResyncReason::kStart);
+  CHECK(kernel.proxies().size() == 6);
+  CHECK_FALSE(kernel.has_proxy(kEth0, "2001:db8:0:1::dead"));
+  CHECK(kernel.has_proxy(kEth0, "2001:db8:0:1::beef"));
+  CHECK(agent.counters().adds == 4);  // ::1:2 was adopted, not re-added
+  CHECK(agent.counters().removes == 1);
+  CHECK(kernel.sysctls[{SysctlKey::Tree::kConf, "all", "proxy_ndp"}] == "1");
+}
+
+TEST_CASE("agent: a burst of events is applied with one reconcile") {
+  Harness h;
+  const auto before = h.agent->counters().reconciles;
+  for (int i = 1; i <= 200; ++i) {
+    h.kernel.set_neighbour(kBr0, "2001:db8:0:1::3:" + std::to_string(i), kNudReachable);
+  }
+  h.pump();
+  CHECK(h.agent->counters().reconciles == before + 1);
+  CHECK(h.kernel.proxies().size() == 205);
+  // Nothing changed: no reconcile work, no writes.
+  const int writes = h.kernel.add_calls;
+  h.pump();
+  CHECK(h.kernel.add_calls == writes);
+  CHECK(h.agent->counters().reconciles == before + 1);
+}
+
+TEST_CASE("agent: the uplink going down and up gets its entries back") {
+  Harness h;
+  h.kernel.set_link_up(kEth0, false);  // the kernel purges, silently
+  CHECK(h.kernel.proxies().empty());
+  h.pump();
+  CHECK(h.kernel.proxies().size() == 5);
+  h.kernel.set_link_up(kEth0, true);
+  h.pump();
+  CHECK(h.kernel.proxies().size() == 5);
+}
+
+TEST_CASE("agent: a networking restart keeps entries through the gap") {
+  Harness h;
+  // eth0 loses its addresses and the RA route, goes down and up, and the route comes back.
+  h.kernel.remove_route("::/0", kEth0);
+  h.kernel.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");
+  h.kernel.set_link_up(kEth0, false);
+  h.pump();
+  CHECK(h.kernel.proxies().size() == 5);  // re-added from the remembered prefixes at once
+  CHECK(h.agent->counters().removes == 0);
+  h.kernel.set_link_up(kEth0, true);
+  h.kernel.sysctls[{SysctlKey::Tree::kConf, "eth0", "proxy_ndp"}] = "0";  // reset by ifup
+  h.pump();
+  CHECK(h.kernel.proxies().size() == 5);
+  h.kernel.add_address(kEth0, "2001:db8:0:1:0:ff:fe00:2", 64);
+  h.kernel.add_route("::/0", kEth0, "fe80::1");
+  h.agent->resync(h.now, ResyncReason::kPeriodic);
+  CHECK(h.kernel.sysctls[{SysctlKey::Tree::kConf, "eth0", "proxy_ndp"}] == "1");
+}
+
+TEST_CASE("agent: drift is repaired by the periodic resync") {
+  Harness h;
+  h.kernel.erase_proxy(kEth0, "2001:db8:0:1::2:2");  // an admin deletes one of ours
+  h.kernel.sysctls[{SysctlKey::Tree::kConf, "all", "proxy_ndp"}] = "0";
+  h.pump();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:2"));  // no event: unseen until...
+  h.agent->resync(h.now, ResyncReason::kPeriodic);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:2"));
+  CHECK(h.kernel.sysctls[{SysctlKey::Tree::kConf, "all", "proxy_ndp"}] == "1");
+  CHECK(h.agent->counters().sysctl_repairs == 1);
+}
+
+TEST_CASE("agent: an overrun re-reads everything") {
+  Harness h;
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:9", kNudReachable);
+  h.kernel.remove_neighbour(kBr0, "2001:db8:0:1::2:3");
+  h.kernel.remove_address(kVc1, "2001:db8:0:1::1:1");
+  h.kernel.drop_events();  // lost
+  h.agent->resync(h.now, ResyncReason::kOverrun);
+  CHECK(h.agent->counters().overruns == 1);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:9"));
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
+  // ::2:3's neighbour vanished while we were not looking: verified like any other.
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+}
+
+TEST_CASE("agent liveness: a vanished neighbour is verified before it is withdrawn") {
+  SECTION("the container answers the probe: it stays") {
+    Harness h;
+    h.kernel.remove_neighbour(kBr0, "2001:db8:0:1::2:3");  // garbage collection, a flush
+    h.pump();
+    CHECK(h.probed("2001:db8:0:1::2:3"));
+    CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+    h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:3", kNudReachable);
+    h.pump();
+    h.advance(31s);
+    CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+    CHECK(h.agent->liveness().verifying().empty());
+  }
+  SECTION("nobody answers: withdrawn at the timeout, not before") {
+    Harness h;
+    h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:3", kNudFailed);
+    h.pump();
+    h.advance(29s);
+    CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+    CHECK(h.kernel.probes.size() >= 2);  // re-probed while verifying
+    h.advance(1s);
+    CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+    CHECK(h.agent->counters().withdrawals == 1);
+    CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:2"));  // its neighbour on the bridge stays
+    CHECK_FALSE(h.agent->next_wakeup());                    // nothing pending: no wakeups
+  }
+  SECTION("a withdrawn container that speaks again is claimed again") {
+    Harness h;
+    h.kernel.remove_neighbour(kBr0, "2001:db8:0:1::2:3");
+    h.pump();
+    h.advance(30s);
+    CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+    h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:3", kNudReachable);
+    h.pump();
+    CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  }
+}
+
+TEST_CASE("agent liveness: a STALE neighbour is probed, an idle live one stays") {
+  Harness h;
+  h.kernel.set_neighbour(kVc1, "2001:db8:0:1::1:2", kNudStale);
+  h.pump();
+  CHECK(h.probed("2001:db8:0:1::1:2"));
+  h.kernel.set_neighbour(kVc1, "2001:db8:0:1::1:2", kNudProbe);
+  h.kernel.set_neighbour(kVc1, "2001:db8:0:1::1:2", kNudReachable);
+  h.pump();
+  h.advance(60s);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:2"));
+}
+
+TEST_CASE("agent liveness: a port leaving the bridge gets the bridge's neighbours verified") {
+  Harness h;
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:2", kNudReachable);
+  h.pump();
+  h.kernel.probes.clear();
+  h.kernel.remove_link(kVb3);  // c3 stopped
+  h.pump();
+  CHECK(h.probed("2001:db8:0:1::2:2"));
+  CHECK(h.probed("2001:db8:0:1::2:3"));
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:2", kNudReachable);  // c2 answers
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:3", kNudFailed);     // c3 cannot
+  h.pump();
+  h.advance(30s);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:2"));
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+}
+
+TEST_CASE("agent: a deleted veth takes its entries at once") {
+  Harness h;
+  h.kernel.remove_link(kVc1);
+  h.pump();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:2"));
+  CHECK(h.kernel.proxies().size() == 3);
+}
+
+TEST_CASE("agent: failed writes stay pending and are retried with backoff") {
+  Harness h;
+  h.kernel.fail_add.insert(ip("2001:db8:0:1::2:7"));
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:7", kNudReachable);
+  h.pump();
+  CHECK(h.kernel.add_calls == 6);
+  REQUIRE(h.agent->next_wakeup());
+  CHECK(*h.agent->next_wakeup() - h.now == 1s);
+  CHECK(h.agent->status(h.now)["pending"].size() == 1);
+  h.pump();  // an unrelated batch does not retry early
+  CHECK(h.kernel.add_calls == 6);
+  h.advance(1s);
+  CHECK(h.kernel.add_calls == 7);
+  CHECK(*h.agent->next_wakeup() - h.now == 2s);
+  h.kernel.fail_add.clear();
+  h.advance(2s);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:7"));
+  CHECK(h.agent->status(h.now)["pending"].empty());
+  CHECK(h.agent->counters().errors == 2);
+}
+
+TEST_CASE("agent: reload replaces the config and the table follows") {
+  Harness h;
+  Config narrower;
+  narrower.downstream = {"vc*"};
+  h.agent->reload(narrower, h.now);
+  CHECK(h.kernel.proxies().size() == 2);
+  CHECK(h.agent->counters().reloads == 1);
+}
+
+TEST_CASE("agent: remove_owned removes ours only") {
+  Harness h;
+  h.kernel.put_proxy(kEth0, "2001:db8:0:1::beef", 0);
+  h.agent->remove_owned();
+  CHECK(h.kernel.proxies().size() == 1);
+}
+
+TEST_CASE("agent: status carries the documented keys") {
+  Harness h;
+  const auto s = h.agent->status(h.now);
+  for (const char* key : {"schema", "version", "mode", "pid", "started", "last_resync", "uplinks",
+                          "sysctls", "downstream", "entries", "foreign", "skipped", "verifying",
+                          "withdrawn", "pending", "counters"}) {
+    INFO(key);
+    CHECK(s.contains(key));
+  }
+  CHECK(s["entries"].size() == 5);
+  CHECK(s["entries"][0].contains("since"));
+  CHECK(s["uplinks"][0]["sysctls"][0]["found"] == "1");
+  for (const char* counter : {"events", "adds", "removes", "errors", "resyncs", "overruns"}) {
+    CHECK(s["counters"].contains(counter));
+  }
+}
