@@ -28,6 +28,7 @@ struct Counters {
   std::uint64_t withdrawals = 0;  // liveness verdicts
   std::uint64_t sysctl_repairs = 0;
   std::uint64_t reloads = 0;
+  std::uint64_t capped = 0;  // addresses refused for a cap right now (a gauge)
 };
 
 enum class ResyncReason : std::uint8_t { kStart, kPeriodic, kOverrun, kReload };
@@ -79,6 +80,7 @@ class AgentCore {
   void write(const ProxyEntry& entry, bool add, SteadyTime now);
   std::string removal_reason(const ProxyEntry& entry) const;
   void verify_unconfirmed(SteadyTime now);
+  void log_refusals(SteadyTime now);
 
   Config config_;
   KernelPort& kernel_;
@@ -95,6 +97,7 @@ class AgentCore {
   std::set<SysctlKey> settled_;  // keys that held our value at least once
   std::set<std::pair<IfIndex, std::string>> sysctl_uplinks_;
   std::set<Skipped> logged_skips_;
+  std::optional<SteadyTime> last_cap_warning_;
   Counters counters_;
   bool dirty_ = true;
   std::chrono::system_clock::time_point started_;

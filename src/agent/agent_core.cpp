@@ -9,6 +9,7 @@ namespace ndpsync {
 namespace {
 
 constexpr auto kMaxBackoff = std::chrono::seconds(60);
+constexpr auto kCapWarningInterval = std::chrono::seconds(60);
 
 std::string iso_time(std::chrono::system_clock::time_point t) {
   const auto seconds = std::chrono::system_clock::to_time_t(t);
@@ -257,15 +258,7 @@ void AgentCore::reconcile(SteadyTime now) {
       claimed_sources_.insert({desired.source_ifindex, key.second});
     }
   }
-  for (const auto& s : decision_.skipped) {
-    // Refusals are logged once, not per event.
-    if (s.reason != SkipReason::kLinkLocal && s.reason != SkipReason::kMulticast &&
-        logged_skips_.insert(s).second) {
-      const auto* link = observed_.link(s.ifindex);
-      spdlog::info("not proxying {} seen on {}: {}", s.address.to_string(),
-                   link != nullptr ? link->name : "?", to_string(s.reason));
-    }
-  }
+  log_refusals(now);
   sync_sysctls(false);
   const auto plan = ::ndpsync::reconcile(decision_, observed_.proxies(), config_.owner_protocol);
   for (const auto& entry : plan.remove) write(entry, /*add=*/false, now);
@@ -278,6 +271,40 @@ void AgentCore::reconcile(SteadyTime now) {
     const bool wanted = decision_.desired.contains(item.first);
     return (item.second.operation == "add") != wanted;
   });
+}
+
+// Each refusal is logged once while it lasts (it is logged again if it comes back later); the
+// cap, which a flooding container can hit thousands of times, is summarised at most once a
+// minute.
+void AgentCore::log_refusals(SteadyTime now) {
+  std::set<Skipped> current;
+  std::size_t capped = 0;
+  const Skipped* first_capped = nullptr;
+  for (const auto& s : decision_.skipped) {
+    if (s.reason == SkipReason::kCap) {
+      if (first_capped == nullptr) first_capped = &s;
+      ++capped;
+      continue;
+    }
+    if (s.reason == SkipReason::kLinkLocal || s.reason == SkipReason::kMulticast) continue;
+    current.insert(s);
+    if (!logged_skips_.contains(s)) {
+      const auto* link = observed_.link(s.ifindex);
+      spdlog::info("not proxying {} seen on {}: {}", s.address.to_string(),
+                   link != nullptr ? link->name : "?", to_string(s.reason));
+    }
+  }
+  logged_skips_ = std::move(current);
+  counters_.capped = capped;
+  if (capped > 0 && (!last_cap_warning_ || now - *last_cap_warning_ >= kCapWarningInterval)) {
+    last_cap_warning_ = now;
+    const auto* link = observed_.link(first_capped->ifindex);
+    spdlog::warn(
+        "{} address{} over the cap (max_entries {}, max_entries_per_interface {}) not proxied, "
+        "e.g. {} on {}",
+        capped, capped == 1 ? "" : "es", config_.max_entries, config_.max_entries_per_interface,
+        first_capped->address.to_string(), link != nullptr ? link->name : "?");
+  }
 }
 
 void AgentCore::tick(SteadyTime now) {
@@ -416,7 +443,8 @@ nlohmann::json AgentCore::status(SteadyTime now) const {
             {"probes", c.probes},
             {"withdrawals", c.withdrawals},
             {"sysctl_repairs", c.sysctl_repairs},
-            {"reloads", c.reloads}}}};
+            {"reloads", c.reloads},
+            {"capped", c.capped}}}};
 }
 
 }  // namespace ndpsync
