@@ -15,6 +15,7 @@
 
 #include "ndpsync/agent.hpp"
 #include "ndpsync/netlink.hpp"
+#include "privileges.hpp"
 #include "status_server.hpp"
 
 namespace ndpsync {
@@ -53,6 +54,11 @@ class AgentLoop {
         !status.ok()) {
       spdlog::error("{}", status.message);
       return 1;
+    }
+    if (::geteuid() == 0) {
+      if (auto status = drop_capabilities(); !status.ok()) {
+        spdlog::warn("keeping all capabilities: {}", status.message);
+      }
     }
     spdlog::info("ndpsync agent started: {}; status on {}", core_.summary(), config.status_socket);
     notify("READY=1");

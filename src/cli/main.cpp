@@ -123,8 +123,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0) {
+      return app.exit(e);  // --help, --version
+    }
+    std::cerr << "ndpsync: " << e.what() << "\nRun with --help for more information.\n";
+    return kExitUsage;
   }
 
   try {

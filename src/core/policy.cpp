@@ -259,7 +259,8 @@ Decision decide(const Config& config, const ObservedState& observed, const Liven
   for (const auto& [key, neighbour] : observed.neighbours()) {
     const bool alive =
         (neighbour.present() || liveness.held.contains(key)) && !liveness.withdrawn.contains(key);
-    if (downstream.contains(key.first) && alive) {
+    // The kernel keeps NOARP entries for the multicast groups it joined: no node claims those.
+    if (downstream.contains(key.first) && alive && !neighbour.address.is_multicast()) {
       candidates.push_back({neighbour.address, key.first, Source::kNeighbour, 0});
     }
   }

@@ -38,13 +38,16 @@ SysctlKey conf(const std::string& iface, const char* name) {
 
 }  // namespace
 
+// In the order plan_sysctls writes them, so that reports read in that order too.
 std::vector<SysctlKey> sysctl_keys(const Config& config, const std::vector<Uplink>& uplinks) {
-  std::vector<SysctlKey> keys{conf("all", "proxy_ndp"), conf("all", "forwarding")};
-  for (const auto& uplink : uplinks) {
-    keys.push_back(conf(uplink.name, "accept_ra"));
-    keys.push_back(conf(uplink.name, "proxy_ndp"));
-    keys.push_back(conf(uplink.name, "forwarding"));
-    if (config.proxy_delay_ms) {
+  std::vector<SysctlKey> keys;
+  for (const auto& uplink : uplinks) keys.push_back(conf(uplink.name, "accept_ra"));
+  keys.push_back(conf("all", "proxy_ndp"));
+  for (const auto& uplink : uplinks) keys.push_back(conf(uplink.name, "proxy_ndp"));
+  keys.push_back(conf("all", "forwarding"));
+  for (const auto& uplink : uplinks) keys.push_back(conf(uplink.name, "forwarding"));
+  if (config.proxy_delay_ms) {
+    for (const auto& uplink : uplinks) {
       keys.push_back({SysctlKey::Tree::kNeigh, uplink.name, "proxy_delay"});
     }
   }
