@@ -22,7 +22,24 @@ if [[ $quick -eq 1 ]]; then
   exit 0
 fi
 
+echo "== fuzz smoke run: libFuzzer, ASan and UBSan, 30 s per target"
+CXX=clang++ cmake -S . -B build-fuzz -DNDPSYNC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_config fuzz_netlink
+for target in config netlink; do
+  corpus=$(mktemp -d)
+  cp -r "test/fuzz/corpus/$target/." "$corpus/"
+  build-fuzz/test/fuzz/fuzz_$target -max_total_time=30 -artifact_prefix=build-fuzz/ "$corpus" \
+    2>build-fuzz/fuzz_$target.log || { tail -40 build-fuzz/fuzz_$target.log; exit 1; }
+  grep -E "^#[0-9]+ +DONE" build-fuzz/fuzz_$target.log || true
+  rm -rf "$corpus"
+done
+
 if [[ -x bench/run.sh ]]; then
   echo "== benchmark harness, quick mode (figures only, no thresholds)"
   bench/run.sh --quick --out build/bench-quick
 fi
+
+echo "== sanitizer build (ASan + UBSan): unit and integration tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNDPSYNC_SANITIZE=ON -DNDPSYNC_WERROR=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ctest --output-on-failure)

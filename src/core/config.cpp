@@ -185,21 +185,23 @@ Config parse_config(std::string_view text) {
   json document;
   try {
     document = json::parse(text.begin(), text.end(), nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for numbers like 9E999 (found by fuzz_config).
     throw ConfigError(std::string("config is not valid JSON: ") + e.what());
   }
   if (!document.is_object()) {
     throw ConfigError("config must be a JSON object, got " + type_name(document));
   }
   Config config;
-  for (const auto& [key, value] : document.items()) {
+  for (const auto& item : document.items()) {
+    const std::string& key = item.key();
     const auto& table = key_table();
     const auto spec = std::find_if(table.begin(), table.end(),
                                    [&key](const KeySpec& s) { return key == s.name; });
     if (spec == table.end()) {
       fail(key, "unknown key");
     }
-    spec->set(config, value, key);
+    spec->set(config, item.value(), key);
   }
   config.validate();
   return config;

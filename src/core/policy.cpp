@@ -39,8 +39,9 @@ std::vector<Prefix> detect_prefixes(const ObservedState& observed, IfIndex uplin
         route.table != kMainTable || !is_unicast_global(route.destination.network())) {
       continue;
     }
+    const auto& destination = route.destination;  // clang 14 cannot capture a binding
     const bool covers_own = std::any_of(own.begin(), own.end(), [&](const Ipv6Address& a) {
-      return route.destination.contains(a);
+      return destination.contains(a);
     });
     if (covers_own) {
       add_unique(prefixes, route.destination);
