@@ -19,6 +19,7 @@ namespace ndpsync {
 struct Counters {
   std::uint64_t events = 0;
   std::uint64_t reconciles = 0;
+  std::uint64_t full_reconciles = 0;  // of those, the ones that judged every address
   std::uint64_t adds = 0;
   std::uint64_t removes = 0;
   std::uint64_t errors = 0;
@@ -80,7 +81,9 @@ class AgentCore {
   void write(const ProxyEntry& entry, bool add, SteadyTime now);
   std::string removal_reason(const ProxyEntry& entry) const;
   void verify_unconfirmed(SteadyTime now);
-  void log_refusals(SteadyTime now);
+  void log_refusals(SteadyTime now, const std::set<Ipv6Address>* only);
+  void classify(const KernelEvent& event);
+  [[nodiscard]] std::vector<IfAddressKey> claimed_neighbours() const;
 
   Config config_;
   KernelPort& kernel_;
@@ -89,8 +92,7 @@ class AgentCore {
   Decision decision_;
   Liveness liveness_;
   Memory memory_;
-  std::set<IfAddressKey> claimed_sources_;  // (interface, address) of neighbour-sourced entries
-  std::map<IfAddressKey, Retry> retries_;   // keyed like entries: (uplink, address)
+  std::map<IfAddressKey, Retry> retries_;  // keyed like entries: (uplink, address)
   std::map<IfAddressKey, std::chrono::system_clock::time_point> since_;
   std::vector<SysctlState> sysctls_;
   std::map<SysctlKey, std::string> first_found_;
@@ -99,7 +101,8 @@ class AgentCore {
   std::set<Skipped> logged_skips_;
   std::optional<SteadyTime> last_cap_warning_;
   Counters counters_;
-  bool dirty_ = true;
+  std::set<Ipv6Address> touched_;  // addresses whose sources changed since the last reconcile
+  bool structural_ = true;         // something changed that needs a full decide
   std::chrono::system_clock::time_point started_;
   std::optional<std::chrono::system_clock::time_point> last_resync_;
 };

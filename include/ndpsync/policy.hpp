@@ -71,18 +71,44 @@ struct Memory {
   std::map<std::string, std::vector<Prefix>> prefixes;
 };
 
+// What the host sees on its uplinks, and so must never claim.
+struct UplinkSide {
+  std::set<Ipv6Address> addresses;
+  std::set<Ipv6Address> routers;
+  std::set<Ipv6Address> neighbours;
+};
+
+// Where an address is claimed from.
+struct Claim {
+  Source source = Source::kAddress;
+  IfIndex ifindex = 0;
+};
+
 struct Decision {
   std::vector<Uplink> uplinks;
   std::vector<std::string> missing_uplinks;  // configured by name, not present
-  std::vector<IfIndex> downstream;
-  std::map<IfAddressKey, Desired> desired;  // keyed by (uplink, address)
-  std::vector<Skipped> skipped;
-  std::vector<ProxyEntry> foreign;  // entries on uplinks that another owner installed
+  std::vector<IfIndex> downstream;           // ascending
+  std::map<IfAddressKey, Desired> desired;   // keyed by (uplink, address)
+  std::set<Skipped> skipped;                 // ordered by address first
+  std::vector<ProxyEntry> foreign;           // entries on uplinks that another owner installed
+
+  // Bookkeeping that lets redecide() judge one address without judging them all.
+  UplinkSide uplink_side;
+  std::map<Ipv6Address, Claim> claims;  // admitted addresses (each counts once against caps)
+  std::map<IfIndex, std::size_t> per_interface;
+  bool capped = false;  // a cap refused something: only a full decide() is fair then
 
   [[nodiscard]] const Uplink* uplink(IfIndex index) const;
+  [[nodiscard]] bool judged() const;  // false while no uplink has a prefix
 };
 
 Decision decide(const Config& config, const ObservedState& observed,
                 const LivenessView& liveness = {}, const Memory& memory = {});
+
+// Judges `addresses` again after events that changed only downstream addresses and neighbours
+// (or liveness verdicts) since `decision` was made; the result equals a fresh decide(). Returns
+// false when it cannot promise that (a cap is involved): then call decide().
+bool redecide(Decision& decision, const Config& config, const ObservedState& observed,
+              const LivenessView& liveness, const std::set<Ipv6Address>& addresses);
 
 }  // namespace ndpsync

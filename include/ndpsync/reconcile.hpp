@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct Plan {
 // nothing at all while no uplink is known (a vanished default route must not wipe the table).
 Plan reconcile(const Decision& decision, const std::map<IfAddressKey, ProxyEntry>& installed,
                std::uint8_t owner);
+
+// The same, restricted to `addresses`: what redecide() touched.
+Plan reconcile(const Decision& decision, const std::map<IfAddressKey, ProxyEntry>& installed,
+               std::uint8_t owner, const std::set<Ipv6Address>& addresses);
 
 struct SysctlWrite {
   SysctlKey key;

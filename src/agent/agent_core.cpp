@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "ndpsync/agent.hpp"
 #include "ndpsync/report.hpp"
@@ -55,7 +56,7 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
   // garbage collection): verify it like one whose deletion we saw.
   if (config_.verify_neighbours) {
     std::vector<IfAddressKey> probe;
-    for (const auto& source : claimed_sources_) {
+    for (const auto& source : claimed_neighbours()) {
       if (observed_.link(source.first) != nullptr && !observed_.neighbours().contains(source)) {
         liveness_.observe(source, std::nullopt, now, probe);
       }
@@ -69,7 +70,7 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
   last_resync_ = wall_();
   // The kernel may have changed anything while we were not looking: sysctls too.
   sysctl_uplinks_.clear();
-  dirty_ = true;
+  structural_ = true;
   reconcile(now);
   if (reason != ResyncReason::kPeriodic || config_.verify_neighbours) {
     verify_unconfirmed(now);
@@ -85,7 +86,7 @@ void AgentCore::verify_unconfirmed(SteadyTime now) {
     return;
   }
   std::vector<IfAddressKey> probe;
-  for (const auto& source : claimed_sources_) {
+  for (const auto& source : claimed_neighbours()) {
     const auto it = observed_.neighbours().find(source);
     if (it != observed_.neighbours().end() && (it->second.state & kNudConfirmed) == 0 &&
         !liveness_.withdrawn().contains(source)) {
@@ -95,16 +96,55 @@ void AgentCore::verify_unconfirmed(SteadyTime now) {
   send_probes(probe);
 }
 
+std::vector<IfAddressKey> AgentCore::claimed_neighbours() const {
+  std::vector<IfAddressKey> sources;
+  for (const auto& [address, claim] : decision_.claims) {
+    if (claim.source == Source::kNeighbour) sources.emplace_back(claim.ifindex, address);
+  }
+  return sources;
+}
+
 bool AgentCore::is_tracked(const IfAddressKey& source) const {
-  return claimed_sources_.contains(source) || liveness_.verifying().contains(source) ||
+  const auto it = decision_.claims.find(source.second);
+  const bool claimed = it != decision_.claims.end() && it->second.source == Source::kNeighbour &&
+                       it->second.ifindex == source.first;
+  return claimed || liveness_.verifying().contains(source) ||
          liveness_.withdrawn().contains(source);
 }
 
 void AgentCore::suspect_bridge(IfIndex bridge, SteadyTime now, std::vector<IfAddressKey>& probe) {
-  for (const auto& source : claimed_sources_) {
+  for (const auto& source : claimed_neighbours()) {
     if (source.first == bridge) {
       liveness_.suspect(source, now, probe);
     }
+  }
+}
+
+// Events that change only downstream addresses and neighbours are judged address by address;
+// anything else (links, routes, the uplinks' own state, proxy entries) needs a full decide.
+void AgentCore::classify(const KernelEvent& event) {
+  const auto downstream = [this](IfIndex index) {
+    return std::binary_search(decision_.downstream.begin(), decision_.downstream.end(), index);
+  };
+  if (const auto* n = std::get_if<NeighbourEvent>(&event)) {
+    if (decision_.uplink(n->neighbour.ifindex) != nullptr) {
+      structural_ = true;
+    } else if (downstream(n->neighbour.ifindex)) {
+      touched_.insert(n->neighbour.address);
+    }
+  } else if (const auto* a = std::get_if<AddressEvent>(&event)) {
+    if (decision_.uplink(a->address.ifindex) != nullptr) {
+      structural_ = true;
+    } else if (downstream(a->address.ifindex)) {
+      touched_.insert(a->address.address);
+    }
+  } else if (const auto* r = std::get_if<RouteEvent>(&event)) {
+    // Default routes pick the uplinks; routes on an uplink give prefixes and routers.
+    if (r->route.is_default() || decision_.uplink(r->route.oif) != nullptr) {
+      structural_ = true;
+    }
+  } else {
+    structural_ = true;
   }
 }
 
@@ -117,7 +157,7 @@ void AgentCore::on_events(const std::vector<KernelEvent>& events, SteadyTime now
       if (config_.verify_neighbours && is_tracked(key)) {
         std::optional<std::uint16_t> state;
         if (n->change == Change::kNew) state = n->neighbour.state;
-        dirty_ |= liveness_.observe(key, state, now, probe);
+        if (liveness_.observe(key, state, now, probe)) touched_.insert(key.second);
       }
       spdlog::trace("neighbour {} {} on {}: {}", n->change == Change::kNew ? "new" : "del",
                     n->neighbour.address.to_string(), n->neighbour.ifindex,
@@ -140,7 +180,7 @@ void AgentCore::on_events(const std::vector<KernelEvent>& events, SteadyTime now
       spdlog::debug("link {} {} ({})", l->change == Change::kNew ? "new" : "del", l->link.name,
                     l->link.index);
     }
-    dirty_ |= observed_.apply(event);
+    if (observed_.apply(event)) classify(event);
   }
   send_probes(probe);
 }
@@ -241,31 +281,36 @@ void AgentCore::write(const ProxyEntry& entry, bool add, SteadyTime now) {
 }
 
 void AgentCore::reconcile(SteadyTime now) {
-  if (!dirty_) {
+  if (!structural_ && touched_.empty()) {
     return;
   }
-  dirty_ = false;
   ++counters_.reconciles;
-  decision_ = decide(config_, observed_, liveness_.view(), memory_);
-  for (const auto& uplink : decision_.uplinks) {
-    if (config_.uplinks.empty()) memory_.uplinks.insert(uplink.name);
-    if (!uplink.remembered && !uplink.prefixes.empty())
-      memory_.prefixes[uplink.name] = uplink.prefixes;
-  }
-  claimed_sources_.clear();
-  for (const auto& [key, desired] : decision_.desired) {
-    if (desired.source == Source::kNeighbour) {
-      claimed_sources_.insert({desired.source_ifindex, key.second});
+  const auto liveness = liveness_.view();
+  Plan plan;
+  if (!structural_ && redecide(decision_, config_, observed_, liveness, touched_)) {
+    // The common case: a few containers came or went. Work in proportion to the change.
+    plan = ::ndpsync::reconcile(decision_, observed_.proxies(), config_.owner_protocol, touched_);
+    log_refusals(now, &touched_);
+  } else {
+    ++counters_.full_reconciles;
+    decision_ = decide(config_, observed_, liveness, memory_);
+    for (const auto& uplink : decision_.uplinks) {
+      if (config_.uplinks.empty()) memory_.uplinks.insert(uplink.name);
+      if (!uplink.remembered && !uplink.prefixes.empty()) {
+        memory_.prefixes[uplink.name] = uplink.prefixes;
+      }
+    }
+    plan = ::ndpsync::reconcile(decision_, observed_.proxies(), config_.owner_protocol);
+    log_refusals(now, nullptr);
+    sync_sysctls(false);
+    for (const auto& entry : plan.keep) {
+      since_.try_emplace({entry.ifindex, entry.address}, started_);  // adopted from a past run
     }
   }
-  log_refusals(now);
-  sync_sysctls(false);
-  const auto plan = ::ndpsync::reconcile(decision_, observed_.proxies(), config_.owner_protocol);
+  structural_ = false;
+  touched_.clear();
   for (const auto& entry : plan.remove) write(entry, /*add=*/false, now);
   for (const auto& entry : plan.add) write(entry, /*add=*/true, now);
-  for (const auto& entry : plan.keep) {
-    since_.try_emplace({entry.ifindex, entry.address}, started_);  // adopted from an earlier run
-  }
   // Retries whose entry is no longer wanted (or no longer unwanted) are moot.
   std::erase_if(retries_, [&](const auto& item) {
     const bool wanted = decision_.desired.contains(item.first);
@@ -276,26 +321,40 @@ void AgentCore::reconcile(SteadyTime now) {
 // Each refusal is logged once while it lasts (it is logged again if it comes back later); the
 // cap, which a flooding container can hit thousands of times, is summarised at most once a
 // minute.
-void AgentCore::log_refusals(SteadyTime now) {
+void AgentCore::log_refusals(SteadyTime now, const std::set<Ipv6Address>* only) {
   std::set<Skipped> current;
+  if (only != nullptr) {
+    // Incremental: the refusals of other addresses stand as they were.
+    current = logged_skips_;
+    std::erase_if(current, [only](const Skipped& s) { return only->contains(s.address); });
+  }
   std::size_t capped = 0;
   const Skipped* first_capped = nullptr;
-  for (const auto& s : decision_.skipped) {
+  const auto consider = [&](const Skipped& s) {
     if (s.reason == SkipReason::kCap) {
       if (first_capped == nullptr) first_capped = &s;
       ++capped;
-      continue;
+      return;
     }
-    if (s.reason == SkipReason::kLinkLocal || s.reason == SkipReason::kMulticast) continue;
+    if (s.reason == SkipReason::kLinkLocal || s.reason == SkipReason::kMulticast) return;
     current.insert(s);
     if (!logged_skips_.contains(s)) {
       const auto* link = observed_.link(s.ifindex);
       spdlog::info("not proxying {} seen on {}: {}", s.address.to_string(),
                    link != nullptr ? link->name : "?", to_string(s.reason));
     }
+  };
+  if (only != nullptr) {
+    for (const auto& address : *only) {
+      auto it = decision_.skipped.lower_bound(
+          {address, std::numeric_limits<IfIndex>::min(), SkipReason::kLinkLocal});
+      for (; it != decision_.skipped.end() && it->address == address; ++it) consider(*it);
+    }
+  } else {
+    for (const auto& s : decision_.skipped) consider(s);
   }
   logged_skips_ = std::move(current);
-  counters_.capped = capped;
+  if (only == nullptr) counters_.capped = capped;
   if (capped > 0 && (!last_cap_warning_ || now - *last_cap_warning_ >= kCapWarningInterval)) {
     last_cap_warning_ = now;
     const auto* link = observed_.link(first_capped->ifindex);
@@ -313,13 +372,11 @@ void AgentCore::tick(SteadyTime now) {
   if (liveness_.tick(now, probe)) {
     counters_.withdrawals +=
         liveness_.withdrawn().size() > before ? liveness_.withdrawn().size() - before : 0;
-    dirty_ = true;
+    structural_ = true;  // rare: a verdict; judge everything again
   }
   send_probes(probe);
-  const bool retry_due = std::any_of(retries_.begin(), retries_.end(),
-                                     [now](const auto& item) { return now >= item.second.next; });
-  if (retry_due) {
-    dirty_ = true;
+  for (const auto& [key, retry] : retries_) {
+    if (now >= retry.next) touched_.insert(key.second);
   }
   reconcile(now);
 }
@@ -337,6 +394,7 @@ void AgentCore::reload(Config config, SteadyTime now) {
   liveness_.set_timeout(config_.liveness_timeout);
   ++counters_.reloads;
   logged_skips_.clear();
+  structural_ = true;
   spdlog::info("config reloaded");
   resync(now, ResyncReason::kReload);
 }
@@ -435,6 +493,7 @@ nlohmann::json AgentCore::status(SteadyTime now) const {
           {"counters",
            {{"events", c.events},
             {"reconciles", c.reconciles},
+            {"full_reconciles", c.full_reconciles},
             {"adds", c.adds},
             {"removes", c.removes},
             {"errors", c.errors},

@@ -1,6 +1,7 @@
 #include "ndpsync/policy.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace ndpsync {
 namespace {
@@ -40,9 +41,8 @@ std::vector<Prefix> detect_prefixes(const ObservedState& observed, IfIndex uplin
       continue;
     }
     const auto& destination = route.destination;  // clang 14 cannot capture a binding
-    const bool covers_own = std::any_of(own.begin(), own.end(), [&](const Ipv6Address& a) {
-      return destination.contains(a);
-    });
+    const bool covers_own = std::any_of(
+        own.begin(), own.end(), [&](const Ipv6Address& a) { return destination.contains(a); });
     if (covers_own) {
       add_unique(prefixes, route.destination);
     }
@@ -144,44 +144,40 @@ struct Candidate {
 };
 
 // The uplink side of the world: what the host must never claim.
-struct Forbidden {
-  std::set<Ipv6Address> addresses;
-  std::set<Ipv6Address> routers;
-  std::set<Ipv6Address> neighbours;
-
-  Forbidden(const ObservedState& observed, const std::vector<Uplink>& uplinks) {
-    std::set<IfIndex> up;
-    for (const auto& uplink : uplinks) {
-      up.insert(uplink.index);
+UplinkSide observe_uplinks(const ObservedState& observed, const std::vector<Uplink>& uplinks) {
+  UplinkSide side;
+  std::set<IfIndex> up;
+  for (const auto& uplink : uplinks) {
+    up.insert(uplink.index);
+  }
+  for (const auto& [key, address] : observed.addresses()) {
+    if (up.contains(key.first)) {
+      side.addresses.insert(address.address);
     }
-    for (const auto& [key, address] : observed.addresses()) {
-      if (up.contains(key.first)) {
-        addresses.insert(address.address);
-      }
+  }
+  for (const auto& [key, route] : observed.routes()) {
+    if (up.contains(route.oif) && route.gateway) {
+      side.routers.insert(*route.gateway);
     }
-    for (const auto& [key, route] : observed.routes()) {
-      if (up.contains(route.oif) && route.gateway) {
-        routers.insert(*route.gateway);
-      }
+  }
+  for (const auto& [key, neighbour] : observed.neighbours()) {
+    if (!up.contains(key.first)) {
+      continue;
     }
-    for (const auto& [key, neighbour] : observed.neighbours()) {
-      if (!up.contains(key.first)) {
-        continue;
-      }
-      if (neighbour.router) {
-        routers.insert(neighbour.address);
-      } else if (neighbour.present()) {
-        const auto* link = observed.link(key.first);
-        // An entry with the uplink's own MAC is ours, not another node's.
-        if (link == nullptr || neighbour.lladdr != link->mac) {
-          neighbours.insert(neighbour.address);
-        }
+    if (neighbour.router) {
+      side.routers.insert(neighbour.address);
+    } else if (neighbour.present()) {
+      const auto* link = observed.link(key.first);
+      // An entry with the uplink's own MAC is ours, not another node's.
+      if (link == nullptr || neighbour.lladdr != link->mac) {
+        side.neighbours.insert(neighbour.address);
       }
     }
   }
-};
+  return side;
+}
 
-std::optional<SkipReason> refuse(const Candidate& candidate, const Forbidden& forbidden,
+std::optional<SkipReason> refuse(const Candidate& candidate, const UplinkSide& forbidden,
                                  const Config& config, const std::string& ifname,
                                  const std::vector<Uplink>& uplinks) {
   const auto& a = candidate.address;
@@ -238,47 +234,29 @@ const Uplink* Decision::uplink(IfIndex index) const {
   return it == uplinks.end() ? nullptr : &*it;
 }
 
-Decision decide(const Config& config, const ObservedState& observed, const LivenessView& liveness,
-                const Memory& memory) {
-  Decision decision;
-  decision.uplinks = select_uplinks(config, observed, memory, decision.missing_uplinks);
-  decision.downstream = select_downstream(config, observed, memory, decision.uplinks);
-  const bool any_prefix = std::any_of(decision.uplinks.begin(), decision.uplinks.end(),
-                                      [](const Uplink& u) { return !u.prefixes.empty(); });
-  if (!any_prefix) {
-    return decision;  // nothing can be judged, and nothing is removed: see reconcile()
-  }
-  const std::set<IfIndex> downstream(decision.downstream.begin(), decision.downstream.end());
+bool Decision::judged() const {
+  return std::any_of(uplinks.begin(), uplinks.end(),
+                     [](const Uplink& u) { return !u.prefixes.empty(); });
+}
 
-  // Candidates in a stable order; an address is taken once, from its first source.
-  std::vector<Candidate> candidates;
-  for (const auto& [key, address] : observed.addresses()) {
-    if (downstream.contains(key.first)) {
-      candidates.push_back({address.address, key.first, Source::kAddress, address.flags});
-    }
-  }
-  for (const auto& [key, neighbour] : observed.neighbours()) {
-    const bool alive =
-        (neighbour.present() || liveness.held.contains(key)) && !liveness.withdrawn.contains(key);
-    // The kernel keeps NOARP entries for the multicast groups it joined: no node claims those.
-    if (downstream.contains(key.first) && alive && !neighbour.address.is_multicast()) {
-      candidates.push_back({neighbour.address, key.first, Source::kNeighbour, 0});
-    }
-  }
-  for (const auto& key : liveness.held) {
-    if (downstream.contains(key.first) && !observed.neighbours().contains(key)) {
-      candidates.push_back({key.second, key.first, Source::kNeighbour, 0});
-    }
-  }
+namespace {
 
-  const Forbidden forbidden(observed, decision.uplinks);
-  std::set<Skipped> skipped;
-  std::set<Ipv6Address> taken;
-  std::vector<Desired> eligible;
+bool alive(const Neighbour& neighbour, const IfAddressKey& key, const LivenessView& liveness) {
+  // The kernel keeps NOARP entries for the multicast groups it joined: no node claims those.
+  return (neighbour.present() || liveness.held.contains(key)) &&
+         !liveness.withdrawn.contains(key) && !neighbour.address.is_multicast();
+}
+
+// Judges the candidates of one address, in the order decide() meets them: the first acceptable
+// source wins. Appends what is eligible (one Desired per covering uplink) and records refusals.
+void judge(const std::vector<Candidate>& candidates, const Decision& decision, const Config& config,
+           const ObservedState& observed, std::set<Skipped>& skipped, std::set<Ipv6Address>& taken,
+           std::vector<Desired>& eligible) {
   for (const auto& candidate : candidates) {
     const auto* link = observed.link(candidate.ifindex);
     const std::string ifname = link != nullptr ? link->name : std::string();
-    if (const auto reason = refuse(candidate, forbidden, config, ifname, decision.uplinks)) {
+    if (const auto reason =
+            refuse(candidate, decision.uplink_side, config, ifname, decision.uplinks)) {
       skipped.insert({candidate.address, candidate.ifindex, *reason});
       continue;
     }
@@ -303,25 +281,67 @@ Decision decide(const Config& config, const ObservedState& observed, const Liven
                           .source_ifindex = candidate.ifindex});
     }
   }
+}
+
+// Admits one eligible entry against the caps; false when a cap refuses it.
+bool admit(Decision& decision, const Config& config, const Desired& desired) {
+  const auto& address = desired.entry.address;
+  if (!decision.claims.contains(address)) {
+    auto& count = decision.per_interface[desired.source_ifindex];
+    if (decision.claims.size() >= config.max_entries || count >= config.max_entries_per_interface) {
+      return false;
+    }
+    ++count;
+    decision.claims[address] = {desired.source, desired.source_ifindex};
+  }
+  decision.desired[{desired.entry.ifindex, address}] = desired;
+  return true;
+}
+
+}  // namespace
+
+Decision decide(const Config& config, const ObservedState& observed, const LivenessView& liveness,
+                const Memory& memory) {
+  Decision decision;
+  decision.uplinks = select_uplinks(config, observed, memory, decision.missing_uplinks);
+  decision.downstream = select_downstream(config, observed, memory, decision.uplinks);
+  if (!decision.judged()) {
+    return decision;  // nothing can be judged, and nothing is removed: see reconcile()
+  }
+  const std::set<IfIndex> downstream(decision.downstream.begin(), decision.downstream.end());
+
+  // Candidates in a stable order; an address is taken once, from its first source.
+  std::vector<Candidate> candidates;
+  for (const auto& [key, address] : observed.addresses()) {
+    if (downstream.contains(key.first)) {
+      candidates.push_back({address.address, key.first, Source::kAddress, address.flags});
+    }
+  }
+  for (const auto& [key, neighbour] : observed.neighbours()) {
+    if (downstream.contains(key.first) && alive(neighbour, key, liveness)) {
+      candidates.push_back({neighbour.address, key.first, Source::kNeighbour, 0});
+    }
+  }
+  for (const auto& key : liveness.held) {
+    if (downstream.contains(key.first) && !observed.neighbours().contains(key)) {
+      candidates.push_back({key.second, key.first, Source::kNeighbour, 0});
+    }
+  }
+
+  decision.uplink_side = observe_uplinks(observed, decision.uplinks);
+  std::set<Ipv6Address> taken;
+  std::vector<Desired> eligible;
+  judge(candidates, decision, config, observed, decision.skipped, taken, eligible);
 
   // Caps: what is installed already keeps its place; newcomers queue behind it.
   std::stable_partition(eligible.begin(), eligible.end(), [&](const Desired& d) {
     return observed.proxies().contains({d.entry.ifindex, d.entry.address});
   });
-  std::map<IfIndex, std::size_t> per_interface;
-  std::set<Ipv6Address> admitted;
   for (const auto& desired : eligible) {
-    const auto& address = desired.entry.address;
-    if (!admitted.contains(address)) {
-      auto& count = per_interface[desired.source_ifindex];
-      if (admitted.size() >= config.max_entries || count >= config.max_entries_per_interface) {
-        skipped.insert({address, desired.source_ifindex, SkipReason::kCap});
-        continue;
-      }
-      ++count;
-      admitted.insert(address);
+    if (!admit(decision, config, desired)) {
+      decision.skipped.insert({desired.entry.address, desired.source_ifindex, SkipReason::kCap});
+      decision.capped = true;
     }
-    decision.desired[{desired.entry.ifindex, address}] = desired;
   }
 
   for (const auto& [key, entry] : observed.proxies()) {
@@ -329,8 +349,63 @@ Decision decide(const Config& config, const ObservedState& observed, const Liven
       decision.foreign.push_back(entry);
     }
   }
-  decision.skipped.assign(skipped.begin(), skipped.end());
   return decision;
+}
+
+bool redecide(Decision& decision, const Config& config, const ObservedState& observed,
+              const LivenessView& liveness, const std::set<Ipv6Address>& addresses) {
+  if (decision.capped) {
+    return false;
+  }
+  if (!decision.judged()) {
+    return true;  // still nothing to judge
+  }
+  for (const auto& address : addresses) {
+    // Forget what was decided for the address...
+    for (const auto& uplink : decision.uplinks) {
+      decision.desired.erase({uplink.index, address});
+    }
+    if (const auto it = decision.claims.find(address); it != decision.claims.end()) {
+      --decision.per_interface[it->second.ifindex];
+      decision.claims.erase(it);
+    }
+    const auto first = decision.skipped.lower_bound(
+        {address, std::numeric_limits<IfIndex>::min(), SkipReason::kLinkLocal});
+    auto last = first;
+    while (last != decision.skipped.end() && last->address == address) ++last;
+    decision.skipped.erase(first, last);
+
+    // ...and judge it again from its sources, in decide()'s order.
+    std::vector<Candidate> candidates;
+    for (const auto index : decision.downstream) {
+      if (const auto it = observed.addresses().find({index, address});
+          it != observed.addresses().end()) {
+        candidates.push_back({address, index, Source::kAddress, it->second.flags});
+      }
+    }
+    for (const auto index : decision.downstream) {
+      const IfAddressKey key{index, address};
+      if (const auto it = observed.neighbours().find(key);
+          it != observed.neighbours().end() && alive(it->second, key, liveness)) {
+        candidates.push_back({address, index, Source::kNeighbour, 0});
+      }
+    }
+    for (const auto index : decision.downstream) {
+      const IfAddressKey key{index, address};
+      if (liveness.held.contains(key) && !observed.neighbours().contains(key)) {
+        candidates.push_back({address, index, Source::kNeighbour, 0});
+      }
+    }
+    std::set<Ipv6Address> taken;
+    std::vector<Desired> eligible;
+    judge(candidates, decision, config, observed, decision.skipped, taken, eligible);
+    for (const auto& desired : eligible) {
+      if (!admit(decision, config, desired)) {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 }  // namespace ndpsync

@@ -30,6 +30,28 @@ Plan reconcile(const Decision& decision, const std::map<IfAddressKey, ProxyEntry
   return plan;
 }
 
+Plan reconcile(const Decision& decision, const std::map<IfAddressKey, ProxyEntry>& installed,
+               std::uint8_t owner, const std::set<Ipv6Address>& addresses) {
+  Plan plan;
+  for (const auto& address : addresses) {
+    for (const auto& uplink : decision.uplinks) {
+      const IfAddressKey key{uplink.index, address};
+      const auto want = decision.desired.find(key);
+      const auto have = installed.find(key);
+      if (want != decision.desired.end()) {
+        if (have == installed.end()) {
+          plan.add.push_back(want->second.entry);
+        } else if (have->second.protocol == owner) {
+          plan.keep.push_back(have->second);
+        }
+      } else if (have != installed.end() && have->second.protocol == owner && !uplink.held()) {
+        plan.remove.push_back(have->second);
+      }
+    }
+  }
+  return plan;
+}
+
 namespace {
 
 SysctlKey conf(const std::string& iface, const char* name) {

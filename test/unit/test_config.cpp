@@ -124,9 +124,11 @@ TEST_CASE("config errors name the key") {
        .expected = "'status_socket_group'"},
       {.description = "not an object", .text = R"(["eth0"])", .expected = "must be a JSON object"},
       {.description = "syntax", .text = R"({"uplinks": [)", .expected = "not valid JSON"},
-      {.description = "a number out of any range (found by fuzzing)", .text = "9E999919}3",
+      {.description = "a number out of any range (found by fuzzing)",
+       .text = "9E999919}3",
        .expected = "not valid JSON"},
-      {.description = "huge integer", .text = R"({"max_entries": 184467440737095516150})",
+      {.description = "huge integer",
+       .text = R"({"max_entries": 184467440737095516150})",
        .expected = "'max_entries'"},
   };
   for (const auto& c : cases) {
