@@ -88,6 +88,55 @@ for a in "$LAB_CT1" "$LAB_CT2" "$LAB_CT3" "$LAB_VC1" "$LAB_BR0"; do
     fi
 done
 
+section "6. The agent: ndpsync run keeps the table right as containers come and go"
+AGENT_SOCK=$LAB_DIR/status.sock
+echo "\$ ip netns exec ${LAB_H} ndpsync run --status-socket $AGENT_SOCK --liveness-timeout 5 &"
+ip netns exec "$LAB_H" "$NDPSYNC" run --status-socket "$AGENT_SOCK" --liveness-timeout 5 \
+    >"$LAB_DIR/agent.log" 2>&1 &
+lab_bg $!
+agent_answers() { ndpsync_h status --socket "$AGENT_SOCK" --json >/dev/null 2>&1; }
+if wait_for 5 agent_answers; then record PASS "agent started"; else record FAIL "agent started"; fi
+
+LAB_CT4=$LAB_P::2:4
+echo "   a new container c4 ($LAB_CT4) starts on br0 and says hello to its gateway"
+LAB_C4=${LAB}c4
+LAB_NAMESPACES+=("$LAB_C4")
+_ns_init "$LAB_C4"
+ip -n "$LAB_H" link add name vb4 type veth peer name eth0 netns "$LAB_C4"
+ip -n "$LAB_H" link set vb4 master br0 up
+_container_up "$LAB_C4" "$LAB_CT4" "$LAB_BR0"
+t0=$(_now_us)
+_container_ping "$LAB_C4" "$LAB_BR0"
+has_entry() { ip -n "$LAB_H" -6 neigh show proxy | grep -q "^$1 .*proto $LAB_OWNER_PROTO"; }
+if wait_for 5 has_entry "$LAB_CT4"; then
+    echo "   proxied $(( ($(_now_us) - t0) / 1000 )) ms after its first packet"
+    record PASS "c4 proxied by the agent"
+else
+    record FAIL "c4 proxied by the agent"
+fi
+if ip netns exec "$LAB_R" ping -6 -c1 -W2 -n "$LAB_CT4" >/dev/null 2>&1; then
+    record PASS "router pings the new container c4"
+else
+    record FAIL "router pings the new container c4"
+fi
+show ip netns exec "$LAB_H" "$NDPSYNC" status --socket "$AGENT_SOCK"
+
+echo "   c4 stops (its veth goes away; the bridge's neighbour entry for it lingers)"
+ip -n "$LAB_H" link del vb4
+no_entry() { ! has_entry "$1"; }
+t0=$(_now_us)
+if wait_for 15 no_entry "$LAB_CT4"; then
+    echo "   withdrawn $(( ($(_now_us) - t0) / 1000 )) ms later (probe unanswered for the 5 s liveness timeout)"
+    record PASS "c4 withdrawn after it stopped"
+else
+    record FAIL "c4 withdrawn after it stopped"
+fi
+for a in "$LAB_CT2" "$LAB_CT3"; do
+    if has_entry "$a"; then record PASS "$a kept its entry"; else record FAIL "$a kept its entry"; fi
+done
+echo "   the agent's log:"
+grep -E "proxying|withdrew|sysctl" "$LAB_DIR/agent.log" | sed 's/^/     /' | tail -12
+
 section "Summary"
 failed=0
 for r in "${RESULTS[@]}"; do

@@ -47,7 +47,8 @@ class AgentLoop {
   AgentLoop& operator=(const AgentLoop&) = delete;
 
   int run() {
-    core_.resync(SteadyClock::now(), ResyncReason::kStart);
+    // The socket first: an agent that cannot start (another one runs, a path is refused) must
+    // not have touched the kernel.
     const auto& config = core_.config();
     if (auto status = status_.listen(config.status_socket, config.status_socket_mode,
                                      config.status_socket_group);
@@ -55,6 +56,7 @@ class AgentLoop {
       spdlog::error("{}", status.message);
       return 1;
     }
+    core_.resync(SteadyClock::now(), ResyncReason::kStart);
     if (::geteuid() == 0) {
       if (auto status = drop_capabilities(); !status.ok()) {
         spdlog::warn("keeping all capabilities: {}", status.message);

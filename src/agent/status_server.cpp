@@ -17,27 +17,22 @@ namespace {
 namespace asio = boost::asio;
 using Local = asio::local::stream_protocol;
 
-constexpr int kMaxConnections = 16;
+constexpr std::size_t kMaxConnections = 16;
 constexpr auto kClientTimeout = std::chrono::seconds(5);
 
+}  // namespace
+
 // One document per connection; the connection owns its buffer and its deadline.
-struct Connection {
-  Connection(Local::socket s, asio::io_context& io, std::string text, std::shared_ptr<int> n)
-      : socket(std::move(s)),
-        timer(io, kClientTimeout),
-        body(std::move(text)),
-        count(std::move(n)) {
-    ++*count;
-  }
-  ~Connection() { --*count; }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
+struct StatusServer::Connection {
+  Connection(Local::socket s, asio::io_context& io, std::string text)
+      : socket(std::move(s)), timer(io, kClientTimeout), body(std::move(text)) {}
 
   Local::socket socket;
   asio::steady_timer timer;
   std::string body;
-  std::shared_ptr<int> count;
 };
+
+namespace {
 
 Status errno_status(const std::string& what) {
   const int error = errno;
@@ -70,7 +65,16 @@ Status StatusServer::listen(const std::string& path, unsigned mode, const std::s
       errno = EEXIST;
       return errno_status("refusing to replace " + path + ": it is not a socket");
     }
-    ::unlink(path.c_str());  // a socket left by a run that did not exit cleanly
+    // A live agent answers on it: never take its socket over. Otherwise it is a socket left by
+    // a run that did not exit cleanly.
+    Local::socket probe(io_);
+    boost::system::error_code ec;
+    probe.connect(Local::endpoint(path), ec);
+    if (!ec) {
+      errno = EADDRINUSE;
+      return errno_status("another ndpsync agent is running on " + path);
+    }
+    ::unlink(path.c_str());
   }
   gid_t gid = static_cast<gid_t>(-1);
   if (!group.empty()) {
@@ -105,11 +109,19 @@ void StatusServer::accept() {
       return;
     }
     if (!ec) {
-      if (*connections_ >= kMaxConnections) {
-        spdlog::warn("status socket: too many clients, closing a new one");
-      } else {
-        auto c =
-            std::make_shared<Connection>(std::move(socket), io_, render_() + "\n", connections_);
+      // A client that never reads holds a slot until its timeout; when all are held, the
+      // oldest gives way, so that a handful of stuck clients cannot lock `status` out.
+      std::erase_if(open_, [](const std::weak_ptr<Connection>& c) { return c.expired(); });
+      if (open_.size() >= kMaxConnections) {
+        if (auto oldest = open_.front().lock()) {
+          boost::system::error_code ignored;
+          oldest->socket.close(ignored);
+        }
+        open_.erase(open_.begin());
+      }
+      {
+        auto c = std::make_shared<Connection>(std::move(socket), io_, render_() + "\n");
+        open_.push_back(c);
         c->timer.async_wait([c](const boost::system::error_code& e) {
           if (!e) {
             boost::system::error_code ignored;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ndpsync/kernel_port.hpp"
 
@@ -34,7 +35,8 @@ class StatusServer {
   Render render_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::string path_;
-  std::shared_ptr<int> connections_ = std::make_shared<int>(0);
+  struct Connection;
+  std::vector<std::weak_ptr<Connection>> open_;
 };
 
 }  // namespace ndpsync

@@ -106,6 +106,11 @@ int AgentOptions::status() const {
     std::cerr << "ndpsync: " << error << "\n";
     return 1;
   }
+  if (text->empty()) {
+    std::cerr << "ndpsync: the agent on " << path
+              << " closed the connection without answering (busy with other clients?)\n";
+    return 1;
+  }
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(*text);

@@ -130,13 +130,7 @@ const std::vector<KeySpec>& key_table() {
       {"verify_neighbours", "boolean",
        [](Config& c, const json& v, const std::string& p) { c.verify_neighbours = as_bool(v, p); }},
       {"status_socket", "absolute path",
-       [](Config& c, const json& v, const std::string& p) {
-         c.status_socket = as_string(v, p);
-         if (c.status_socket.empty() || c.status_socket.front() != '/') {
-           fail(p, "must be an absolute path, got '" + c.status_socket + "'");
-         }
-         if (c.status_socket.size() >= 108) fail(p, "longer than a Unix socket path may be");
-       }},
+       [](Config& c, const json& v, const std::string& p) { c.status_socket = as_string(v, p); }},
       {"status_socket_mode", "string \"0600\" or \"0660\"",
        [](Config& c, const json& v, const std::string& p) {
          const auto text = as_string(v, p);
@@ -222,6 +216,13 @@ Config load_config_file(const std::string& path) {
 }
 
 void Config::validate() const {
+  // Here rather than in the key table, so that --status-socket is held to it too.
+  if (status_socket.empty() || status_socket.front() != '/') {
+    fail("status_socket", "must be an absolute path, got '" + status_socket + "'");
+  }
+  if (status_socket.size() >= 108) {
+    fail("status_socket", "longer than a Unix socket path may be");
+  }
   for (const auto& uplink : uplinks) {
     if (matches_any(downstream, uplink)) {
       fail("downstream", "matches uplink '" + uplink + "': an interface cannot be both");

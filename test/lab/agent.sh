@@ -4,7 +4,8 @@
 #
 # Sources test/lab/lab.sh (the standard lab) and adds:
 #   agent_start NAME ARGS...   start `ndpsync run` in the host ns with a private status socket
-#                              ($LAB_DIR/NAME.sock) and a debug log ($LAB_DIR/NAME.log);
+#                              ($LAB_DIR/NAME.sock) and a log ($LAB_DIR/NAME.log, level
+#                              $AGENT_LOG_LEVEL, default debug);
 #                              sets AGENT_PID, AGENT_SOCK, AGENT_LOG; waits until it answers.
 #   agent_stop_term TIMEOUT_S  SIGTERM the agent, wait; sets AGENT_RC (exit status), AGENT_STOP_MS.
 #   agent_kill9                SIGKILL the agent (no cleanup by it).
@@ -48,8 +49,17 @@ agent_log_tail() {
     fi
 }
 
+# afail MSG...: fail with the agent's log tail and the proxy table; the lab's logs (agent,
+# monitors) are kept in ${AGENT_KEEP_DIR:-/tmp}/ndpsync-fail-$LAB/ (the lab dir itself is removed).
 afail() {
-    fail "$*"$'\n'"$(agent_log_tail 80)"$'\n'"--- proxy table now:"$'\n'"$(proxies_h 2>&1)"
+    local keep=${AGENT_KEEP_DIR:-${TMPDIR:-/tmp}}/ndpsync-fail-$LAB
+    if [[ -n $LAB_DIR && -d $LAB_DIR ]] && mkdir -p "$keep" 2>/dev/null; then
+        cp "$LAB_DIR"/*.log "$keep"/ 2>/dev/null || true
+        proxies_h >"$keep/proxies.txt" 2>&1 || true
+        ip -n "$LAB_H" -6 neigh show >"$keep/neigh.txt" 2>&1 || true
+        status_json >"$keep/status.json" 2>/dev/null || true
+    fi
+    fail "$*"$'\n'"$(agent_log_tail 80)"$'\n'"--- proxy table now:"$'\n'"$(proxies_h 2>&1)"$'\n'"--- logs kept in $keep"
 }
 
 _agent_answers() {
@@ -64,7 +74,8 @@ agent_start() {
     AGENT_LOG=$LAB_DIR/$name.log
     AGENT_RC=""
     # `ip netns exec` execs ndpsync in place, so $! is the agent's own PID.
-    ip netns exec "$LAB_H" "$NDPSYNC" run --status-socket "$AGENT_SOCK" --log-level debug "$@" \
+    ip netns exec "$LAB_H" "$NDPSYNC" run --status-socket "$AGENT_SOCK" \
+        --log-level "${AGENT_LOG_LEVEL:-debug}" "$@" \
         >>"$AGENT_LOG" 2>&1 &
     AGENT_PID=$!
     lab_bg "$AGENT_PID"

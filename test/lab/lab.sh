@@ -300,7 +300,9 @@ lab_up() {
     ip -n "$LAB_H" link set vc1 up
 
     # No STP (ports forward at once); no MLD snooping (the lab has no querier, keep it simple).
-    ip -n "$LAB_H" link add name br0 type bridge stp_state 0 mcast_snooping 0
+    # A fixed MAC: a bridge without one takes its lowest port MAC, and when a new port changes
+    # it the kernel flushes the bridge's neighbours and containers keep the old MAC for a while.
+    ip -n "$LAB_H" link add name br0 address 02:00:00:00:b0:01 type bridge stp_state 0 mcast_snooping 0
     ip -n "$LAB_H" addr add "$LAB_BR0/112" dev br0
     ip -n "$LAB_H" link set br0 up
     ip -n "$LAB_H" link add name vb2 type veth peer name eth0 netns "$LAB_C2"

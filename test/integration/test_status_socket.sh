@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# Integration test of the agent's status socket and privileges:
+#
+#   1. something that is not a socket at the socket path (a planted symlink to a file, a dangling
+#      symlink, a regular file, a directory): the agent refuses to start (exit 1, a clear message)
+#      and leaves the thing and what it points at unchanged;
+#   2. the socket is created 0600 (whatever the caller's umask), owned by root;
+#   3. with status_socket_mode "0660" and status_socket_group it is 0660 and owned by that group;
+#      an unknown group is refused;
+#   4. a stale socket left by a killed agent is replaced;
+#   5. clients that connect and never read (while the document is larger than a socket buffer)
+#      do not delay `ndpsync status`, and are cut off after ~5 s;
+#   6. once started the agent keeps only CAP_NET_ADMIN (CapEff 0000000000001000), and still works.
+#
+# Needs root; exits 77 (skipped) otherwise. Runs in ~15-25 s.
+#
+#   NDPSYNC=/path/to/ndpsync bash test/integration/test_status_socket.sh
+set -euo pipefail
+
+LAB=${LAB:-nss$$}
+# shellcheck source=test/lab/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
+# shellcheck source=test/lab/guards.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/guards.sh"
+skip_unless_root
+trap lab_down EXIT
+
+T_START=$(_now_us)
+lab_up
+pin_br0_mac   # a container joins br0 later: keep br0's MAC (see test/lab/guards.sh)
+
+snapshot() {
+    proxies_h
+    sysctls_h
+}
+BEFORE=$(snapshot)
+ALL5=$(lab_expected_minus "")
+
+# file_state PATH: what must not change about a file or link: type, mode, owner, size, mtime,
+# link target and content hash.
+file_state() {
+    local p=$1
+    stat -c '%F %a %U:%G %s %Y' "$p"
+    if [[ -L $p ]]; then readlink "$p"; fi
+    if [[ -f $p ]]; then sha256sum <"$p"; fi
+}
+
+# refused_start WHAT PATH: `ndpsync run` with its status socket at PATH must exit 1 quickly and
+# say why; PATH (and what a link there points at) must be unchanged.
+REFUSAL_APPLIED=0
+refused_start() {
+    local what=$1 path=$2 target=${3:-} before_path before_target="" rc=0 t0 err
+    before_path=$(file_state "$path")
+    [[ -n $target && -e $target ]] && before_target=$(file_state "$target")
+    err=$LAB_DIR/refused.err
+    t0=$(_now_us)
+    timeout -k 2 10 ip netns exec "$LAB_H" "$NDPSYNC" run --status-socket "$path" --log-level info \
+        >/dev/null 2>"$err" || rc=$?
+    [[ $rc -eq 1 ]] || fail "$what: agent exited $rc (want 1); stderr:"$'\n'"$(tail -n 20 "$err")"
+    ok "$what: agent exits 1 after $(elapsed_ms "$t0") ms"
+    grep -F "$path" "$err" | grep -Eqi 'not a socket|refus' ||
+        fail "$what: no clear message naming $path; stderr:"$'\n'"$(tail -n 20 "$err")"
+    ok "$what: says: $(grep -F "$path" "$err" | tail -n1 | cut -c1-150)"
+    expect_eq "$what: the path is unchanged" "$before_path" "$(file_state "$path")"
+    if [[ -n $target ]]; then
+        if [[ -n $before_target ]]; then
+            expect_eq "$what: the link's target is unchanged" "$before_target" "$(file_state "$target")"
+        else
+            [[ ! -e $target ]] || fail "$what: the dangling link's target $target was created"
+            ok "$what: the dangling link's target was not created"
+        fi
+    fi
+    [[ $(snapshot) == "$BEFORE" ]] || REFUSAL_APPLIED=$((REFUSAL_APPLIED + 1))
+}
+
+# ---------------------------------------------------------------------------------------------
+section "1. not a socket at the socket path: the agent refuses to start and touches nothing"
+TARGET=$LAB_DIR/precious.txt
+printf 'precious data\n' >"$TARGET"
+chmod 0640 "$TARGET"
+ln -s "$TARGET" "$LAB_DIR/link.sock"
+refused_start "symlink to a file" "$LAB_DIR/link.sock" "$TARGET"
+ln -s "$LAB_DIR/nothing-here" "$LAB_DIR/dangling.sock"
+refused_start "dangling symlink" "$LAB_DIR/dangling.sock" "$LAB_DIR/nothing-here"
+printf 'a regular file\n' >"$LAB_DIR/file.sock"
+refused_start "regular file" "$LAB_DIR/file.sock"
+mkdir "$LAB_DIR/dir.sock"
+refused_start "directory" "$LAB_DIR/dir.sock"
+# Known bug (reported): the agent applies sysctls and entries before it opens its status socket,
+# so a start that is refused for the socket still leaves the kernel changed.
+if [[ $REFUSAL_APPLIED -eq 0 ]]; then
+    ok "the refused starts applied nothing (proxy table and sysctls unchanged)"
+else
+    todo "the refused starts applied nothing (proxy table and sysctls unchanged)" \
+        "$REFUSAL_APPLIED of 4 refused starts changed the proxy table or sysctls first"
+    for a in $(owned_set); do ip -n "$LAB_H" -6 neigh del proxy "$a" dev eth0; done
+    restore_sysctls "$BEFORE"
+    expect_eq "lab restored after the refused starts" "$BEFORE" "$(snapshot)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "2. the socket is created 0600, owned by root, whatever the umask"
+for mask in 000 077 022; do
+    umask "$mask"
+    agent_start "m$mask"
+    umask 022
+    expect_eq "umask $mask: socket type, mode and owner" "socket 600 root:root" \
+        "$(stat -c '%F %a %U:%G' "$AGENT_SOCK")"
+    agent_stop_term 2
+    [[ $AGENT_RC == 0 ]] || afail "agent m$mask: exit '$AGENT_RC' after SIGTERM"
+    [[ ! -e $AGENT_SOCK ]] || afail "agent m$mask left its socket behind after a clean exit"
+done
+ok "each clean exit removed its socket"
+
+# ---------------------------------------------------------------------------------------------
+section "3. status_socket_mode 0660 + status_socket_group"
+GROUP=adm
+getent group "$GROUP" >/dev/null || GROUP=$(getent group | awk -F: '$3 != 0 { print $1; exit }')
+[[ -n $GROUP ]] || fail "no non-root group on this machine"
+printf '{"status_socket_mode": "0660", "status_socket_group": "%s"}\n' "$GROUP" >"$LAB_DIR/g.json"
+umask 000
+agent_start grp --config "$LAB_DIR/g.json"
+umask 022
+expect_eq "group socket: type, mode and owner" "socket 660 root:$GROUP" \
+    "$(stat -c '%F %a %U:%G' "$AGENT_SOCK")"
+agent_stop_term 2
+[[ $AGENT_RC == 0 ]] || afail "agent grp: exit '$AGENT_RC' after SIGTERM"
+
+printf '{"status_socket_mode": "0660", "status_socket_group": "ndpsync-no-such-group"}\n' >"$LAB_DIR/nogroup.json"
+rc=0
+timeout -k 2 10 ip netns exec "$LAB_H" "$NDPSYNC" run --config "$LAB_DIR/nogroup.json" \
+    --status-socket "$LAB_DIR/nogroup.sock" >/dev/null 2>"$LAB_DIR/nogroup.err" || rc=$?
+[[ $rc -eq 1 || $rc -eq 2 ]] || fail "unknown group: agent exited $rc (want 1 or 2): $(tail -n5 "$LAB_DIR/nogroup.err")"
+grep -q 'ndpsync-no-such-group' "$LAB_DIR/nogroup.err" ||
+    fail "unknown group: the message does not name the group: $(tail -n5 "$LAB_DIR/nogroup.err")"
+ok "unknown group: exit $rc: $(grep 'ndpsync-no-such-group' "$LAB_DIR/nogroup.err" | tail -n1 | cut -c1-150)"
+[[ ! -e $LAB_DIR/nogroup.sock ]] || fail "unknown group: a socket was left at $LAB_DIR/nogroup.sock"
+ok "unknown group: no socket left behind"
+
+# ---------------------------------------------------------------------------------------------
+section "4. a stale socket from a killed agent is replaced"
+# A big status document for section 5: 4000 neighbours outside the /64 on br0 (each one a
+# 'skipped' item), so the document is several times larger than a socket buffer.
+N_BIG=4000
+plant=$LAB_DIR/plant.batch
+for ((i = 0; i < N_BIG; i++)); do
+    printf 'neigh add 2001:db8:9:ffff:ffff:ffff:ffff:%x lladdr 02:00:5e:10:%02x:%02x dev br0 nud permanent\n' \
+        $((0x1000 + i)) $((i / 256)) $((i % 256))
+done >"$plant"
+ip -n "$LAB_H" -batch "$plant"
+agent_start stale --resync-interval 60
+OLD_PID=$AGENT_PID
+# A second agent pointed at the socket of a live one must not take it over. Known bug (reported):
+# any socket is treated as stale and replaced, so the second one starts and the first one is
+# no longer reachable.
+ip netns exec "$LAB_H" "$NDPSYNC" run --status-socket "$AGENT_SOCK" --log-level info \
+    >"$LAB_DIR/second.log" 2>&1 &
+SECOND_PID=$!
+lab_bg "$SECOND_PID"
+second_gone() { ! kill -0 "$SECOND_PID" 2>/dev/null; }
+if wait_for 3 second_gone; then
+    rc=0
+    wait "$SECOND_PID" 2>/dev/null || rc=$?
+    [[ $rc -eq 1 ]] || fail "second agent on a live socket: exit $rc (want 1): $(tail -n3 "$LAB_DIR/second.log")"
+    expect_eq "second agent on a live socket refused (exit 1); the first still answers" "$OLD_PID" \
+        "$(status_q .pid)"
+else
+    todo "a second agent on the socket of a live one refuses to start" \
+        "it started and took the socket over (status now answers pid $(status_q .pid); first $OLD_PID still runs)"
+    kill -KILL "$SECOND_PID"   # SIGKILL: its socket stays, as stale as the first one's
+    wait "$SECOND_PID" 2>/dev/null || true
+fi
+agent_kill9
+[[ -S $AGENT_SOCK ]] || fail "the killed agent left no socket (cannot test the stale case)"
+ok "agent $OLD_PID killed with SIGKILL; its socket is still there (stale)"
+nds_run status --socket "$AGENT_SOCK" --json
+[[ $NDS_RC -ne 0 ]] || fail "status answered on a stale socket"
+ok "status on the stale socket fails (exit $NDS_RC)"
+echo '{}' >"$LAB_DIR/s.json"
+agent_start stale --config "$LAB_DIR/s.json" --resync-interval 60 --remove-on-exit
+expect_eq "the new agent answers on the replaced socket" "$AGENT_PID" "$(status_q .pid)"
+expect_eq "replaced socket: type, mode and owner" "socket 600 root:root" \
+    "$(stat -c '%F %a %U:%G' "$AGENT_SOCK")"
+wait_for 3 owned_is "$ALL5" || afail "new agent: owned set is $(owned_set)"
+ok "the new agent holds the five lab entries"
+
+# ---------------------------------------------------------------------------------------------
+section "5. clients that never read: status still answers promptly; they are cut off in ~5 s"
+t0=$(_now_us)
+FULL=$(status_json) || afail "status --json failed"
+full_ms=$(elapsed_ms "$t0")
+FULL_BYTES=$(printf '%s\n' "$FULL" | wc -c)
+expect_eq "the document lists the $N_BIG planted addresses as outside-prefix" "$N_BIG" \
+    "$(jq '[.skipped[] | select(.reason == "outside-prefix" and .interface == "br0")] | length' <<<"$FULL")"
+((FULL_BYTES > 400000)) || fail "status document is only $FULL_BYTES bytes: not larger than a socket buffer"
+ok "the status document is $FULL_BYTES bytes (read in $full_ms ms)"
+
+# start_slow_clients N TAG: N clients connect and never read; each prints "connected", then,
+# once the agent hangs up, one JSON line {hup_after_s, hung_up, bytes}.
+start_slow_clients() {
+    local n=$1 tag=$2 k
+    for ((k = 1; k <= n; k++)); do
+        ip netns exec "$LAB_H" "$LAB_PYTHON" - "$AGENT_SOCK" >"$LAB_DIR/$tag$k.out" 2>&1 <<'PY' &
+import json, select, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(sys.argv[1])
+t0 = time.monotonic()
+print("connected", flush=True)
+p = select.poll()
+p.register(s, select.POLLRDHUP)          # wait for the agent to hang up, reading nothing
+events = p.poll(20000)
+hup = time.monotonic() - t0
+n = 0
+while True:                              # then count what it had sent
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    n += len(chunk)
+print(json.dumps({"hup_after_s": round(hup, 3), "hung_up": bool(events), "bytes": n}), flush=True)
+PY
+        lab_bg $!
+    done
+    _slow_connected() {
+        [[ $(cat "$LAB_DIR/$tag"*.out 2>/dev/null | grep -c connected) -ge $n ]]
+    }
+    wait_for 5 _slow_connected || fail "the slow clients did not connect: $(cat "$LAB_DIR/$tag"*.out)"
+}
+# check_slow_clients N TAG: each was cut off 4.0-6.5 s after connecting, mid-document.
+check_slow_clients() {
+    local n=$1 tag=$2 k res
+    _slow_done() {
+        [[ $(cat "$LAB_DIR/$tag"*.out 2>/dev/null | grep -c hup_after_s) -ge $n ]]
+    }
+    wait_for 10 _slow_done || fail "slow clients not cut off within 10 s: $(cat "$LAB_DIR/$tag"*.out)"
+    for ((k = 1; k <= n; k++)); do
+        res=$(grep hup_after_s "$LAB_DIR/$tag$k.out")
+        jq -e --argjson full "$FULL_BYTES" \
+            '.hung_up and .hup_after_s >= 4.0 and .hup_after_s <= 6.5 and .bytes < $full' \
+            >/dev/null <<<"$res" ||
+            afail "slow client $tag$k: want a hang-up after 4.0-6.5 s with a truncated document ($FULL_BYTES bytes); got $res"
+    done
+    ok "$n slow clients cut off mid-document ($(grep -h hup_after_s "$LAB_DIR/$tag"*.out | jq -s -c '{min_s: (map(.hup_after_s) | min), max_s: (map(.hup_after_s) | max), bytes: (map(.bytes) | max)}'))"
+}
+
+N_SLOW=3
+start_slow_clients "$N_SLOW" slow
+T_SLOW=$(_now_us)
+ok "$N_SLOW clients connected and are not reading"
+for i in 1 2 3; do
+    t0=$(_now_us)
+    doc=$(status_json) || afail "status failed while slow clients are connected"
+    ms=$(elapsed_ms "$t0")
+    ((ms < 1500)) || afail "status took $ms ms while slow clients are connected"
+    expect_eq "status #$i answers in $ms ms, the whole document" "$N_BIG" \
+        "$(jq '[.skipped[] | select(.reason == "outside-prefix")] | length' <<<"$doc")"
+done
+since_slow=$(elapsed_ms "$T_SLOW")
+((since_slow < 4500)) || fail "the prompt-status checks took $since_slow ms: too slow to prove anything"
+check_slow_clients "$N_SLOW" slow
+kill -0 "$AGENT_PID" 2>/dev/null || afail "agent died"
+expect_eq "status answers after the slow clients are gone" "$AGENT_PID" "$(status_q .pid)"
+
+# As many idle clients as the agent's connection limit (16): the oldest gives way to a new
+# client, so status still answers at once; the others are cut off at their timeout.
+N_MANY=16
+start_slow_clients "$N_MANY" many
+t0=$(_now_us)
+if doc=$(status_json 2>"$LAB_DIR/many.err") && [[ $(jq -r .pid <<<"$doc") == "$AGENT_PID" ]]; then
+    ok "with $N_MANY idle clients connected, status still answers ($(elapsed_ms "$t0") ms)"
+else
+    afail "with $N_MANY idle clients connected, status failed after $(elapsed_ms "$t0") ms: $(head -n1 "$LAB_DIR/many.err" | cut -c1-100)"
+fi
+_many_done() {
+    [[ $(cat "$LAB_DIR/many"*.out 2>/dev/null | grep -c hup_after_s) -ge $N_MANY ]]
+}
+wait_for 10 _many_done || fail "idle clients not cut off within 10 s: $(cat "$LAB_DIR/many"*.out)"
+results=$(grep -h hup_after_s "$LAB_DIR/many"*.out | jq -s -c .)
+expect_eq "every idle client was cut off within 6.5 s, mid-document" "true" \
+    "$(jq --argjson full "$FULL_BYTES" 'all(.hung_up and .hup_after_s <= 6.5 and .bytes < $full)' <<<"$results")"
+expect_eq "exactly one gave way early to the new client; the rest timed out after 4 s" "1" \
+    "$(jq '[.[] | select(.hup_after_s < 4.0)] | length' <<<"$results")"
+expect_eq "status answers once the idle clients are cut off" "$AGENT_PID" "$(status_q .pid)"
+
+# ---------------------------------------------------------------------------------------------
+section "6. privileges: only CAP_NET_ADMIN once started, and the agent still does its job"
+capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$AGENT_PID/status")
+capbnd=$(awk '/^CapBnd:/ { print $2 }' "/proc/$AGENT_PID/status")
+if [[ $capeff == 0000000000001000 ]]; then
+    ok "agent CapEff is $capeff (CAP_NET_ADMIN only); CapBnd $capbnd"
+else
+    LAB_CHECKS=$((LAB_CHECKS + 1))
+    echo "ok $LAB_CHECKS - # SKIP TODO agent CapEff is $capeff, want 0000000000001000 (capability drop not in this build)"
+fi
+# With NET_ADMIN only: it still adds an entry for a new container and repairs a sysctl.
+LAB_C4=${LAB}c4
+LAB_CT4=$LAB_P::2:4
+add_container "$LAB_C4" vb4 "$LAB_CT4" "$LAB_BR0" br0
+_container_ping "$LAB_C4" "$LAB_BR0"
+wait_for 3 owned_has "$LAB_CT4" || afail "no entry for the new container $LAB_CT4 after the capability drop"
+ok "after the drop: new container $LAB_CT4 proxied"
+# A reload reads the (root-owned) config file again and deletes an entry.
+printf '{"deny": ["%s/128"]}\n' "$LAB_CT4" >"$LAB_DIR/s.json"
+kill -HUP "$AGENT_PID"
+wait_for 3 owned_lacks "$LAB_CT4" || afail "after the drop: SIGHUP with a deny of $LAB_CT4 not applied in 3 s"
+ok "after the drop: SIGHUP re-read the config and withdrew $LAB_CT4"
+agent_stop_term 2
+[[ $AGENT_RC == 0 ]] || afail "agent: exit '$AGENT_RC' after SIGTERM"
+expect_eq "after the drop: --remove-on-exit removed every owned entry" "" "$(owned_set)"
+[[ ! -e $AGENT_SOCK ]] || afail "the agent left its socket behind after a clean exit"
+ok "after the drop: the socket was removed on exit"
+
+# ---------------------------------------------------------------------------------------------
+lab_down
+echo "PASS: test_status_socket ($LAB_CHECKS checks, $((($(_now_us) - T_START) / 1000)) ms)"
+echo "$((LAB_CHECKS - LAB_TODOS)) passed, 0 failed, $LAB_TODOS todo (known ndpsync bugs)"
