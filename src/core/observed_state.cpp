@@ -10,6 +10,21 @@ void erase_where(Map& map, Pred pred) {
   std::erase_if(map, [&](const auto& item) { return pred(item.first); });
 }
 
+// Adds, replaces or erases; true when the map changed.
+template <typename Map>
+bool upsert(Map& map, const typename Map::key_type& key, const typename Map::mapped_type& value,
+            Change change) {
+  if (change == Change::kDel) {
+    return map.erase(key) > 0;
+  }
+  auto [it, inserted] = map.try_emplace(key, value);
+  if (!inserted && it->second == value) {
+    return false;
+  }
+  it->second = value;
+  return true;
+}
+
 RouteKey key_of(const Route& route) {
   return {route.table, route.destination, route.oif, route.gateway};
 }
@@ -96,42 +111,17 @@ bool ObservedState::apply_link(const LinkEvent& event) {
 }
 
 bool ObservedState::apply_address(const AddressEvent& event) {
-  const IfAddressKey key{event.address.ifindex, event.address.address};
-  if (event.change == Change::kDel) {
-    return addresses_.erase(key) > 0;
-  }
-  auto [it, inserted] = addresses_.try_emplace(key, event.address);
-  if (!inserted && it->second == event.address) {
-    return false;
-  }
-  it->second = event.address;
-  return true;
+  return upsert(addresses_, {event.address.ifindex, event.address.address}, event.address,
+                event.change);
 }
 
 bool ObservedState::apply_neighbour(const NeighbourEvent& event) {
-  const IfAddressKey key{event.neighbour.ifindex, event.neighbour.address};
-  if (event.change == Change::kDel) {
-    return neighbours_.erase(key) > 0;
-  }
-  auto [it, inserted] = neighbours_.try_emplace(key, event.neighbour);
-  if (!inserted && it->second == event.neighbour) {
-    return false;
-  }
-  it->second = event.neighbour;
-  return true;
+  return upsert(neighbours_, {event.neighbour.ifindex, event.neighbour.address}, event.neighbour,
+                event.change);
 }
 
 bool ObservedState::apply_route(const RouteEvent& event) {
-  const auto key = key_of(event.route);
-  if (event.change == Change::kDel) {
-    return routes_.erase(key) > 0;
-  }
-  auto [it, inserted] = routes_.try_emplace(key, event.route);
-  if (!inserted && it->second == event.route) {
-    return false;
-  }
-  it->second = event.route;
-  return true;
+  return upsert(routes_, key_of(event.route), event.route, event.change);
 }
 
 bool ObservedState::apply_proxy(const ProxyEvent& event) {
