@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -76,7 +77,9 @@ class AgentCore {
 
   bool is_tracked(const IfAddressKey& source) const;
   void suspect_bridge(IfIndex bridge, SteadyTime now, std::vector<IfAddressKey>& probe);
-  void send_probes(const std::vector<IfAddressKey>& probe);
+  void send_probes(const std::vector<IfAddressKey>& probe, SteadyTime now);
+  void flush_probes(SteadyTime now);
+  void verify_orphans(SteadyTime now);
   void sync_sysctls(bool at_start);
   void write(const ProxyEntry& entry, bool add, SteadyTime now);
   std::string removal_reason(const ProxyEntry& entry) const;
@@ -100,6 +103,9 @@ class AgentCore {
   std::set<std::pair<IfIndex, std::string>> sysctl_uplinks_;
   std::set<Skipped> logged_skips_;
   std::optional<SteadyTime> last_cap_warning_;
+  std::deque<IfAddressKey> probe_queue_;
+  std::set<IfAddressKey> queued_probes_;
+  std::optional<SteadyTime> next_probe_burst_;
   Counters counters_;
   std::set<Ipv6Address> touched_;  // addresses whose sources changed since the last reconcile
   bool structural_ = true;         // something changed that needs a full decide

@@ -34,6 +34,12 @@ class Liveness {
 
   // The interface is gone: nothing on it needs verifying any more.
   void forget_interface(IfIndex index);
+  // The neighbour was removed on purpose (a PERMANENT entry: garbage collection never takes
+  // those): nothing to verify, it is simply gone.
+  void forget(const IfAddressKey& key);
+  // A probe could not even be sent (the kernel's neighbour table was full): the silence that
+  // follows proves nothing, so the neighbour gets a fresh window, a few times at most.
+  void postpone(const IfAddressKey& key, SteadyTime now);
 
   // Expires deadlines and schedules re-probes. Returns true when the verdicts changed.
   bool tick(SteadyTime now, std::vector<IfAddressKey>& probe);
@@ -45,6 +51,7 @@ class Liveness {
     SteadyTime deadline;
     SteadyTime next_probe;
     unsigned probes = 0;
+    unsigned postponed = 0;
   };
   [[nodiscard]] const std::map<IfAddressKey, Verifying>& verifying() const { return verifying_; }
   [[nodiscard]] const std::set<IfAddressKey>& withdrawn() const { return withdrawn_; }

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <limits>
 
 #include "ndpsync/agent.hpp"
@@ -11,6 +12,8 @@ namespace {
 
 constexpr auto kMaxBackoff = std::chrono::seconds(60);
 constexpr auto kCapWarningInterval = std::chrono::seconds(60);
+constexpr std::size_t kProbeBurst = 128;
+constexpr auto kProbeInterval = std::chrono::milliseconds(100);
 
 std::string iso_time(std::chrono::system_clock::time_point t) {
   const auto seconds = std::chrono::system_clock::to_time_t(t);
@@ -51,17 +54,30 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
     spdlog::warn("resync ({}): {}", to_string(reason), snapshot.status.message);
     return snapshot.status;
   }
+  // The states our claimed neighbours had, before the dump replaces what we knew.
+  std::vector<std::pair<IfAddressKey, std::uint16_t>> claimed;
+  for (const auto& source : claimed_neighbours()) {
+    const auto it = observed_.neighbours().find(source);
+    const std::uint16_t state = it != observed_.neighbours().end() ? it->second.state : 0;
+    claimed.emplace_back(source, state);
+  }
   observed_.replace(std::move(snapshot.value));
   // A claimed neighbour missing from the dump vanished while we were not looking (an overrun,
-  // garbage collection): verify it like one whose deletion we saw.
+  // garbage collection): verify it like one whose deletion we saw; a static one was removed on
+  // purpose.
   if (config_.verify_neighbours) {
     std::vector<IfAddressKey> probe;
-    for (const auto& source : claimed_neighbours()) {
-      if (observed_.link(source.first) != nullptr && !observed_.neighbours().contains(source)) {
+    for (const auto& [source, state] : claimed) {
+      if (observed_.link(source.first) == nullptr || observed_.neighbours().contains(source)) {
+        continue;
+      }
+      if ((state & (kNudPermanent | kNudNoArp)) != 0) {
+        liveness_.forget(source);
+      } else {
         liveness_.observe(source, std::nullopt, now, probe);
       }
     }
-    send_probes(probe);
+    send_probes(probe, now);
   }
   ++counters_.resyncs;
   if (reason == ResyncReason::kOverrun) {
@@ -70,6 +86,9 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
   last_resync_ = wall_();
   // The kernel may have changed anything while we were not looking: sysctls too.
   sysctl_uplinks_.clear();
+  if (reason == ResyncReason::kStart) {
+    verify_orphans(now);
+  }
   structural_ = true;
   reconcile(now);
   if (reason != ResyncReason::kPeriodic || config_.verify_neighbours) {
@@ -93,7 +112,7 @@ void AgentCore::verify_unconfirmed(SteadyTime now) {
       liveness_.observe(source, it->second.state, now, probe);
     }
   }
-  send_probes(probe);
+  send_probes(probe, now);
 }
 
 std::vector<IfAddressKey> AgentCore::claimed_neighbours() const {
@@ -102,6 +121,33 @@ std::vector<IfAddressKey> AgentCore::claimed_neighbours() const {
     if (claim.source == Source::kNeighbour) sources.emplace_back(claim.ifindex, address);
   }
   return sources;
+}
+
+// Entries a previous run installed whose source is gone now (a neighbour entry vanished while
+// no agent was running) are verified like any vanished neighbour, on the downstream interface
+// whose on-link prefix covers them, rather than withdrawn unseen: the container may be idle.
+void AgentCore::verify_orphans(SteadyTime now) {
+  if (!config_.verify_neighbours) {
+    return;
+  }
+  const auto d = decide(config_, observed_, liveness_.view(), memory_);
+  std::vector<IfAddressKey> probe;
+  for (const auto& [key, entry] : observed_.proxies()) {
+    if (entry.protocol != config_.owner_protocol || d.desired.contains(key) ||
+        d.uplink(key.first) == nullptr) {
+      continue;
+    }
+    for (const auto& [where, address] : observed_.addresses()) {
+      const bool downstream =
+          std::binary_search(d.downstream.begin(), d.downstream.end(), where.first);
+      if (downstream && address.prefix_length < 128 &&
+          Prefix(address.address, address.prefix_length).contains(entry.address)) {
+        liveness_.observe({where.first, entry.address}, std::nullopt, now, probe);
+        break;
+      }
+    }
+  }
+  send_probes(probe, now);
 }
 
 bool AgentCore::is_tracked(const IfAddressKey& source) const {
@@ -154,7 +200,12 @@ void AgentCore::on_events(const std::vector<KernelEvent>& events, SteadyTime now
     ++counters_.events;
     if (const auto* n = std::get_if<NeighbourEvent>(&event)) {
       const IfAddressKey key{n->neighbour.ifindex, n->neighbour.address};
-      if (config_.verify_neighbours && is_tracked(key)) {
+      const auto before = observed_.neighbours().find(key);
+      const bool deliberate = n->change == Change::kDel && before != observed_.neighbours().end() &&
+                              (before->second.state & (kNudPermanent | kNudNoArp)) != 0;
+      if (deliberate) {
+        liveness_.forget(key);  // an admin removed a static entry: gone, nothing to verify
+      } else if (config_.verify_neighbours && is_tracked(key)) {
         std::optional<std::uint16_t> state;
         if (n->change == Change::kNew) state = n->neighbour.state;
         if (liveness_.observe(key, state, now, probe)) touched_.insert(key.second);
@@ -182,17 +233,36 @@ void AgentCore::on_events(const std::vector<KernelEvent>& events, SteadyTime now
     }
     if (observed_.apply(event)) classify(event);
   }
-  send_probes(probe);
+  send_probes(probe, now);
 }
 
-void AgentCore::send_probes(const std::vector<IfAddressKey>& probe) {
-  for (const auto& [ifindex, address] : probe) {
+// Probes go out in bursts: each one may create a neighbour entry, and the kernel's table limit
+// (gc_thresh3) is shared by every namespace. A mass deletion must not fill it with our probes.
+void AgentCore::send_probes(const std::vector<IfAddressKey>& probe, SteadyTime now) {
+  for (const auto& key : probe) {
+    if (queued_probes_.insert(key).second) probe_queue_.push_back(key);
+  }
+  if (!next_probe_burst_ || now >= *next_probe_burst_) {
+    flush_probes(now);
+  }
+}
+
+void AgentCore::flush_probes(SteadyTime now) {
+  for (std::size_t sent = 0; sent < kProbeBurst && !probe_queue_.empty(); ++sent) {
+    const auto key = probe_queue_.front();
+    probe_queue_.pop_front();
+    queued_probes_.erase(key);
     ++counters_.probes;
-    const auto status = kernel_.probe_neighbour(ifindex, address);
+    const auto status = kernel_.probe_neighbour(key.first, key.second);
     if (!status.ok()) {
       spdlog::debug("{}", status.message);
+      if (status.error == ENOBUFS || status.error == EAGAIN) {
+        liveness_.postpone(key, now);
+      }
     }
   }
+  next_probe_burst_ =
+      probe_queue_.empty() ? std::nullopt : std::optional<SteadyTime>(now + kProbeInterval);
 }
 
 void AgentCore::sync_sysctls(bool at_start) {
@@ -374,7 +444,7 @@ void AgentCore::tick(SteadyTime now) {
         liveness_.withdrawn().size() > before ? liveness_.withdrawn().size() - before : 0;
     structural_ = true;  // rare: a verdict; judge everything again
   }
-  send_probes(probe);
+  send_probes(probe, now);  // also sends the next burst when one is due
   for (const auto& [key, retry] : retries_) {
     if (now >= retry.next) touched_.insert(key.second);
   }
@@ -383,6 +453,7 @@ void AgentCore::tick(SteadyTime now) {
 
 std::optional<SteadyTime> AgentCore::next_wakeup() const {
   auto next = liveness_.next_deadline();
+  if (next_probe_burst_ && (!next || *next_probe_burst_ < *next)) next = next_probe_burst_;
   for (const auto& [key, retry] : retries_) {
     if (!next || retry.next < *next) next = retry.next;
   }

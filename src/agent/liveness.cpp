@@ -66,6 +66,20 @@ void Liveness::forget_interface(IfIndex index) {
   std::erase_if(withdrawn_, [index](const IfAddressKey& key) { return key.first == index; });
 }
 
+void Liveness::forget(const IfAddressKey& key) {
+  verifying_.erase(key);
+  withdrawn_.erase(key);
+}
+
+void Liveness::postpone(const IfAddressKey& key, SteadyTime now) {
+  constexpr unsigned kMaxPostponements = 3;
+  const auto it = verifying_.find(key);
+  if (it != verifying_.end() && it->second.postponed < kMaxPostponements) {
+    ++it->second.postponed;
+    it->second.deadline = std::max(it->second.deadline, now + timeout_);
+  }
+}
+
 bool Liveness::tick(SteadyTime now, std::vector<IfAddressKey>& probe) {
   bool changed = false;
   for (auto it = verifying_.begin(); it != verifying_.end();) {

@@ -314,3 +314,75 @@ TEST_CASE("agent: judging only the touched addresses equals judging them all") {
   // Liveness verdicts force a few full passes; the rest must have been incremental.
   CHECK(h.agent->counters().full_reconciles - full_before < reconciled / 4);
 }
+
+TEST_CASE("agent liveness: a static neighbour removed by hand is gone at once") {
+  Harness h;
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:40", kNudPermanent);
+  h.pump();
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:40"));
+  h.kernel.remove_neighbour(kBr0, "2001:db8:0:1::2:40");
+  h.pump();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:40"));
+  CHECK_FALSE(h.probed("2001:db8:0:1::2:40"));
+}
+
+TEST_CASE("agent liveness: probes go out in paced bursts") {
+  Harness h;
+  for (int i = 1; i <= 300; ++i) {
+    h.kernel.set_neighbour(kBr0, "2001:db8:0:1::6:" + std::to_string(i), kNudReachable);
+  }
+  h.pump();
+  for (int i = 1; i <= 300; ++i) {
+    h.kernel.remove_neighbour(kBr0, "2001:db8:0:1::6:" + std::to_string(i));  // a flush
+  }
+  h.pump();
+  CHECK(h.kernel.probes.size() == 128);
+  REQUIRE(h.agent->next_wakeup());
+  CHECK(*h.agent->next_wakeup() - h.now == 100ms);
+  h.advance(100ms);
+  CHECK(h.kernel.probes.size() == 256);
+  h.advance(100ms);
+  CHECK(h.kernel.probes.size() == 300);
+  CHECK(h.kernel.proxies().size() == 305);  // all still claimed while they are verified
+}
+
+TEST_CASE("agent: a restart verifies our entries whose neighbour vanished meanwhile") {
+  FakeKernel kernel;
+  build_lab(kernel);
+  kernel.put_proxy(kEth0, "2001:db8:0:1::2:2", kOwner);  // installed by the previous run...
+  kernel.remove_neighbour(kBr0, "2001:db8:0:1::2:2");    // ...then flushed while it was down
+  kernel.put_proxy(kEth0, "2001:db8:0:1::9:9", kOwner);  // covered by no downstream prefix
+  kernel.drop_events();
+  Config config;
+  config.liveness_timeout = 30s;
+  AgentCore agent(config, kernel);
+  SteadyTime now{};
+  agent.resync(now, ResyncReason::kStart);
+  CHECK(kernel.has_proxy(kEth0, "2001:db8:0:1::2:2"));  // held while it is probed on br0
+  CHECK(std::any_of(kernel.probes.begin(), kernel.probes.end(), [](const auto& p) {
+    return p.first == kBr0 && p.second == ip("2001:db8:0:1::2:2");
+  }));
+  CHECK_FALSE(kernel.has_proxy(kEth0, "2001:db8:0:1::9:9"));
+  kernel.set_neighbour(kBr0, "2001:db8:0:1::2:2", kNudReachable);  // it answers
+  std::vector<KernelEvent> batch;
+  kernel.drain(batch);
+  agent.on_events(batch, now);
+  agent.reconcile(now);
+  agent.tick(now + 31s);
+  CHECK(kernel.has_proxy(kEth0, "2001:db8:0:1::2:2"));
+}
+
+TEST_CASE("agent liveness: static neighbours lost in an overrun are not probed") {
+  Harness h;
+  for (int i = 1; i <= 50; ++i) {
+    h.kernel.set_neighbour(kBr0, "2001:db8:0:1::7:" + std::to_string(i), kNudPermanent);
+  }
+  h.pump();
+  for (int i = 1; i <= 50; ++i) {
+    h.kernel.remove_neighbour(kBr0, "2001:db8:0:1::7:" + std::to_string(i));
+  }
+  h.kernel.drop_events();  // lost in the overrun
+  h.agent->resync(h.now, ResyncReason::kOverrun);
+  CHECK(h.kernel.probes.empty());
+  CHECK(h.kernel.proxies().size() == 5);
+}
