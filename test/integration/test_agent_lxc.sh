@@ -116,8 +116,10 @@ ct_has_addr() { lxc_h lxc-attach -- ip -6 addr show dev eth0 | grep -q "inet6 $C
 wait_for 5 ct_has_addr ||
     fail "the container has no $CT_ADDR/112 on eth0: $(lxc_h lxc-attach -- ip addr 2>&1 | tr '\n' ' ')"
 ok "the container has $CT_ADDR/112 (from its LXC config)"
-ct_ping_gw() { lxc_h lxc-attach -- ping -6 -c1 -W1 "$LAB_BR0"; }
-# DAD (accept_dad=1 in the container's fresh namespace) holds the address for ~1 s.
+# From its own address: while DAD (accept_dad=1 in the container's fresh namespace) holds it
+# tentative for ~1 s, a plain ping would leave from the link-local address, and the host would
+# learn only that.
+ct_ping_gw() { lxc_h lxc-attach -- ping -6 -c1 -W1 -I "$CT_ADDR" "$LAB_BR0"; }
 wait_for 10 ct_ping_gw || fail "the container cannot ping its gateway $LAB_BR0"
 t0=$(_now_us)
 ok "the container pings its gateway $LAB_BR0 (lxc-attach)"
