@@ -3,6 +3,7 @@
 // signals, and the status socket. One thread; nothing blocks except short netlink requests.
 #include "ndpsync/agent_loop.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -95,6 +96,9 @@ class AgentLoop {
       rendered_ = core_.status(now).dump();
       rendered_generation_ = generation_;
       rendered_at_ = now;
+      // The document tree behind a big status is transient (about 1 KB an entry); hand the
+      // freed pages back rather than keep the peak resident for the agent's lifetime.
+      ::malloc_trim(0);
     }
     return rendered_;
   }
@@ -131,6 +135,7 @@ class AgentLoop {
     resync_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       core_.resync(SteadyClock::now(), ResyncReason::kPeriodic);
+      ::malloc_trim(0);  // the dump's snapshot is transient too
       schedule_wake();
       worked();
       schedule_resync();
@@ -179,6 +184,7 @@ class AgentLoop {
         if (auto config = reload_()) {
           core_.reload(std::move(*config), SteadyClock::now());
           ++generation_;
+          ::malloc_trim(0);
           schedule_resync();
           schedule_wake();
         } else {
