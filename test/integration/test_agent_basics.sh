@@ -17,7 +17,7 @@ skip_unless_root
 trap lab_down EXIT
 
 T_START=$(_now_us)
-agent_lab_up
+lab_up
 
 LAB_C4=${LAB}c4
 LAB_CT4=$LAB_P::2:4

@@ -22,7 +22,7 @@ skip_unless_root
 trap lab_down EXIT
 
 T_START=$(_now_us)
-agent_lab_up
+lab_up
 
 LIVENESS=5
 # How long the kernel takes to notice a container that went silent, before the agent's liveness

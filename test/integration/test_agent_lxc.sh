@@ -65,7 +65,7 @@ cleanup() {
 trap cleanup EXIT
 
 T_START=$(_now_us)
-agent_lab_up
+lab_up
 LXCPATH=$LAB_DIR/lxc
 mkdir -p "$LXCPATH"
 ALL5=$(lab_expected_minus)

@@ -24,7 +24,7 @@ skip_unless_root
 trap lab_down EXIT
 
 T_START=$(_now_us)
-agent_lab_up
+lab_up
 
 N=5000
 LIVENESS=5

@@ -23,7 +23,7 @@ skip_unless_root
 trap lab_down EXIT
 
 T_START=$(_now_us)
-agent_lab_up
+lab_up
 
 LIVENESS=5
 # c3 is gone for good: a probe fails after 3 x retrans_time (1 s); then the liveness deadline.

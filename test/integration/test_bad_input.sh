@@ -26,15 +26,10 @@ trap lab_down EXIT
 
 T_START=$(_now_us)
 lab_up
-pin_br0_mac   # a container joins br0 later: keep br0's MAC (see test/lab/guards.sh)
 
 # snapshot: what a refused run must leave byte-for-byte alike (the lab is fresh: sysctls at their
 # defaults and no owned entry, so any run that went ahead would show).
-snapshot() {
-    proxies_h
-    sysctls_h
-}
-BEFORE=$(snapshot)
+BEFORE=$(host_snapshot)
 expect_eq "fresh lab: no owned entries yet" "" "$(owned_set)"
 
 # nds_try ARGS...: like nds_run, but bounded in time: a `run` that wrongly starts must not hang
@@ -64,7 +59,7 @@ expect_refused() {
         fail "$what: the error does not name '$needle'"$'\n'"stderr: $NDS_ERR"$'\n'"stdout: $NDS_OUT"
     ok "$what: exit 2, says: $(grep -F -- "$needle" <<<"$NDS_ERR" | head -n1 | cut -c1-150)"
     local now
-    now=$(snapshot)
+    now=$(host_snapshot)
     [[ $now == "$BEFORE" ]] ||
         fail "$what: proxy table or sysctls changed:"$'\n'"$(diff <(echo "$BEFORE") <(echo "$now"))"
 }
@@ -152,7 +147,7 @@ nds_try
 ok "no arguments at all: exit 2: $(head -n1 <<<"$NDS_ERR")"
 expect_refused "reconcile --config without a file" "--config" reconcile --config
 [[ ! -e $LAB_DIR/never.sock ]] || fail "a refused agent created its status socket"
-expect_eq "after every refusal: proxy table and sysctls as in the fresh lab" "$BEFORE" "$(snapshot)"
+expect_eq "after every refusal: proxy table and sysctls as in the fresh lab" "$BEFORE" "$(host_snapshot)"
 
 # Known bug (reported): a relative --status-socket is not validated like the config key is; the
 # agent then applies sysctls and entries, fails to create the socket ("create : ENOENT") and exits
@@ -160,7 +155,7 @@ expect_eq "after every refusal: proxy table and sysctls as in the fresh lab" "$B
 pushd "$LAB_DIR" >/dev/null
 nds_try run --status-socket relative.sock
 popd >/dev/null
-after=$(snapshot)
+after=$(host_snapshot)
 if [[ $NDS_RC -eq 2 && $after == "$BEFORE" ]] && grep -qF "status" <<<"$NDS_ERR"; then
     ok "run --status-socket relative.sock: exit 2, nothing applied: $(head -n1 <<<"$NDS_ERR")"
 else
@@ -169,7 +164,7 @@ else
     # Put the fresh lab back for what follows.
     for a in $(owned_set); do ip -n "$LAB_H" -6 neigh del proxy "$a" dev eth0; done
     restore_sysctls "$BEFORE"
-    expect_eq "lab restored after that run" "$BEFORE" "$(snapshot)"
+    expect_eq "lab restored after that run" "$BEFORE" "$(host_snapshot)"
 fi
 rm -f "$LAB_DIR/relative.sock"
 

@@ -76,12 +76,6 @@ probe_expect() {
     ok "NS ${*} -> $want ($(jq -c '{answered, rtt_us}' <<<"$out"))"
 }
 
-# snapshot: what a run that must change nothing has to leave byte-for-byte alike.
-snapshot() {
-    proxies_h
-    sysctls_h
-}
-
 HOST_MAC=$(mac_of "$LAB_H" eth0)
 
 # section TITLE: a heading with the elapsed time, so slow steps show up in the log.
@@ -177,11 +171,11 @@ expect_table "after idempotent run" "$(expected_ours)"
 section "7. --dry-run reports a missing entry without re-adding it; a real run restores it"
 ip -n "$LAB_H" -6 neigh del proxy "$LAB_CT2" dev eth0
 ip netns exec "$LAB_H" sysctl -qw net.ipv6.neigh.eth0.proxy_delay=80   # drift, also left alone
-before=$(snapshot)
+before=$(host_snapshot)
 expect_reconcile_ok "dry run" --dry-run
 expect_eq "dry run: JSON says dry_run true" true "$(jq -r .dry_run <<<"$NDS_OUT")"
 expect_eq "dry run: JSON 'added' lists the deleted entry" "$LAB_CT2" "$(json_addrs added)"
-expect_eq "dry run: proxy table and sysctls are byte-for-byte unchanged" "$before" "$(snapshot)"
+expect_eq "dry run: proxy table and sysctls are byte-for-byte unchanged" "$before" "$(host_snapshot)"
 expect_reconcile_ok "real run after dry run"
 expect_eq "real run: JSON 'added' lists the deleted entry" "$LAB_CT2" "$(json_addrs added)"
 expect_eq "real run: proxy_delay is 0 again" 0 "$(sysctl_h net.ipv6.neigh.eth0.proxy_delay)"
@@ -209,7 +203,7 @@ section "9. bad configs and bad options exit 2 and change nothing"
 # Drift first, so a run that wrongly went ahead would visibly repair something.
 ip -n "$LAB_H" -6 neigh del proxy "$LAB_CT1" dev eth0
 ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.all.proxy_ndp=0 net.ipv6.neigh.eth0.proxy_delay=80
-before=$(snapshot)
+before=$(host_snapshot)
 
 # bad_config_case KEY JSON
 bad_config_case() {
@@ -221,7 +215,7 @@ bad_config_case() {
     grep -q "$key" <<<"$NDS_ERR$NDS_OUT" ||
         fail "config $json: the error does not name '$key': stderr: $NDS_ERR stdout: $NDS_OUT"
     ok "config $json: error names '$key': $(head -n1 <<<"$NDS_ERR")"
-    expect_eq "config $json: proxy table and sysctls byte-for-byte unchanged" "$before" "$(snapshot)"
+    expect_eq "config $json: proxy table and sysctls byte-for-byte unchanged" "$before" "$(host_snapshot)"
 }
 bad_config_case uplinks '{"uplinks": "eth0"}'
 bad_config_case bogus '{"bogus": 1}'
@@ -233,7 +227,7 @@ bad_cli_case() {
     expect_eq "option $*: exit status" 2 "$NDS_RC"
     [[ -n $NDS_ERR ]] || fail "option $*: no error message on stderr"
     ok "option $*: says why: $(head -n1 <<<"$NDS_ERR")"
-    expect_eq "option $*: proxy table and sysctls byte-for-byte unchanged" "$before" "$(snapshot)"
+    expect_eq "option $*: proxy table and sysctls byte-for-byte unchanged" "$before" "$(host_snapshot)"
 }
 bad_cli_case --prefix nope
 bad_cli_case --frobnicate

@@ -27,13 +27,8 @@ trap lab_down EXIT
 
 T_START=$(_now_us)
 lab_up
-pin_br0_mac   # a container joins br0 later: keep br0's MAC (see test/lab/guards.sh)
 
-snapshot() {
-    proxies_h
-    sysctls_h
-}
-BEFORE=$(snapshot)
+BEFORE=$(host_snapshot)
 ALL5=$(lab_expected_minus "")
 
 # file_state PATH: what must not change about a file or link: type, mode, owner, size, mtime,
@@ -70,7 +65,7 @@ refused_start() {
             ok "$what: the dangling link's target was not created"
         fi
     fi
-    [[ $(snapshot) == "$BEFORE" ]] || REFUSAL_APPLIED=$((REFUSAL_APPLIED + 1))
+    [[ $(host_snapshot) == "$BEFORE" ]] || REFUSAL_APPLIED=$((REFUSAL_APPLIED + 1))
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -95,7 +90,7 @@ else
         "$REFUSAL_APPLIED of 4 refused starts changed the proxy table or sysctls first"
     for a in $(owned_set); do ip -n "$LAB_H" -6 neigh del proxy "$a" dev eth0; done
     restore_sysctls "$BEFORE"
-    expect_eq "lab restored after the refused starts" "$BEFORE" "$(snapshot)"
+    expect_eq "lab restored after the refused starts" "$BEFORE" "$(host_snapshot)"
 fi
 
 # ---------------------------------------------------------------------------------------------

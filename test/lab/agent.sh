@@ -216,17 +216,3 @@ neigh_state() {
     ip -n "$LAB_H" -6 neigh show "$2" dev "$1" | awk '{ print $NF }' | head -n1
 }
 
-# agent_lab_up: lab_up, then pin br0's MAC. A bridge without an explicit address takes the lowest
-# MAC of its ports, so adding or deleting a port (vb3 deleted, vb4 added) can change the gateway's
-# MAC under the other containers, whose REACHABLE neighbour entries (30 s base in their
-# namespaces) then point nowhere: they lose their gateway for up to ~45 s. Real setups (lxcbr0,
-# docker0) fix the bridge MAC too. Setting it flushes br0's neighbours (NETDEV_CHANGEADDR), so
-# the bridge's containers ping their gateway again.
-agent_lab_up() {
-    lab_up
-    ip -n "$LAB_H" link set br0 address "$(mac_of "$LAB_H" br0)"
-    _container_ping "$LAB_C2" "$LAB_BR0"
-    _container_ping "$LAB_C3" "$LAB_BR0"
-    wait_for 5 _host_neigh_present br0 "$LAB_CT2" || fail "host has no neighbour entry for $LAB_CT2"
-    wait_for 5 _host_neigh_present br0 "$LAB_CT3" || fail "host has no neighbour entry for $LAB_CT3"
-}

@@ -9,7 +9,6 @@
 #   flood_container NS BASE START N GW
 #       container NS takes N addresses BASE<hex(START+i)>/112 (i = 0..N-1) on its eth0 and sends
 #       one ICMPv6 echo request from each to GW, so the host learns N neighbours on its side.
-#   pin_br0_mac          keep br0's MAC fixed when ports join later (re-learns c2 and c3)
 #   todo WHAT DETAIL     a TAP "not ok ... # TODO" line for a known ndpsync bug (LAB_TODOS)
 #   restore_sysctls TEXT write back host sysctls saved with sysctls_h
 
@@ -75,15 +74,3 @@ restore_sysctls() {
     done <<<"$1"
 }
 
-# pin_br0_mac: a bridge without an assigned MAC takes the lowest MAC of its ports, so a port
-# joining later (add_container ... br0) can change br0's MAC. The kernel then flushes every
-# neighbour entry on br0, and the containers keep sending to the old MAC (dropped) until their
-# own entries expire: ~30 s without a gateway. Assigning br0 its current MAC pins it. The
-# assignment itself flushes br0's neighbours once, so c2 and c3 talk again afterwards.
-pin_br0_mac() {
-    ip -n "$LAB_H" link set dev br0 address "$(mac_of "$LAB_H" br0)"
-    _container_ping "$LAB_C2" "$LAB_BR0"
-    _container_ping "$LAB_C3" "$LAB_BR0"
-    wait_for 5 _host_neigh_present br0 "$LAB_CT2" || fail "host has no neighbour entry for $LAB_CT2"
-    wait_for 5 _host_neigh_present br0 "$LAB_CT3" || fail "host has no neighbour entry for $LAB_CT3"
-}

@@ -189,6 +189,12 @@ sysctls_h() {
         net.ipv6.neigh.eth0.proxy_delay
 }
 
+# host_snapshot: what a refused run must leave byte-for-byte alike: the proxy table and sysctls.
+host_snapshot() {
+    proxies_h
+    sysctls_h
+}
+
 # sysctl_h KEY: one value from the host namespace.
 sysctl_h() {
     ip netns exec "$LAB_H" sysctl -n "$1"
