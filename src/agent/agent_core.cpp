@@ -173,6 +173,14 @@ void AgentCore::classify(const KernelEvent& event) {
     return std::binary_search(decision_.downstream.begin(), decision_.downstream.end(), index);
   };
   if (const auto* n = std::get_if<NeighbourEvent>(&event)) {
+    // On an uplink, link-local and multicast entries (the router's fe80 entry cycling
+    // REACHABLE/STALE every few seconds) never change a decision: a candidate with such an
+    // address is refused by class first. Multicast groups' NOARP entries are never candidates.
+    const auto& address = n->neighbour.address;
+    const bool on_uplink = decision_.uplink(n->neighbour.ifindex) != nullptr;
+    if (address.is_multicast() || (on_uplink && address.is_link_local())) {
+      return;
+    }
     if (decision_.uplink(n->neighbour.ifindex) != nullptr) {
       structural_ = true;
     } else if (downstream(n->neighbour.ifindex)) {

@@ -87,7 +87,9 @@ ip -n "$LAB_H" link set eth0 down
 for a in $(owned_set); do
     ip -n "$LAB_H" -6 neigh del proxy "$a" dev eth0
 done
-expect_eq "while eth0 is down, ours are flushed by hand" "" "$(owned_set)"
+# No assertion here: the agent re-adds on the link-down event itself, so on a slow run (ASan) it
+# may already have put some back while this loop deleted them. What matters is the state after up.
+log "after the hand flush while eth0 is down: $(owned_set | wc -l) owned entries"
 ip -n "$LAB_H" link set eth0 up
 t0=$(_now_us)
 wait_for 5 owned_is "$ALL6" ||

@@ -386,3 +386,12 @@ TEST_CASE("agent liveness: static neighbours lost in an overrun are not probed")
   CHECK(h.kernel.probes.empty());
   CHECK(h.kernel.proxies().size() == 5);
 }
+
+TEST_CASE("agent: the router's link-local entry changing state costs no reconcile") {
+  Harness h;
+  const auto full = h.agent->counters().full_reconciles;
+  h.kernel.set_neighbour(kEth0, "fe80::1", kNudStale, /*router=*/true, "02:00:00:00:00:01");
+  h.kernel.set_neighbour(kBr0, "ff02::16", kNudNoArp);
+  h.pump();
+  CHECK(h.agent->counters().full_reconciles == full);
+}
