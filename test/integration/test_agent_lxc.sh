@@ -141,11 +141,16 @@ veth_gone() { ! ip -n "$LAB_H" link show dev "$CT_VETH" >/dev/null 2>&1; }
 wait_for 3 veth_gone || fail "$CT_VETH still exists after lxc-stop"
 t1=$(_now_us)
 ok "$CT_VETH is gone from the host namespace ($(((t1 - t0) / 1000)) ms after lxc-stop began)"
-others_kept() { [[ $(owned_set) == "$ALL5" || $(owned_set) == "$(printf '%s\n' "$ALL5" "$CT_ADDR" | sort)" ]]; }
+# One read of the table per sample: reading it twice races the withdrawal itself.
+others_kept() {
+    local now
+    now=$(owned_set)
+    [[ $now == "$ALL5" || $now == "$(printf '%s\n' "$ALL5" "$CT_ADDR" | sort)" ]]
+}
 wait_holding "$WITHDRAW_LIMIT" 'owned_lacks "$CT_ADDR"' others_kept && rc=0 || rc=$?
 case $rc in
     1) afail "$CT_ADDR still proxied $WAIT_MS ms after its veth went away (neighbour: '$(neigh_state br0 "$CT_ADDR")')" ;;
-    2) afail "another container lost its entry while $CT_ADDR was being withdrawn ($WAIT_MS ms)" ;;
+    2) afail "another container lost its entry while $CT_ADDR was being withdrawn ($WAIT_MS ms): $(owned_set | tr '\n' ' ')" ;;
 esac
 ok "$CT_ADDR withdrawn $(elapsed_ms "$t1") ms after its veth went away (limit $WITHDRAW_LIMIT s); the five lab entries kept on all $HOLD_SAMPLES samples"
 echo "# TIME: lxc-stop -> withdrawal: $(elapsed_ms "$t0") ms; veth gone -> withdrawal: $(elapsed_ms "$t1") ms"
