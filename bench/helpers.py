@@ -136,8 +136,22 @@ def snapshot(pid):
             "rss_file_kb": mem.get("RssFile", 0), "threads": threads}
 
 
+def mappings(pid):
+    """Resident kB per mapped file ("[heap]", "[anon]", ... for the rest), largest first."""
+    rss, name = {}, None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            head = line.split(None, 1)[0]
+            if not head.endswith(":"):  # a mapping's first line: range perms offset dev inode [path]
+                parts = line.split(None, 5)
+                name = os.path.basename(parts[5].strip()) if len(parts) > 5 else "[anon]"
+            elif head == "Rss:":
+                rss[name] = rss.get(name, 0) + int(line.split()[1])
+    return dict(sorted(((k, v) for k, v in rss.items() if v > 0), key=lambda kv: -kv[1]))
+
+
 def cmd_proc(args):
-    print(json.dumps(snapshot(args.pid)))
+    print(json.dumps(dict(snapshot(args.pid), maps_kb=mappings(args.pid))))
 
 
 def cmd_sample(args):

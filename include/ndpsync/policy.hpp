@@ -78,12 +78,6 @@ struct UplinkSide {
   std::set<Ipv6Address> neighbours;
 };
 
-// Where an address is claimed from.
-struct Claim {
-  Source source = Source::kAddress;
-  IfIndex ifindex = 0;
-};
-
 struct Decision {
   std::vector<Uplink> uplinks;
   std::vector<std::string> missing_uplinks;  // configured by name, not present
@@ -94,11 +88,14 @@ struct Decision {
 
   // Bookkeeping that lets redecide() judge one address without judging them all.
   UplinkSide uplink_side;
-  std::map<Ipv6Address, Claim> claims;  // admitted addresses (each counts once against caps)
+  std::size_t admitted = 0;  // addresses admitted (each counts once against the caps)
   std::map<IfIndex, std::size_t> per_interface;
   bool capped = false;  // a cap refused something: only a full decide() is fair then
 
   [[nodiscard]] const Uplink* uplink(IfIndex index) const;
+  // Where an admitted address is claimed from: one of its entries (every uplink's entry for an
+  // address has the same source); nullptr when the address is not admitted.
+  [[nodiscard]] const Desired* claim(const Ipv6Address& address) const;
   [[nodiscard]] bool judged() const;  // false while no uplink has a prefix
 };
 

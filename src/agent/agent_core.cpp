@@ -117,8 +117,13 @@ void AgentCore::verify_unconfirmed(SteadyTime now) {
 
 std::vector<IfAddressKey> AgentCore::claimed_neighbours() const {
   std::vector<IfAddressKey> sources;
-  for (const auto& [address, claim] : decision_.claims) {
-    if (claim.source == Source::kNeighbour) sources.emplace_back(claim.ifindex, address);
+  for (const auto& [key, desired] : decision_.desired) {
+    if (desired.source == Source::kNeighbour)
+      sources.emplace_back(desired.source_ifindex, key.second);
+  }
+  if (decision_.uplinks.size() > 1) {  // an address has an entry on each uplink that covers it
+    std::sort(sources.begin(), sources.end());
+    sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
   }
   return sources;
 }
@@ -151,9 +156,9 @@ void AgentCore::verify_orphans(SteadyTime now) {
 }
 
 bool AgentCore::is_tracked(const IfAddressKey& source) const {
-  const auto it = decision_.claims.find(source.second);
-  const bool claimed = it != decision_.claims.end() && it->second.source == Source::kNeighbour &&
-                       it->second.ifindex == source.first;
+  const auto* claim = decision_.claim(source.second);
+  const bool claimed = claim != nullptr && claim->source == Source::kNeighbour &&
+                       claim->source_ifindex == source.first;
   return claimed || liveness_.verifying().contains(source) ||
          liveness_.withdrawn().contains(source);
 }

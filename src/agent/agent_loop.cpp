@@ -89,18 +89,28 @@ class AgentLoop {
   }
 
   // Clients that connect together share one rendering: at 10,000 entries a document is about
-  // 1.5 MB. It is rendered again once anything happened, or after a second (deadlines move).
-  std::string render_status() {
+  // 1.2 MB. It is rendered again once anything happened, or after a second (deadlines move), and
+  // it lives only as long as a connection still sends it: an idle agent holds no document.
+  StatusServer::Document render_status() {
     const auto now = SteadyClock::now();
-    if (rendered_generation_ != generation_ || now - rendered_at_ > std::chrono::seconds(1)) {
-      rendered_ = core_.status(now).dump();
+    auto document = rendered_.lock();
+    if (!document || rendered_generation_ != generation_ ||
+        now - rendered_at_ > std::chrono::seconds(1)) {
+      auto text = core_.status(now).dump();
+      text += '\n';
+      // When the last connection is done with it, its pages go back to the system.
+      document.reset(new std::string(std::move(text)), [](const std::string* done) {
+        delete done;
+        ::malloc_trim(0);
+      });
+      rendered_ = document;
       rendered_generation_ = generation_;
       rendered_at_ = now;
       // The document tree behind a big status is transient (about 1 KB an entry); hand the
       // freed pages back rather than keep the peak resident for the agent's lifetime.
       ::malloc_trim(0);
     }
-    return rendered_;
+    return document;
   }
 
   void wait_events() {
@@ -222,7 +232,7 @@ class AgentLoop {
   std::uint64_t generation_ = 0;
   std::uint64_t rendered_generation_ = ~std::uint64_t{0};
   SteadyClock::time_point rendered_at_;
-  std::string rendered_;
+  std::weak_ptr<const std::string> rendered_;
   int exit_code_ = 0;
 };
 

@@ -24,12 +24,12 @@ constexpr auto kClientTimeout = std::chrono::seconds(5);
 
 // One document per connection; the connection owns its buffer and its deadline.
 struct StatusServer::Connection {
-  Connection(Local::socket s, asio::io_context& io, std::string text)
+  Connection(Local::socket s, asio::io_context& io, Document text)
       : socket(std::move(s)), timer(io, kClientTimeout), body(std::move(text)) {}
 
   Local::socket socket;
   asio::steady_timer timer;
-  std::string body;
+  Document body;
 };
 
 namespace {
@@ -120,7 +120,7 @@ void StatusServer::accept() {
         open_.erase(open_.begin());
       }
       {
-        auto c = std::make_shared<Connection>(std::move(socket), io_, render_() + "\n");
+        auto c = std::make_shared<Connection>(std::move(socket), io_, render_());
         open_.push_back(c);
         c->timer.async_wait([c](const boost::system::error_code& e) {
           if (!e) {
@@ -128,7 +128,7 @@ void StatusServer::accept() {
             c->socket.close(ignored);  // a client that does not read is cut off
           }
         });
-        asio::async_write(c->socket, asio::buffer(c->body),
+        asio::async_write(c->socket, asio::buffer(*c->body),
                           [c](const boost::system::error_code&, std::size_t) {
                             boost::system::error_code ignored;
                             c->socket.shutdown(Local::socket::shutdown_both, ignored);

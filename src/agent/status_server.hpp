@@ -18,7 +18,9 @@ namespace ndpsync {
 
 class StatusServer {
  public:
-  using Render = std::function<std::string()>;
+  // The document to send, newline-terminated; connections that are served together share it.
+  using Document = std::shared_ptr<const std::string>;
+  using Render = std::function<Document()>;
 
   StatusServer(boost::asio::io_context& io, Render render);
   ~StatusServer();

@@ -234,6 +234,13 @@ const Uplink* Decision::uplink(IfIndex index) const {
   return it == uplinks.end() ? nullptr : &*it;
 }
 
+const Desired* Decision::claim(const Ipv6Address& address) const {
+  for (const auto& u : uplinks) {
+    if (const auto it = desired.find({u.index, address}); it != desired.end()) return &it->second;
+  }
+  return nullptr;
+}
+
 bool Decision::judged() const {
   return std::any_of(uplinks.begin(), uplinks.end(),
                      [](const Uplink& u) { return !u.prefixes.empty(); });
@@ -286,13 +293,13 @@ void judge(const std::vector<Candidate>& candidates, const Decision& decision, c
 // Admits one eligible entry against the caps; false when a cap refuses it.
 bool admit(Decision& decision, const Config& config, const Desired& desired) {
   const auto& address = desired.entry.address;
-  if (!decision.claims.contains(address)) {
+  if (decision.claim(address) == nullptr) {
     auto& count = decision.per_interface[desired.source_ifindex];
-    if (decision.claims.size() >= config.max_entries || count >= config.max_entries_per_interface) {
+    if (decision.admitted >= config.max_entries || count >= config.max_entries_per_interface) {
       return false;
     }
     ++count;
-    decision.claims[address] = {desired.source, desired.source_ifindex};
+    ++decision.admitted;
   }
   decision.desired[{desired.entry.ifindex, address}] = desired;
   return true;
@@ -362,12 +369,12 @@ bool redecide(Decision& decision, const Config& config, const ObservedState& obs
   }
   for (const auto& address : addresses) {
     // Forget what was decided for the address...
+    if (const auto* claim = decision.claim(address)) {
+      --decision.per_interface[claim->source_ifindex];
+      --decision.admitted;
+    }
     for (const auto& uplink : decision.uplinks) {
       decision.desired.erase({uplink.index, address});
-    }
-    if (const auto it = decision.claims.find(address); it != decision.claims.end()) {
-      --decision.per_interface[it->second.ifindex];
-      decision.claims.erase(it);
     }
     const auto first = decision.skipped.lower_bound(
         {address, std::numeric_limits<IfIndex>::min(), SkipReason::kLinkLocal});

@@ -20,9 +20,11 @@
 namespace ndpsync {
 namespace {
 
-// Dumps arrive in chunks of at most 32 KiB unless the reader offers more; 256 KiB lets the kernel
-// batch generously and still fits comfortably in cache.
-constexpr std::size_t kReceiveBuffer = 256U << 10U;
+// One datagram at a time. The kernel never sends more than 32 KiB in one: a dump's skb grows
+// with the reader's largest recv() but is capped at SKB_WITH_OVERHEAD(32768) (af_netlink.c,
+// netlink_recvmsg), and an event is a single message. A bigger buffer only costs resident memory;
+// MSG_TRUNC still catches anything that would not fit.
+constexpr std::size_t kReceiveBuffer = 32U << 10U;
 constexpr int kDumpRetries = 5;
 
 Status fail(int error, const std::string& what) {
