@@ -96,7 +96,6 @@ class AgentCore {
   Liveness liveness_;
   Memory memory_;
   std::map<IfAddressKey, Retry> retries_;  // keyed like entries: (uplink, address)
-  std::map<IfAddressKey, std::chrono::system_clock::time_point> since_;
   std::vector<SysctlState> sysctls_;
   std::map<SysctlKey, std::string> first_found_;
   std::set<SysctlKey> settled_;  // keys that held our value at least once

@@ -47,6 +47,10 @@ struct Desired {
   ProxyEntry entry;  // on the uplink, with our owner protocol
   Source source = Source::kAddress;
   IfIndex source_ifindex = 0;
+  // The agent's note of when it installed or adopted the entry (Unix seconds; 0: not yet).
+  // Policy leaves it 0. It lives here, in padding a map node has anyway, rather than in a map
+  // of its own: at 10,000 entries that map cost 0.8 MB.
+  std::uint32_t since = 0;
 };
 
 struct Skipped {

@@ -15,6 +15,22 @@ constexpr auto kCapWarningInterval = std::chrono::seconds(60);
 constexpr std::size_t kProbeBurst = 128;
 constexpr auto kProbeInterval = std::chrono::milliseconds(100);
 
+std::uint32_t unix_seconds(std::chrono::system_clock::time_point t) {
+  const auto seconds = std::chrono::system_clock::to_time_t(t);
+  return static_cast<std::uint32_t>(
+      std::clamp<std::time_t>(seconds, 1, std::numeric_limits<std::uint32_t>::max()));
+}
+
+// Desired::since is the agent's note, not policy's: carry it over to a fresh decision. Both maps
+// are sorted by key, so one pass does it.
+void carry_since(std::map<IfAddressKey, Desired>& to, const std::map<IfAddressKey, Desired>& from) {
+  auto f = from.begin();
+  for (auto& [key, desired] : to) {
+    while (f != from.end() && f->first < key) ++f;
+    if (f != from.end() && f->first == key) desired.since = f->second.since;
+  }
+}
+
 std::string iso_time(std::chrono::system_clock::time_point t) {
   const auto seconds = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -349,15 +365,14 @@ void AgentCore::write(const ProxyEntry& entry, bool add, SteadyTime now) {
   if (add) {
     ++counters_.adds;
     observed_.note_proxy_added(entry);
-    since_[key] = wall_();
-    const auto& desired = decision_.desired.at(key);
+    auto& desired = decision_.desired.at(key);
+    desired.since = unix_seconds(wall_());
     const auto* source = observed_.link(desired.source_ifindex);
     spdlog::info("proxying {} on {} ({} on {})", entry.address.to_string(), uplink,
                  to_string(desired.source), source != nullptr ? source->name : "?");
   } else {
     ++counters_.removes;
     observed_.note_proxy_removed(entry);
-    since_.erase(key);
     spdlog::info("withdrew {} from {}: {}", entry.address.to_string(), uplink,
                  removal_reason(entry));
   }
@@ -370,13 +385,26 @@ void AgentCore::reconcile(SteadyTime now) {
   ++counters_.reconciles;
   const auto liveness = liveness_.view();
   Plan plan;
+  // Re-judging an address re-creates its entries; their `since` notes are kept aside.
+  std::map<IfAddressKey, Desired> noted;
+  for (const auto& address : touched_) {
+    for (const auto& uplink : decision_.uplinks) {
+      if (const auto it = decision_.desired.find({uplink.index, address});
+          it != decision_.desired.end()) {
+        noted.insert(*it);
+      }
+    }
+  }
   if (!structural_ && redecide(decision_, config_, observed_, liveness, touched_)) {
     // The common case: a few containers came or went. Work in proportion to the change.
+    carry_since(decision_.desired, noted);
     plan = ::ndpsync::reconcile(decision_, observed_.proxies(), config_.owner_protocol, touched_);
     log_refusals(now, &touched_);
   } else {
     ++counters_.full_reconciles;
-    decision_ = decide(config_, observed_, liveness, memory_);
+    auto previous = std::exchange(decision_, decide(config_, observed_, liveness, memory_)).desired;
+    previous.merge(noted);  // what a redecide that gave up had already taken out
+    carry_since(decision_.desired, previous);
     for (const auto& uplink : decision_.uplinks) {
       if (config_.uplinks.empty()) memory_.uplinks.insert(uplink.name);
       if (!uplink.remembered && !uplink.prefixes.empty()) {
@@ -387,7 +415,8 @@ void AgentCore::reconcile(SteadyTime now) {
     log_refusals(now, nullptr);
     sync_sysctls(false);
     for (const auto& entry : plan.keep) {
-      since_.try_emplace({entry.ifindex, entry.address}, started_);  // adopted from a past run
+      auto& since = decision_.desired.at({entry.ifindex, entry.address}).since;
+      if (since == 0) since = unix_seconds(started_);  // adopted from a past run
     }
   }
   structural_ = false;
@@ -522,7 +551,9 @@ nlohmann::json AgentCore::status(SteadyTime now) const {
                  {"uplink", name_of(names, key.first)},
                  {"source", to_string(desired.source)},
                  {"interface", name_of(names, desired.source_ifindex)}};
-    if (const auto it = since_.find(key); it != since_.end()) item["since"] = iso_time(it->second);
+    if (desired.since != 0) {
+      item["since"] = iso_time(std::chrono::system_clock::from_time_t(desired.since));
+    }
     if (liveness_.verifying().contains({desired.source_ifindex, key.second})) {
       item["verifying"] = true;
     }

@@ -395,3 +395,42 @@ TEST_CASE("agent: the router's link-local entry changing state costs no reconcil
   h.pump();
   CHECK(h.agent->counters().full_reconciles == full);
 }
+
+TEST_CASE("agent: an entry's since is when it was installed or adopted, across re-judging") {
+  using std::chrono::system_clock;
+  FakeKernel kernel;
+  build_lab(kernel);
+  kernel.put_proxy(kEth0, "2001:db8:0:1::1:2", kOwner);  // from an earlier run: adopted
+  auto wall = system_clock::from_time_t(1'700'000'000);
+  AgentCore agent(Config{}, kernel, [&] { return wall; });
+  SteadyTime now{};
+  agent.resync(now, ResyncReason::kStart);
+  const auto since_of = [&](std::string_view address) {
+    const auto status = agent.status(now);
+    for (const auto& e : status["entries"]) {
+      if (e["address"] == std::string(address)) return e.value("since", std::string("none"));
+    }
+    return std::string("absent");
+  };
+  const auto pump = [&] {
+    std::vector<KernelEvent> batch;
+    kernel.drain(batch);
+    agent.on_events(batch, now);
+    agent.reconcile(now);
+  };
+  CHECK(since_of("2001:db8:0:1::1:2") == "2023-11-14T22:13:20Z");  // adopted at start
+  wall += std::chrono::hours(1);
+  kernel.set_neighbour(kBr0, "2001:db8:0:1::2:9", kNudReachable);
+  pump();
+  CHECK(since_of("2001:db8:0:1::2:9") == "2023-11-14T23:13:20Z");  // installed now
+  wall += std::chrono::hours(1);
+  // Re-judged address by address (its neighbour changes state), then all at once (a new link).
+  kernel.set_neighbour(kBr0, "2001:db8:0:1::2:9", kNudStale);
+  pump();
+  CHECK(since_of("2001:db8:0:1::2:9") == "2023-11-14T23:13:20Z");
+  kernel.add_link({.index = 40, .name = "vnew", .kind = "veth", .up = true, .carrier = true});
+  pump();
+  CHECK(agent.counters().full_reconciles >= 2);
+  CHECK(since_of("2001:db8:0:1::2:9") == "2023-11-14T23:13:20Z");
+  CHECK(since_of("2001:db8:0:1::1:2") == "2023-11-14T22:13:20Z");
+}
