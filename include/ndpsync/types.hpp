@@ -63,6 +63,30 @@ class Prefix {
 
 using IfIndex = int;
 
+// A link-layer address (IFLA_ADDRESS, NDA_LLADDR), kept inline: a neighbour costs no allocation
+// for it. Room for the longest the kernel has (MAX_ADDR_LEN), so nothing is ever cut.
+class LinkAddress {
+ public:
+  static constexpr std::size_t kCapacity = 32;
+
+  constexpr LinkAddress() = default;
+  // Bytes beyond kCapacity are dropped (the kernel never sends them).
+  LinkAddress(const std::uint8_t* data, std::size_t size);
+  // "aa:bb:cc:dd:ee:ff" (any number of bytes, two hex digits each); "" is the empty address.
+  static std::optional<LinkAddress> parse(std::string_view text);
+
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] std::string to_string() const;
+
+  // Unused bytes stay zero, so comparing the whole array is exact.
+  auto operator<=>(const LinkAddress&) const = default;
+
+ private:
+  std::array<std::uint8_t, kCapacity> bytes_{};
+  std::uint8_t size_ = 0;
+};
+
 struct Link {
   IfIndex index = 0;
   std::string name;
@@ -71,7 +95,7 @@ struct Link {
   bool up = false;       // IFF_UP
   bool carrier = false;  // IFF_LOWER_UP
   bool loopback = false;
-  std::string mac;  // IFLA_ADDRESS as "aa:bb:cc:dd:ee:ff"; empty when the link has none
+  LinkAddress mac;  // IFLA_ADDRESS; empty when the link has none
 
   auto operator<=>(const Link&) const = default;
 };
@@ -117,7 +141,7 @@ struct Neighbour {
   Ipv6Address address;
   std::uint16_t state = kNudNone;
   bool router = false;  // NTF_ROUTER
-  std::string lladdr;   // "aa:bb:cc:dd:ee:ff", empty when unresolved
+  LinkAddress lladdr;   // NDA_LLADDR; empty when unresolved
 
   [[nodiscard]] bool present() const { return (state & kNudPresent) != 0; }
   auto operator<=>(const Neighbour&) const = default;

@@ -24,6 +24,7 @@ namespace {
 
 namespace asio = boost::asio;
 using SteadyClock = std::chrono::steady_clock;
+constexpr std::size_t kBatchKept = 256;  // events
 
 class AgentLoop {
  public:
@@ -136,6 +137,8 @@ class AgentLoop {
                    result == EventSource::Drain::kOverrun ? "overrun" : "error");
       core_.resync(now, ResyncReason::kOverrun);
     }
+    // A burst leaves a big batch behind (10,000 events are over a megabyte): keep a small one.
+    if (batch_.capacity() > kBatchKept) std::vector<KernelEvent>().swap(batch_);
     schedule_wake();
     worked();
   }

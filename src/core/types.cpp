@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -24,6 +25,43 @@ std::string Ipv6Address::to_string() const {
   std::array<char, INET6_ADDRSTRLEN> buffer{};
   inet_ntop(AF_INET6, bytes_.data(), buffer.data(), buffer.size());
   return buffer.data();
+}
+
+LinkAddress::LinkAddress(const std::uint8_t* data, std::size_t size)
+    : size_(static_cast<std::uint8_t>(std::min(size, kCapacity))) {
+  std::copy_n(data, size_, bytes_.begin());
+}
+
+std::optional<LinkAddress> LinkAddress::parse(std::string_view text) {
+  std::array<std::uint8_t, kCapacity> bytes{};
+  std::size_t size = 0;
+  for (std::size_t at = 0; at < text.size(); at += 3) {
+    const bool last = at + 2 == text.size();
+    if (size == kCapacity || at + 2 > text.size() || (!last && text[at + 2] != ':')) {
+      return std::nullopt;
+    }
+    const auto* first = text.data() + at;
+    const auto [end, error] = std::from_chars(first, first + 2, bytes[size], 16);
+    if (error != std::errc() || end != first + 2) {
+      return std::nullopt;
+    }
+    ++size;
+    if (last) break;
+    if (at + 3 == text.size()) return std::nullopt;  // a trailing ':'
+  }
+  return LinkAddress(bytes.data(), size);
+}
+
+std::string LinkAddress::to_string() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(size_ * 3);
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (i != 0) text += ':';
+    text += kHex[bytes_[i] >> 4U];
+    text += kHex[bytes_[i] & 0xfU];
+  }
+  return text;
 }
 
 bool Ipv6Address::is_unspecified() const { return *this == Ipv6Address(); }

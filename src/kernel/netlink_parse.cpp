@@ -29,16 +29,9 @@ Ipv6Address read_ipv6(const nlattr* attr) {
   return Ipv6Address(bytes);
 }
 
-std::string read_lladdr(const nlattr* attr) {
-  const auto length = nla_len(attr);
-  const auto* data = static_cast<const std::uint8_t*>(nla_data(attr));
-  std::string text;
-  for (int i = 0; i < length; ++i) {
-    std::array<char, 4> byte{};
-    std::snprintf(byte.data(), byte.size(), i == 0 ? "%02x" : ":%02x", data[i]);
-    text += byte.data();
-  }
-  return text;
+LinkAddress read_lladdr(const nlattr* attr) {
+  return {static_cast<const std::uint8_t*>(nla_data(attr)),
+          static_cast<std::size_t>(nla_len(attr))};
 }
 
 std::string malformed(const char* type, int error) {

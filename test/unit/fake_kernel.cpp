@@ -11,6 +11,12 @@ Ipv6Address ip(std::string_view text) {
   return *address;
 }
 
+LinkAddress mac(std::string_view text) {
+  const auto address = LinkAddress::parse(text);
+  if (!address) throw std::invalid_argument("bad link-layer address in test: " + std::string(text));
+  return *address;
+}
+
 Prefix prefix(std::string_view text) {
   const auto p = Prefix::parse(text);
   if (!p) throw std::invalid_argument("bad prefix in test: " + std::string(text));
@@ -56,8 +62,8 @@ void FakeKernel::remove_address(IfIndex ifindex, std::string_view address) {
 }
 
 void FakeKernel::set_neighbour(IfIndex ifindex, std::string_view address, std::uint16_t state,
-                               bool router, std::string lladdr) {
-  emit(NeighbourEvent{Change::kNew, {ifindex, ip(address), state, router, std::move(lladdr)}});
+                               bool router, std::string_view lladdr) {
+  emit(NeighbourEvent{Change::kNew, {ifindex, ip(address), state, router, mac(lladdr)}});
 }
 
 void FakeKernel::remove_neighbour(IfIndex ifindex, std::string_view address) {

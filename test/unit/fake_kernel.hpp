@@ -22,7 +22,7 @@ class FakeKernel final : public KernelPort, public EventSource {
                    std::uint32_t flags = 0);
   void remove_address(IfIndex ifindex, std::string_view address);
   void set_neighbour(IfIndex ifindex, std::string_view address, std::uint16_t state,
-                     bool router = false, std::string lladdr = "02:00:00:00:00:99");
+                     bool router = false, std::string_view lladdr = "02:00:00:00:00:99");
   void remove_neighbour(IfIndex ifindex, std::string_view address);
   void add_route(std::string_view prefix, IfIndex oif, std::optional<std::string_view> gateway);
   void remove_route(std::string_view prefix, IfIndex oif);
@@ -74,5 +74,6 @@ class FakeKernel final : public KernelPort, public EventSource {
 
 Ipv6Address ip(std::string_view text);
 Prefix prefix(std::string_view text);
+LinkAddress mac(std::string_view text);
 
 }  // namespace ndpsync::testing

@@ -17,8 +17,11 @@ constexpr std::uint8_t kOwner = 176;
 // br0 carries ::2:0/112 to two. The containers have talked, so their neighbours are known.
 inline void build_lab(FakeKernel& k) {
   k.add_link({.index = kLo, .name = "lo", .up = true, .carrier = true, .loopback = true});
-  k.add_link(
-      {.index = kEth0, .name = "eth0", .up = true, .carrier = true, .mac = "02:00:00:00:00:02"});
+  k.add_link({.index = kEth0,
+              .name = "eth0",
+              .up = true,
+              .carrier = true,
+              .mac = mac("02:00:00:00:00:02")});
   k.add_link({.index = kVc1, .name = "vc1", .kind = "veth", .up = true, .carrier = true});
   k.add_link({.index = kBr0, .name = "br0", .kind = "bridge", .up = true, .carrier = true});
   k.add_link(

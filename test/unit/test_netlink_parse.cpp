@@ -56,7 +56,7 @@ TEST_CASE("a neighbour message becomes a NeighbourEvent") {
   CHECK(event->neighbour.address == ip("2001:db8::42"));
   CHECK(event->neighbour.state == kNudStale);
   CHECK(event->neighbour.router);
-  CHECK(event->neighbour.lladdr == "02:00:00:00:00:42");
+  CHECK(event->neighbour.lladdr.to_string() == "02:00:00:00:00:42");
 }
 
 TEST_CASE("a proxy message becomes a ProxyEvent with its owner tag") {

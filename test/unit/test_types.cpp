@@ -3,6 +3,7 @@
 #include "ndpsync/types.hpp"
 
 using ndpsync::Ipv6Address;
+using ndpsync::LinkAddress;
 using ndpsync::Prefix;
 
 TEST_CASE("addresses parse only in textual IPv6 form") {
@@ -56,5 +57,27 @@ TEST_CASE("prefixes parse, normalise and contain") {
                           "2001:db8::/-1", "2001:db8::/ 64", "10.0.0.0/8"}) {
     INFO(bad);
     CHECK_FALSE(Prefix::parse(bad));
+  }
+}
+
+TEST_CASE("LinkAddress: parse, print and compare") {
+  const auto a = LinkAddress::parse("02:00:5E:10:00:0a");
+  REQUIRE(a);
+  CHECK(a->size() == 6);
+  CHECK(a->to_string() == "02:00:5e:10:00:0a");
+  CHECK(LinkAddress::parse("")->empty());
+  const std::uint8_t ipoib[20] = {0x80, 0, 0, 0x48, 0xfe, 0x80, 0, 0, 0, 0,
+                                  0,    0, 0, 2,    0xc9, 3,    0, 1, 2, 3};
+  const LinkAddress long_one(ipoib, sizeof ipoib);
+  CHECK(LinkAddress::parse(long_one.to_string()) == long_one);
+  CHECK(LinkAddress(ipoib, 6) != *LinkAddress::parse("80:00:00:48:fe:81"));
+  CHECK(LinkAddress(ipoib, 6) == *LinkAddress::parse("80:00:00:48:fe:80"));
+  // A shorter address is not a prefix of a longer one's value.
+  CHECK(LinkAddress(ipoib, 5) != LinkAddress(ipoib, 6));
+  for (const char* bad : {"0", "02:", ":02", "02:00:", "0g:00", "02-00", "020:00", "02::00",
+                          "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:"
+                          "00:00:00:00:00:00:00:00:00:00"}) {
+    INFO(bad);
+    CHECK_FALSE(LinkAddress::parse(bad));
   }
 }
