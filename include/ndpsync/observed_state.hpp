@@ -11,6 +11,13 @@ namespace ndpsync {
 
 using IfAddressKey = std::pair<IfIndex, Ipv6Address>;
 
+// The kernel's proxy entries: (uplink, address) -> NDA_PROTOCOL. One per proxied address, so the
+// key is not stored twice.
+using ProxyTable = std::map<IfAddressKey, std::uint8_t>;
+inline ProxyEntry proxy_entry(const ProxyTable::value_type& item) {
+  return {item.first.first, item.first.second, item.second};
+}
+
 struct RouteKey {
   std::uint32_t table;
   Prefix destination;
@@ -18,6 +25,11 @@ struct RouteKey {
   std::optional<Ipv6Address> gateway;
   auto operator<=>(const RouteKey&) const = default;
 };
+
+inline Neighbour neighbour_of(const std::pair<const IfAddressKey, NeighbourInfo>& item) {
+  const auto& [key, info] = item;
+  return {key.first, key.second, info.state, info.router, info.lladdr};
+}
 
 class ObservedState {
  public:
@@ -31,13 +43,15 @@ class ObservedState {
 
   [[nodiscard]] const std::map<IfIndex, Link>& links() const { return links_; }
   [[nodiscard]] const std::map<IfAddressKey, Address>& addresses() const { return addresses_; }
-  [[nodiscard]] const std::map<IfAddressKey, Neighbour>& neighbours() const { return neighbours_; }
+  [[nodiscard]] const std::map<IfAddressKey, NeighbourInfo>& neighbours() const {
+    return neighbours_;
+  }
   [[nodiscard]] const std::map<RouteKey, Route>& routes() const { return routes_; }
-  [[nodiscard]] const std::map<IfAddressKey, ProxyEntry>& proxies() const { return proxies_; }
+  [[nodiscard]] const ProxyTable& proxies() const { return proxies_; }
 
   // Keeps the proxy view in step with what we just wrote (the kernel will not tell us).
   void note_proxy_added(const ProxyEntry& entry) {
-    proxies_[{entry.ifindex, entry.address}] = entry;
+    proxies_[{entry.ifindex, entry.address}] = entry.protocol;
   }
   void note_proxy_removed(const ProxyEntry& entry) {
     proxies_.erase({entry.ifindex, entry.address});
@@ -53,9 +67,9 @@ class ObservedState {
 
   std::map<IfIndex, Link> links_;
   std::map<IfAddressKey, Address> addresses_;
-  std::map<IfAddressKey, Neighbour> neighbours_;
+  std::map<IfAddressKey, NeighbourInfo> neighbours_;
   std::map<RouteKey, Route> routes_;
-  std::map<IfAddressKey, ProxyEntry> proxies_;
+  ProxyTable proxies_;
 };
 
 }  // namespace ndpsync

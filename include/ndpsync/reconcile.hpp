@@ -20,12 +20,11 @@ struct Plan {
 
 // Pure. Touches only entries that carry `owner`; removes nothing on a held uplink, and
 // nothing at all while no uplink is known (a vanished default route must not wipe the table).
-Plan reconcile(const Decision& decision, const std::map<IfAddressKey, ProxyEntry>& installed,
-               std::uint8_t owner);
+Plan reconcile(const Decision& decision, const ProxyTable& installed, std::uint8_t owner);
 
 // The same, restricted to `addresses`: what redecide() touched.
-Plan reconcile(const Decision& decision, const std::map<IfAddressKey, ProxyEntry>& installed,
-               std::uint8_t owner, const std::set<Ipv6Address>& addresses);
+Plan reconcile(const Decision& decision, const ProxyTable& installed, std::uint8_t owner,
+               const std::set<Ipv6Address>& addresses);
 
 struct SysctlWrite {
   SysctlKey key;

@@ -136,6 +136,17 @@ constexpr std::uint16_t kNudPresent =
 // States in which the kernel itself has confirmed the node recently, or never needs to.
 constexpr std::uint16_t kNudConfirmed = kNudReachable | kNudPermanent | kNudNoArp;
 
+// What the kernel says about a neighbour, without the (ifindex, address) that names it: the
+// observed state keys its table by those, and holds one of these per container.
+struct NeighbourInfo {
+  std::uint16_t state = kNudNone;
+  bool router = false;  // NTF_ROUTER
+  LinkAddress lladdr;   // NDA_LLADDR; empty when unresolved
+
+  [[nodiscard]] bool present() const { return (state & kNudPresent) != 0; }
+  auto operator<=>(const NeighbourInfo&) const = default;
+};
+
 struct Neighbour {
   IfIndex ifindex = 0;
   Ipv6Address address;
@@ -144,6 +155,7 @@ struct Neighbour {
   LinkAddress lladdr;   // NDA_LLADDR; empty when unresolved
 
   [[nodiscard]] bool present() const { return (state & kNudPresent) != 0; }
+  [[nodiscard]] NeighbourInfo info() const { return {state, router, lladdr}; }
   auto operator<=>(const Neighbour&) const = default;
 };
 

@@ -153,8 +153,8 @@ void AgentCore::verify_orphans(SteadyTime now) {
   }
   const auto d = decide(config_, observed_, liveness_.view(), memory_);
   std::vector<IfAddressKey> probe;
-  for (const auto& [key, entry] : observed_.proxies()) {
-    if (entry.protocol != config_.owner_protocol || d.desired.contains(key) ||
+  for (const auto& [key, protocol] : observed_.proxies()) {
+    if (protocol != config_.owner_protocol || d.desired.contains(key) ||
         d.uplink(key.first) == nullptr) {
       continue;
     }
@@ -162,8 +162,8 @@ void AgentCore::verify_orphans(SteadyTime now) {
       const bool downstream =
           std::binary_search(d.downstream.begin(), d.downstream.end(), where.first);
       if (downstream && address.prefix_length < 128 &&
-          Prefix(address.address, address.prefix_length).contains(entry.address)) {
-        liveness_.observe({where.first, entry.address}, std::nullopt, now, probe);
+          Prefix(address.address, address.prefix_length).contains(key.second)) {
+        liveness_.observe({where.first, key.second}, std::nullopt, now, probe);
         break;
       }
     }

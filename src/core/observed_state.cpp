@@ -42,8 +42,8 @@ void ObservedState::replace(Snapshot snapshot) {
   for (const auto& address : snapshot.addresses) {
     addresses_[{address.ifindex, address.address}] = address;
   }
-  for (auto& neighbour : snapshot.neighbours) {
-    neighbours_[{neighbour.ifindex, neighbour.address}] = std::move(neighbour);
+  for (const auto& neighbour : snapshot.neighbours) {
+    neighbours_[{neighbour.ifindex, neighbour.address}] = neighbour.info();
   }
   for (const auto& route : snapshot.routes) {
     routes_[key_of(route)] = route;
@@ -54,7 +54,7 @@ void ObservedState::replace(Snapshot snapshot) {
 void ObservedState::replace_proxies(const std::vector<ProxyEntry>& proxies) {
   proxies_.clear();
   for (const auto& entry : proxies) {
-    proxies_[{entry.ifindex, entry.address}] = entry;
+    proxies_[{entry.ifindex, entry.address}] = entry.protocol;
   }
 }
 
@@ -116,8 +116,8 @@ bool ObservedState::apply_address(const AddressEvent& event) {
 }
 
 bool ObservedState::apply_neighbour(const NeighbourEvent& event) {
-  return upsert(neighbours_, {event.neighbour.ifindex, event.neighbour.address}, event.neighbour,
-                event.change);
+  return upsert(neighbours_, {event.neighbour.ifindex, event.neighbour.address},
+                event.neighbour.info(), event.change);
 }
 
 bool ObservedState::apply_route(const RouteEvent& event) {

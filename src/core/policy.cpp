@@ -165,12 +165,12 @@ UplinkSide observe_uplinks(const ObservedState& observed, const std::vector<Upli
       continue;
     }
     if (neighbour.router) {
-      side.routers.insert(neighbour.address);
+      side.routers.insert(key.second);
     } else if (neighbour.present()) {
       const auto* link = observed.link(key.first);
       // An entry with the uplink's own MAC is ours, not another node's.
       if (link == nullptr || neighbour.lladdr != link->mac) {
-        side.neighbours.insert(neighbour.address);
+        side.neighbours.insert(key.second);
       }
     }
   }
@@ -248,10 +248,10 @@ bool Decision::judged() const {
 
 namespace {
 
-bool alive(const Neighbour& neighbour, const IfAddressKey& key, const LivenessView& liveness) {
+bool alive(const NeighbourInfo& neighbour, const IfAddressKey& key, const LivenessView& liveness) {
   // The kernel keeps NOARP entries for the multicast groups it joined: no node claims those.
   return (neighbour.present() || liveness.held.contains(key)) &&
-         !liveness.withdrawn.contains(key) && !neighbour.address.is_multicast();
+         !liveness.withdrawn.contains(key) && !key.second.is_multicast();
 }
 
 // Judges the candidates of one address, in the order decide() meets them: the first acceptable
@@ -278,8 +278,7 @@ void judge(const std::vector<Candidate>& candidates, const Decision& decision, c
         continue;
       }
       const auto installed = observed.proxies().find({uplink.index, candidate.address});
-      if (installed != observed.proxies().end() &&
-          installed->second.protocol != config.owner_protocol) {
+      if (installed != observed.proxies().end() && installed->second != config.owner_protocol) {
         skipped.insert({candidate.address, candidate.ifindex, SkipReason::kForeign});
         continue;
       }
@@ -326,7 +325,7 @@ Decision decide(const Config& config, const ObservedState& observed, const Liven
   }
   for (const auto& [key, neighbour] : observed.neighbours()) {
     if (downstream.contains(key.first) && alive(neighbour, key, liveness)) {
-      candidates.push_back({neighbour.address, key.first, Source::kNeighbour, 0});
+      candidates.push_back({key.second, key.first, Source::kNeighbour, 0});
     }
   }
   for (const auto& key : liveness.held) {
@@ -351,9 +350,9 @@ Decision decide(const Config& config, const ObservedState& observed, const Liven
     }
   }
 
-  for (const auto& [key, entry] : observed.proxies()) {
-    if (entry.protocol != config.owner_protocol && decision.uplink(entry.ifindex) != nullptr) {
-      decision.foreign.push_back(entry);
+  for (const auto& item : observed.proxies()) {
+    if (item.second != config.owner_protocol && decision.uplink(item.first.first) != nullptr) {
+      decision.foreign.push_back(proxy_entry(item));
     }
   }
   return decision;

@@ -68,7 +68,7 @@ void FakeKernel::set_neighbour(IfIndex ifindex, std::string_view address, std::u
 
 void FakeKernel::remove_neighbour(IfIndex ifindex, std::string_view address) {
   const auto it = state_.neighbours().find({ifindex, ip(address)});
-  if (it != state_.neighbours().end()) emit(NeighbourEvent{Change::kDel, it->second});
+  if (it != state_.neighbours().end()) emit(NeighbourEvent{Change::kDel, neighbour_of(*it)});
 }
 
 void FakeKernel::add_route(std::string_view p, IfIndex oif,
@@ -98,7 +98,7 @@ void FakeKernel::erase_proxy(IfIndex ifindex, std::string_view address) {
 
 std::set<ProxyEntry> FakeKernel::proxies() const {
   std::set<ProxyEntry> out;
-  for (const auto& [key, entry] : state_.proxies()) out.insert(entry);
+  for (const auto& item : state_.proxies()) out.insert(proxy_entry(item));
   return out;
 }
 
@@ -111,15 +111,15 @@ Result<Snapshot> FakeKernel::dump() {
   Snapshot s;
   for (const auto& [k, v] : state_.links()) s.links.push_back(v);
   for (const auto& [k, v] : state_.addresses()) s.addresses.push_back(v);
-  for (const auto& [k, v] : state_.neighbours()) s.neighbours.push_back(v);
+  for (const auto& item : state_.neighbours()) s.neighbours.push_back(neighbour_of(item));
   for (const auto& [k, v] : state_.routes()) s.routes.push_back(v);
-  for (const auto& [k, v] : state_.proxies()) s.proxies.push_back(v);
+  for (const auto& item : state_.proxies()) s.proxies.push_back(proxy_entry(item));
   return {.status = {}, .value = std::move(s)};
 }
 
 Result<std::vector<ProxyEntry>> FakeKernel::dump_proxies() {
   std::vector<ProxyEntry> out;
-  for (const auto& [k, v] : state_.proxies()) out.push_back(v);
+  for (const auto& item : state_.proxies()) out.push_back(proxy_entry(item));
   return {.status = {}, .value = out};
 }
 
