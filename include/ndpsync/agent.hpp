@@ -26,6 +26,7 @@ struct Counters {
   std::uint64_t errors = 0;
   std::uint64_t resyncs = 0;
   std::uint64_t overruns = 0;
+  std::uint64_t malformed = 0;  // event batches with a message we could not parse (re-read)
   std::uint64_t probes = 0;
   std::uint64_t withdrawals = 0;  // liveness verdicts
   std::uint64_t sysctl_repairs = 0;
@@ -33,7 +34,7 @@ struct Counters {
   std::uint64_t capped = 0;  // addresses refused for a cap right now (a gauge)
 };
 
-enum class ResyncReason : std::uint8_t { kStart, kPeriodic, kOverrun, kReload };
+enum class ResyncReason : std::uint8_t { kStart, kPeriodic, kOverrun, kMalformed, kReload };
 std::string_view to_string(ResyncReason reason);
 
 class AgentCore {
@@ -48,6 +49,10 @@ class AgentCore {
   Status resync(SteadyTime now, ResyncReason reason);
   // Applies a drained batch of events; call reconcile() once after it.
   void on_events(const std::vector<KernelEvent>& events, SteadyTime now);
+  // A drained batch, start to end: applies the events, then reconciles; when events were lost
+  // or not understood (`error` says which message), re-reads everything instead.
+  void on_drained(const std::vector<KernelEvent>& events, EventSource::Drain result, SteadyTime now,
+                  std::string_view error = {});
   // Decides and applies the difference. Cheap when nothing changed.
   void reconcile(SteadyTime now);
   // Liveness deadlines, re-probes and write retries that are due.

@@ -102,12 +102,15 @@ class EventSource {
   virtual ~EventSource() = default;
 
   enum class Drain : std::uint8_t {
-    kIdle,     // read everything there was
-    kOverrun,  // the kernel dropped events (ENOBUFS): the caller must re-dump
+    kIdle,       // read everything there was
+    kOverrun,    // the kernel dropped events (ENOBUFS): the caller must re-dump
+    kMalformed,  // a message could not be parsed (last_error()): what it said is unknown; re-dump
     kError,
   };
   // Reads every pending event without blocking and appends them to `out`.
   virtual Drain drain(std::vector<KernelEvent>& out) = 0;
+  // What the last malformed message was, for the log.
+  [[nodiscard]] virtual std::string last_error() const { return {}; }
   // Blocks until events wait or the timeout passes; true when events wait.
   virtual bool wait(std::chrono::milliseconds timeout) = 0;
   // A pollable descriptor that turns readable when events wait.

@@ -51,6 +51,7 @@ std::string_view to_string(ResyncReason reason) {
     case ResyncReason::kStart: return "start";
     case ResyncReason::kPeriodic: return "periodic";
     case ResyncReason::kOverrun: return "overrun";
+    case ResyncReason::kMalformed: return "malformed event";
     case ResyncReason::kReload: return "reload";
   }
   return "unknown";
@@ -98,6 +99,8 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
   ++counters_.resyncs;
   if (reason == ResyncReason::kOverrun) {
     ++counters_.overruns;
+  } else if (reason == ResyncReason::kMalformed) {
+    ++counters_.malformed;
   }
   last_resync_ = wall_();
   // The kernel may have changed anything while we were not looking: sysctls too.
@@ -220,6 +223,27 @@ void AgentCore::classify(const KernelEvent& event) {
     }
   } else {
     structural_ = true;
+  }
+}
+
+void AgentCore::on_drained(const std::vector<KernelEvent>& events, EventSource::Drain result,
+                           SteadyTime now, std::string_view error) {
+  on_events(events, now);
+  switch (result) {
+    case EventSource::Drain::kIdle: reconcile(now); return;
+    case EventSource::Drain::kMalformed:
+      // A message we could not parse said something we do not know: never guess, re-read.
+      spdlog::warn("netlink event socket: {}; re-reading the kernel state", error);
+      resync(now, ResyncReason::kMalformed);
+      return;
+    case EventSource::Drain::kOverrun:
+    case EventSource::Drain::kError:
+      // Events were lost (ENOBUFS) or the socket failed: what we hold may be wrong. The events
+      // we did get are already applied; the dump replaces them with the truth.
+      spdlog::warn("netlink event socket {}: re-reading the kernel state",
+                   result == EventSource::Drain::kOverrun ? "overrun" : "error");
+      resync(now, ResyncReason::kOverrun);
+      return;
   }
 }
 
@@ -614,6 +638,7 @@ nlohmann::json AgentCore::status(SteadyTime now) const {
             {"errors", c.errors},
             {"resyncs", c.resyncs},
             {"overruns", c.overruns},
+            {"malformed", c.malformed},
             {"probes", c.probes},
             {"withdrawals", c.withdrawals},
             {"sysctl_repairs", c.sysctl_repairs},

@@ -127,16 +127,8 @@ class AgentLoop {
     batch_.clear();
     const auto result = events_->drain(batch_);
     const auto now = SteadyClock::now();
-    core_.on_events(batch_, now);
-    if (result == EventSource::Drain::kIdle) {
-      core_.reconcile(now);
-    } else {
-      // Events were lost (ENOBUFS) or the socket failed: what we hold may be wrong. The events
-      // we did get are already applied; the dump replaces them with the truth.
-      spdlog::warn("netlink event socket {}: re-reading the kernel state",
-                   result == EventSource::Drain::kOverrun ? "overrun" : "error");
-      core_.resync(now, ResyncReason::kOverrun);
-    }
+    core_.on_drained(batch_, result, now,
+                     result == EventSource::Drain::kMalformed ? events_->last_error() : "");
     // A burst leaves a big batch behind (10,000 events are over a megabyte): keep a small one.
     if (batch_.capacity() > kBatchKept) std::vector<KernelEvent>().swap(batch_);
     schedule_wake();

@@ -323,6 +323,7 @@ class NetlinkEvents final : public EventSource {
 
   Drain drain(std::vector<KernelEvent>& out) override {
     bool overrun = false;
+    bool malformed = false;
     while (true) {
       const auto n = recv(nl_socket_get_fd(sock_.get()), buffer_.data(), buffer_.size(),
                           MSG_DONTWAIT | MSG_TRUNC);
@@ -331,7 +332,8 @@ class NetlinkEvents final : public EventSource {
           continue;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          return overrun ? Drain::kOverrun : Drain::kIdle;
+          if (overrun) return Drain::kOverrun;
+          return malformed ? Drain::kMalformed : Drain::kIdle;
         }
         if (errno == ENOBUFS) {
           // The kernel dropped events. Keep reading what is queued, then report.
@@ -344,18 +346,24 @@ class NetlinkEvents final : public EventSource {
         overrun = true;  // truncated: as good as lost
         continue;
       }
-      for_each_message(std::span(buffer_.data(), static_cast<std::size_t>(n)),
-                       [&](const nlmsghdr* h) {
-                         auto parsed = parse_message(h);
-                         if (parsed.event) {
-                           out.push_back(std::move(*parsed.event));
-                         } else if (!parsed.error.empty()) {
-                           ++malformed_;
-                           last_error_ = parsed.error;
-                         }
-                       });
+      auto framing = for_each_message(std::span(buffer_.data(), static_cast<std::size_t>(n)),
+                                      [&](const nlmsghdr* h) {
+                                        auto parsed = parse_message(h);
+                                        if (parsed.event) {
+                                          out.push_back(std::move(*parsed.event));
+                                        } else if (!parsed.error.empty()) {
+                                          malformed = true;
+                                          last_error_ = std::move(parsed.error);
+                                        }
+                                      });
+      if (!framing.empty()) {
+        malformed = true;
+        last_error_ = std::move(framing);
+      }
     }
   }
+
+  [[nodiscard]] std::string last_error() const override { return last_error_; }
 
   bool wait(std::chrono::milliseconds timeout) override {
     pollfd pfd{.fd = fd(), .events = POLLIN, .revents = 0};
@@ -367,7 +375,6 @@ class NetlinkEvents final : public EventSource {
  private:
   SocketPtr sock_;
   std::vector<std::byte> buffer_;
-  std::uint64_t malformed_ = 0;
   std::string last_error_;
 };
 

@@ -163,6 +163,10 @@ EventSource::Drain FakeKernel::drain(std::vector<KernelEvent>& out) {
     overrun_next_drain = false;
     return Drain::kOverrun;
   }
+  if (!malformed_next_drain.empty()) {
+    last_error_ = std::exchange(malformed_next_drain, {});
+    return Drain::kMalformed;
+  }
   return Drain::kIdle;
 }
 

@@ -43,6 +43,7 @@ class FakeKernel final : public KernelPort, public EventSource {
   // --- faults ---
   std::set<Ipv6Address> fail_add;  // add_proxy for these fails with EPERM
   bool overrun_next_drain = false;
+  std::string malformed_next_drain;  // non-empty: the next drain reports a malformed message
 
   // --- KernelPort ---
   Result<Snapshot> dump() override;
@@ -55,6 +56,7 @@ class FakeKernel final : public KernelPort, public EventSource {
 
   // --- EventSource ---
   Drain drain(std::vector<KernelEvent>& out) override;
+  [[nodiscard]] std::string last_error() const override { return last_error_; }
   bool wait(std::chrono::milliseconds /*timeout*/) override {
     if (events_.empty() && on_wait) on_wait();
     return !events_.empty();
@@ -70,6 +72,7 @@ class FakeKernel final : public KernelPort, public EventSource {
 
   ObservedState state_;
   std::deque<KernelEvent> events_;
+  std::string last_error_;
 };
 
 Ipv6Address ip(std::string_view text);

@@ -434,3 +434,29 @@ TEST_CASE("agent: an entry's since is when it was installed or adopted, across r
   CHECK(since_of("2001:db8:0:1::2:9") == "2023-11-14T23:13:20Z");
   CHECK(since_of("2001:db8:0:1::1:2") == "2023-11-14T22:13:20Z");
 }
+
+TEST_CASE("agent: a malformed event message means a re-read, counted, never a guess") {
+  Harness h;
+  // The message that could not be parsed was a container's new neighbour: the event is lost.
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:9", kNudReachable);
+  h.kernel.drop_events();
+  h.kernel.set_neighbour(kVc1, "2001:db8:0:1::1:7", kNudReachable);  // understood
+  h.kernel.malformed_next_drain = "RTM_NEWNEIGH: malformed message (Attribute failed validation)";
+  std::vector<KernelEvent> batch;
+  const auto result = h.kernel.drain(batch);
+  REQUIRE(result == EventSource::Drain::kMalformed);
+  const auto resyncs = h.agent->counters().resyncs;
+  h.agent->on_drained(batch, result, h.now, h.kernel.last_error());
+  CHECK(h.agent->counters().malformed == 1);
+  CHECK(h.agent->counters().overruns == 0);
+  CHECK(h.agent->counters().resyncs == resyncs + 1);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:9"));  // from the re-read
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:7"));
+  CHECK(h.agent->status(h.now)["counters"]["malformed"] == 1);
+  // A clean batch just reconciles.
+  h.kernel.set_neighbour(kVc1, "2001:db8:0:1::1:8", kNudReachable);
+  batch.clear();
+  h.agent->on_drained(batch, h.kernel.drain(batch), h.now);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:8"));
+  CHECK(h.agent->counters().resyncs == resyncs + 1);
+}
