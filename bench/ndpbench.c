@@ -20,7 +20,8 @@
 //        N proxy entries base+i added one at a time, each timed from request to the kernel's
 //        ack: what one change costs the kernel itself at the current table size.
 //   ndpbench ns-probe  --iface IF --source S --target T --count N [--gap-us G] [--timeout-ms T]
-//        one multicast NS at a time to T's solicited-node group; waits for the NA.
+//                     [--to multicast|unicast]
+//        one NS at a time to T's solicited-node group (or to T itself); waits for the NA.
 //   ndpbench flood     --iface IF --source S --target T --rate R --duration S [--settle-ms M]
 //        multicast NS at R per second for S seconds (stopping 1 s past the end if it cannot
 //        keep up); counts the NAs for T. Reports what was asked, sent and answered.
@@ -612,6 +613,16 @@ static void ns_open(struct ns_ctx *c, struct opts *o) {
   g[11] = 0x01;
   g[12] = 0xff;
   memcpy(g + 13, c->target.s6_addr + 13, 3);
+  // --to unicast: to the target itself, as a router's reachability probes are. The sender must
+  // know the target's MAC already (a ping first), or its kernel resolves it with a multicast NS.
+  const char *to = opt_str(o, "--to", "multicast");
+  if (strcmp(to, "unicast") == 0) {
+    c->group.sin6_addr = c->target;
+    c->group.sin6_scope_id = 0;
+  } else if (strcmp(to, "multicast") != 0) {
+    errno = 0;
+    die("--to is unicast or multicast, not %s", to);
+  }
   // NS: type, code, checksum (the kernel computes it), reserved, target, SLLA option.
   memset(c->pkt, 0, sizeof c->pkt);
   c->pkt[0] = ND_NEIGHBOR_SOLICIT;

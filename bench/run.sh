@@ -256,8 +256,8 @@ ns_teardown() {   # SYSTEM
     # Nobody may answer for the target now.
     if ns_answers "$TARGET"; then fail "$TARGET is still answered after $1 was stopped"; fi
 }
-ns_latency() {   # SYSTEM ROUND [TARGET]
-    local sys=$1 pcap=$LAB_DIR/ns.pcap tpid TARGET=${3:-$TARGET}
+ns_latency() {   # SYSTEM ROUND [TARGET [multicast|unicast]]
+    local sys=$1 pcap=$LAB_DIR/ns.pcap tpid TARGET=${3:-$TARGET} to=${4:-multicast}
     # Warm-up: the first answer (ndppd's iface and auto rules ask the container first).
     if ! wait_for 5 ns_answers "$TARGET"; then
         log "$sys: no answer for $TARGET; row skipped"
@@ -272,7 +272,7 @@ ns_latency() {   # SYSTEM ROUND [TARGET]
     lab_bg "$tpid"
     wait_for 5 grep -q listening "$LAB_DIR/tcpdump.err" || fail "tcpdump did not start: $(cat "$LAB_DIR/tcpdump.err")"
     nb_r ns-probe --iface wan --source "$LAB_ROUTER" --target "$TARGET" --count "$NS_PROBES" \
-        --gap-us 1000 --timeout-ms 500 >"$LAB_DIR/probe.json" || true
+        --gap-us 1000 --timeout-ms 500 --to "$to" >"$LAB_DIR/probe.json" || true
     sleep 0.5
     kill -INT "$tpid" 2>/dev/null || true
     wait "$tpid" 2>/dev/null || true
@@ -419,6 +419,8 @@ if phase_on scale; then
     ns_latency "ndpsync 10k: oldest" 1 || true
     ns_latency "ndpsync 10k: middle" 1 "$(bulk_addr $((SCALE_MAX / 2)))" || true
     ns_latency "ndpsync 10k: newest" 1 "$(bulk_addr "$SCALE_MAX")" || true
+    ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$TARGET" >/dev/null 2>&1 || true
+    ns_latency "ndpsync 10k: oldest, unicast" 1 "$TARGET" unicast || true
     if [[ ${#FLOOD10K_RATES[@]} -gt 0 ]]; then
         DAEMON_PID=$AGENT_PID
         ns_floods "ndpsync 10k: oldest" "$TARGET" "${FLOOD10K_RATES[@]}"
