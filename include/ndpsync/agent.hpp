@@ -112,7 +112,8 @@ class AgentCore {
   std::optional<SteadyTime> next_probe_burst_;
   Counters counters_;
   std::set<Ipv6Address> touched_;  // addresses whose sources changed since the last reconcile
-  bool structural_ = true;         // something changed that needs a full decide
+  std::set<Ipv6Address> uplink_touched_;  // of those, the ones an uplink neighbour event named
+  bool structural_ = true;                // something changed that needs a full decide
   std::chrono::system_clock::time_point started_;
   std::optional<std::chrono::system_clock::time_point> last_resync_;
 };

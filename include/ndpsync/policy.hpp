@@ -112,4 +112,10 @@ Decision decide(const Config& config, const ObservedState& observed,
 bool redecide(Decision& decision, const Config& config, const ObservedState& observed,
               const LivenessView& liveness, const std::set<Ipv6Address>& addresses);
 
+// Re-reads what the uplinks' neighbour tables say about `address` (a neighbour entry on an
+// uplink changed): its place among the routers and other nodes the host must never claim.
+// Call redecide() for the address next.
+void refresh_uplink_side(Decision& decision, const ObservedState& observed,
+                         const Ipv6Address& address);
+
 }  // namespace ndpsync

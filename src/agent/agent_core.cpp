@@ -205,8 +205,10 @@ void AgentCore::classify(const KernelEvent& event) {
     if (address.is_multicast() || (on_uplink && address.is_link_local())) {
       return;
     }
-    if (decision_.uplink(n->neighbour.ifindex) != nullptr) {
-      structural_ = true;
+    if (on_uplink) {
+      // Its only effect: whether the address is a router or another node's, never claimed.
+      uplink_touched_.insert(address);
+      touched_.insert(address);
     } else if (downstream(n->neighbour.ifindex)) {
       touched_.insert(n->neighbour.address);
     }
@@ -419,6 +421,10 @@ void AgentCore::reconcile(SteadyTime now) {
       }
     }
   }
+  for (const auto& address : uplink_touched_) {
+    refresh_uplink_side(decision_, observed_, address);
+  }
+  uplink_touched_.clear();
   if (!structural_ && redecide(decision_, config_, observed_, liveness, touched_)) {
     // The common case: a few containers came or went. Work in proportion to the change.
     carry_since(decision_.desired, noted);

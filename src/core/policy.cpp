@@ -143,6 +143,16 @@ struct Candidate {
   std::uint32_t flags = 0;
 };
 
+// An uplink neighbour is a router, another node using the address, or (with the uplink's own
+// MAC) the host itself.
+enum class UplinkRole : std::uint8_t { kNone, kRouter, kNode };
+UplinkRole role_of(const ObservedState& observed, IfIndex uplink, const NeighbourInfo& neighbour) {
+  if (neighbour.router) return UplinkRole::kRouter;
+  if (!neighbour.present()) return UplinkRole::kNone;
+  const auto* link = observed.link(uplink);
+  return link == nullptr || neighbour.lladdr != link->mac ? UplinkRole::kNode : UplinkRole::kNone;
+}
+
 // The uplink side of the world: what the host must never claim.
 UplinkSide observe_uplinks(const ObservedState& observed, const std::vector<Uplink>& uplinks) {
   UplinkSide side;
@@ -161,17 +171,15 @@ UplinkSide observe_uplinks(const ObservedState& observed, const std::vector<Upli
     }
   }
   for (const auto& [key, neighbour] : observed.neighbours()) {
-    if (!up.contains(key.first)) {
+    // Link-local and multicast neighbours are refused by class anyway; leaving them out keeps
+    // this equal to what refresh_uplink_side() maintains from events.
+    if (!up.contains(key.first) || key.second.is_link_local() || key.second.is_multicast()) {
       continue;
     }
-    if (neighbour.router) {
-      side.routers.insert(key.second);
-    } else if (neighbour.present()) {
-      const auto* link = observed.link(key.first);
-      // An entry with the uplink's own MAC is ours, not another node's.
-      if (link == nullptr || neighbour.lladdr != link->mac) {
-        side.neighbours.insert(key.second);
-      }
+    switch (role_of(observed, key.first, neighbour)) {
+      case UplinkRole::kRouter: side.routers.insert(key.second); break;
+      case UplinkRole::kNode: side.neighbours.insert(key.second); break;
+      case UplinkRole::kNone: break;
     }
   }
   return side;
@@ -356,6 +364,34 @@ Decision decide(const Config& config, const ObservedState& observed, const Liven
     }
   }
   return decision;
+}
+
+void refresh_uplink_side(Decision& decision, const ObservedState& observed,
+                         const Ipv6Address& address) {
+  bool router = false;
+  bool node = false;
+  for (const auto& uplink : decision.uplinks) {
+    for (const auto& [key, route] : observed.routes()) {
+      router = router || (route.oif == uplink.index && route.gateway == address);
+    }
+    if (const auto it = observed.neighbours().find({uplink.index, address});
+        it != observed.neighbours().end()) {
+      const auto role = role_of(observed, uplink.index, it->second);
+      router = router || role == UplinkRole::kRouter;
+      node = node || role == UplinkRole::kNode;
+    }
+  }
+  auto& side = decision.uplink_side;
+  if (router) {
+    side.routers.insert(address);
+  } else {
+    side.routers.erase(address);
+  }
+  if (node) {
+    side.neighbours.insert(address);
+  } else {
+    side.neighbours.erase(address);
+  }
 }
 
 bool redecide(Decision& decision, const Config& config, const ObservedState& observed,

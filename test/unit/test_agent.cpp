@@ -284,6 +284,16 @@ TEST_CASE("agent: judging only the touched addresses equals judging them all") {
     for (std::uint32_t i = 0, n = 1 + next(4); i < n; ++i) {
       const auto ifindex = interfaces[next(2)];
       const auto* address = addresses[next(7)];
+      if (next(5) == 0) {
+        // The same address on the uplink: another node's, the host's own (its MAC), a router's.
+        if (next(3) == 0) {
+          h.kernel.remove_neighbour(kEth0, address);
+        } else {
+          h.kernel.set_neighbour(kEth0, address, states[next(6)], /*router=*/next(4) == 0,
+                                 next(2) == 0 ? "02:00:00:00:00:02" : "02:00:00:00:00:77");
+        }
+        continue;
+      }
       switch (next(4)) {
         case 0: h.kernel.remove_neighbour(ifindex, address); break;
         case 1: h.kernel.add_address(ifindex, address, 112); break;
@@ -304,6 +314,8 @@ TEST_CASE("agent: judging only the touched addresses equals judging them all") {
                               a.second.source_ifindex == b.second.source_ifindex;
                      }));
     CHECK(h.agent->decision().skipped == fresh.skipped);
+    CHECK(h.agent->decision().uplink_side.routers == fresh.uplink_side.routers);
+    CHECK(h.agent->decision().uplink_side.neighbours == fresh.uplink_side.neighbours);
     std::set<ProxyEntry> wanted;
     for (const auto& [key, d] : fresh.desired) wanted.insert(d.entry);
     std::set<ProxyEntry> ours;
@@ -459,4 +471,30 @@ TEST_CASE("agent: a malformed event message means a re-read, counted, never a gu
   h.agent->on_drained(batch, h.kernel.drain(batch), h.now);
   CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:8"));
   CHECK(h.agent->counters().resyncs == resyncs + 1);
+}
+
+TEST_CASE("agent: a neighbour on the uplink is judged alone, and still guards its address") {
+  Harness h;
+  const auto full = h.agent->counters().full_reconciles;
+  // Another node on the provider's link starts using a container's address: refused at once.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudReachable, false, "02:00:00:00:00:77");
+  h.pump();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  CHECK(h.agent->decision().skipped.contains(
+      {ip("2001:db8:0:1::2:3"), kBr0, SkipReason::kUplinkNeighbour}));
+  // Its entry cycles through the states a busy uplink sees; the host's own MAC means nobody else.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudStale, false, "02:00:00:00:00:77");
+  h.pump();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudReachable, false, "02:00:00:00:00:02");
+  h.pump();
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  // A router there is refused too, and when it is gone the container has its address back.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudReachable, true, "02:00:00:00:00:78");
+  h.pump();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  h.kernel.remove_neighbour(kEth0, "2001:db8:0:1::2:3");
+  h.pump();
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  CHECK(h.agent->counters().full_reconciles == full);
 }
