@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   agent->resync({}, ResyncReason::kStart);
   const auto entries = kernel.proxies().size();
   const auto held = heap_in_use() - before;
-  const auto rendered = agent->status({}).dump().size();
+  const auto rendered = agent->status_text({}).size();
   const auto after_status = heap_in_use() - before;
   std::printf(
       "{\"addresses\": %zu, \"entries\": %zu, \"agent_heap_bytes\": %zu, \"bytes_per_entry\": "

@@ -14,6 +14,7 @@
 
 #include "ndpsync/liveness.hpp"
 #include "ndpsync/oneshot.hpp"
+#include "ndpsync/report.hpp"
 
 namespace ndpsync {
 
@@ -65,6 +66,8 @@ class AgentCore {
   void remove_owned();
 
   [[nodiscard]] nlohmann::json status(SteadyTime now) const;
+  // The same document as text, built one entry at a time (what the status socket sends).
+  [[nodiscard]] std::string status_text(SteadyTime now) const;
   [[nodiscard]] std::string summary() const;  // one line, for sd_notify STATUS=
   [[nodiscard]] const Counters& counters() const { return counters_; }
   [[nodiscard]] const Config& config() const { return config_; }
@@ -91,6 +94,10 @@ class AgentCore {
   void verify_unconfirmed(SteadyTime now);
   void log_refusals(SteadyTime now, const std::set<Ipv6Address>* only);
   void classify(const KernelEvent& event);
+  [[nodiscard]] Names link_names() const;
+  [[nodiscard]] nlohmann::json status_document(SteadyTime now, bool with_entries) const;
+  template <typename Visit>
+  void for_each_entry(const Names& names, Visit&& visit) const;
   [[nodiscard]] std::vector<IfAddressKey> claimed_neighbours() const;
 
   Config config_;

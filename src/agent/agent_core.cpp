@@ -569,25 +569,65 @@ std::string AgentCore::summary() const {
          std::to_string(retries_.size()) + " pending";
 }
 
-nlohmann::json AgentCore::status(SteadyTime now) const {
-  using nlohmann::json;
-  Names names;
-  for (const auto& [index, link] : observed_.links()) names[index] = link.name;
-
-  json entries = json::array();
+template <typename Visit>
+void AgentCore::for_each_entry(const Names& names, Visit&& visit) const {
   for (const auto& [key, desired] : decision_.desired) {
     if (!observed_.proxies().contains(key)) continue;  // not installed (yet)
-    json item = {{"address", key.second.to_string()},
-                 {"uplink", name_of(names, key.first)},
-                 {"source", to_string(desired.source)},
-                 {"interface", name_of(names, desired.source_ifindex)}};
+    nlohmann::json item = {{"address", key.second.to_string()},
+                           {"uplink", name_of(names, key.first)},
+                           {"source", to_string(desired.source)},
+                           {"interface", name_of(names, desired.source_ifindex)}};
     if (desired.since != 0) {
       item["since"] = iso_time(std::chrono::system_clock::from_time_t(desired.since));
     }
     if (liveness_.verifying().contains({desired.source_ifindex, key.second})) {
       item["verifying"] = true;
     }
-    entries.push_back(std::move(item));
+    visit(std::move(item));
+  }
+}
+
+nlohmann::json AgentCore::status(SteadyTime now) const {
+  return status_document(now, /*with_entries=*/true);
+}
+
+// The same document, rendered entry by entry: at 10,000 entries a whole tree of them would
+// take ~20 MB for a moment; this takes the text and one entry at a time.
+std::string AgentCore::status_text(SteadyTime now) const {
+  const auto document = status_document(now, /*with_entries=*/false);
+  std::string text = "{";
+  for (const auto& [key, value] : document.items()) {
+    if (text.size() > 1) text += ',';
+    text += nlohmann::json(key).dump();
+    text += ':';
+    if (key != "entries") {
+      text += value.dump();
+      continue;
+    }
+    text += '[';
+    bool first = true;
+    for_each_entry(link_names(), [&](nlohmann::json&& item) {
+      if (!std::exchange(first, false)) text += ',';
+      text += item.dump();
+    });
+    text += ']';
+  }
+  text += '}';
+  return text;
+}
+
+Names AgentCore::link_names() const {
+  Names names;
+  for (const auto& [index, link] : observed_.links()) names[index] = link.name;
+  return names;
+}
+
+nlohmann::json AgentCore::status_document(SteadyTime now, bool with_entries) const {
+  using nlohmann::json;
+  const auto names = link_names();
+  json entries = json::array();
+  if (with_entries) {
+    for_each_entry(names, [&](json&& item) { entries.push_back(std::move(item)); });
   }
   json verifying = json::array();
   for (const auto& [key, v] : liveness_.verifying()) {
@@ -628,13 +668,13 @@ nlohmann::json AgentCore::status(SteadyTime now) const {
           {"uplinks", uplinks_json(decision_, sysctls)},
           {"missing_uplinks", decision_.missing_uplinks},
           {"sysctls", sysctls_json(sysctls, "all")},
-          {"downstream", downstream},
-          {"entries", entries},
+          {"downstream", std::move(downstream)},
+          {"entries", std::move(entries)},
           {"foreign", foreign_json(decision_, names)},
           {"skipped", skipped_json(decision_, names)},
-          {"verifying", verifying},
-          {"withdrawn", withdrawn},
-          {"pending", pending},
+          {"verifying", std::move(verifying)},
+          {"withdrawn", std::move(withdrawn)},
+          {"pending", std::move(pending)},
           {"counters",
            {{"events", c.events},
             {"reconciles", c.reconciles},

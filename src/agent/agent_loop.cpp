@@ -97,7 +97,7 @@ class AgentLoop {
     auto document = rendered_.lock();
     if (!document || rendered_generation_ != generation_ ||
         now - rendered_at_ > std::chrono::seconds(1)) {
-      auto text = core_.status(now).dump();
+      auto text = core_.status_text(now);
       text += '\n';
       // When the last connection is done with it, its pages go back to the system.
       document.reset(new std::string(std::move(text)), [](const std::string* done) {
@@ -107,8 +107,8 @@ class AgentLoop {
       rendered_ = document;
       rendered_generation_ = generation_;
       rendered_at_ = now;
-      // The document tree behind a big status is transient (about 1 KB an entry); hand the
-      // freed pages back rather than keep the peak resident for the agent's lifetime.
+      // Rendering leaves freed pages behind (a few hundred bytes an entry, one at a time);
+      // hand them back rather than keep them resident for the agent's lifetime.
       ::malloc_trim(0);
     }
     return document;

@@ -498,3 +498,14 @@ TEST_CASE("agent: a neighbour on the uplink is judged alone, and still guards it
   CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
   CHECK(h.agent->counters().full_reconciles == full);
 }
+
+TEST_CASE("agent: the status text is the status document, built one entry at a time") {
+  Harness h;
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:9", kNudStale);  // verifying: a key more
+  h.pump();
+  const auto text = h.agent->status_text(h.now);
+  const auto parsed = nlohmann::json::parse(text);
+  CHECK(parsed == h.agent->status(h.now));
+  CHECK(parsed["entries"].size() == 6);
+  CHECK(text.find('\n') == std::string::npos);  // one line; the server adds the newline
+}
