@@ -94,6 +94,9 @@ class AgentCore {
   void verify_unconfirmed(SteadyTime now);
   void log_refusals(SteadyTime now, const std::set<Ipv6Address>* only);
   void classify(const KernelEvent& event);
+  [[nodiscard]] bool installed_ours(const IfAddressKey& key) const;
+  void note_since(const IfAddressKey& key, std::uint32_t since);
+  void carry_since(const std::map<IfAddressKey, Desired>& previous);
   [[nodiscard]] Names link_names() const;
   [[nodiscard]] nlohmann::json status_document(SteadyTime now, bool with_entries) const;
   template <typename Visit>
@@ -119,8 +122,14 @@ class AgentCore {
   std::optional<SteadyTime> next_probe_burst_;
   Counters counters_;
   std::set<Ipv6Address> touched_;  // addresses whose sources changed since the last reconcile
-  std::set<Ipv6Address> uplink_touched_;  // of those, the ones an uplink neighbour event named
-  bool structural_ = true;                // something changed that needs a full decide
+  std::set<Ipv6Address> uplink_touched_;
+  // `since` notes of installed entries policy does not want right now (normally none).
+  std::map<IfAddressKey, std::uint32_t> parked_since_;
+  bool reconciled_once_ = false;
+  std::optional<SteadyTime>
+      last_malformed_resync_;  // entries kept by the first reconcile were adopted at start  // of
+                               // those, the ones an uplink neighbour event named
+  bool structural_ = true;     // something changed that needs a full decide
   std::chrono::system_clock::time_point started_;
   std::optional<std::chrono::system_clock::time_point> last_resync_;
 };

@@ -14,21 +14,12 @@ constexpr auto kMaxBackoff = std::chrono::seconds(60);
 constexpr auto kCapWarningInterval = std::chrono::seconds(60);
 constexpr std::size_t kProbeBurst = 128;
 constexpr auto kProbeInterval = std::chrono::milliseconds(100);
+constexpr auto kMalformedResyncGap = std::chrono::seconds(1);
 
 std::uint32_t unix_seconds(std::chrono::system_clock::time_point t) {
   const auto seconds = std::chrono::system_clock::to_time_t(t);
   return static_cast<std::uint32_t>(
       std::clamp<std::time_t>(seconds, 1, std::numeric_limits<std::uint32_t>::max()));
-}
-
-// Desired::since is the agent's note, not policy's: carry it over to a fresh decision. Both maps
-// are sorted by key, so one pass does it.
-void carry_since(std::map<IfAddressKey, Desired>& to, const std::map<IfAddressKey, Desired>& from) {
-  auto f = from.begin();
-  for (auto& [key, desired] : to) {
-    while (f != from.end() && f->first < key) ++f;
-    if (f != from.end() && f->first == key) desired.since = f->second.since;
-  }
 }
 
 std::string iso_time(std::chrono::system_clock::time_point t) {
@@ -99,8 +90,6 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
   ++counters_.resyncs;
   if (reason == ResyncReason::kOverrun) {
     ++counters_.overruns;
-  } else if (reason == ResyncReason::kMalformed) {
-    ++counters_.malformed;
   }
   last_resync_ = wall_();
   // The kernel may have changed anything while we were not looking: sysctls too.
@@ -234,17 +223,27 @@ void AgentCore::on_drained(const std::vector<KernelEvent>& events, EventSource::
   switch (result) {
     case EventSource::Drain::kIdle: reconcile(now); return;
     case EventSource::Drain::kMalformed:
-      // A message we could not parse said something we do not know: never guess, re-read.
+      // A message we could not parse said something we do not know: never guess, re-read. At
+      // most once a second: a kernel that kept sending such messages must not keep the agent
+      // dumping; the periodic resync catches up then.
+      ++counters_.malformed;
+      if (last_malformed_resync_ && now - *last_malformed_resync_ < kMalformedResyncGap) {
+        spdlog::debug("netlink event socket: {}", error);
+        reconcile(now);
+        return;
+      }
+      last_malformed_resync_ = now;
       spdlog::warn("netlink event socket: {}; re-reading the kernel state", error);
-      resync(now, ResyncReason::kMalformed);
+      if (!resync(now, ResyncReason::kMalformed).ok()) reconcile(now);
       return;
     case EventSource::Drain::kOverrun:
     case EventSource::Drain::kError:
       // Events were lost (ENOBUFS) or the socket failed: what we hold may be wrong. The events
-      // we did get are already applied; the dump replaces them with the truth.
+      // we did get are already applied; the dump replaces them with the truth. If the dump
+      // fails, act on what we did get.
       spdlog::warn("netlink event socket {}: re-reading the kernel state",
                    result == EventSource::Drain::kOverrun ? "overrun" : "error");
-      resync(now, ResyncReason::kOverrun);
+      if (!resync(now, ResyncReason::kOverrun).ok()) reconcile(now);
       return;
   }
 }
@@ -399,8 +398,39 @@ void AgentCore::write(const ProxyEntry& entry, bool add, SteadyTime now) {
   } else {
     ++counters_.removes;
     observed_.note_proxy_removed(entry);
+    parked_since_.erase(key);
     spdlog::info("withdrew {} from {}: {}", entry.address.to_string(), uplink,
                  removal_reason(entry));
+  }
+}
+
+bool AgentCore::installed_ours(const IfAddressKey& key) const {
+  const auto it = observed_.proxies().find(key);
+  return it != observed_.proxies().end() && it->second == config_.owner_protocol;
+}
+
+// Puts a `since` note back on its entry; an entry no longer wanted but still installed (a held
+// uplink, a delete being retried) keeps it aside until it is wanted again or gone.
+void AgentCore::note_since(const IfAddressKey& key, std::uint32_t since) {
+  if (const auto it = decision_.desired.find(key); it != decision_.desired.end()) {
+    it->second.since = since;
+  } else if (installed_ours(key)) {
+    parked_since_[key] = since;
+  }
+}
+
+// The same for a whole previous decision, after a full decide(). Both maps are sorted by key,
+// so one pass carries the notes over.
+void AgentCore::carry_since(const std::map<IfAddressKey, Desired>& previous) {
+  auto to = decision_.desired.begin();
+  for (const auto& [key, old] : previous) {
+    if (old.since == 0) continue;
+    while (to != decision_.desired.end() && to->first < key) ++to;
+    if (to != decision_.desired.end() && to->first == key) {
+      to->second.since = old.since;
+    } else if (installed_ours(key)) {
+      parked_since_[key] = old.since;
+    }
   }
 }
 
@@ -411,13 +441,14 @@ void AgentCore::reconcile(SteadyTime now) {
   ++counters_.reconciles;
   const auto liveness = liveness_.view();
   Plan plan;
-  // Re-judging an address re-creates its entries; their `since` notes are kept aside.
-  std::map<IfAddressKey, Desired> noted;
+  // Re-judging an address re-creates its entries without the agent's `since` note: keep the
+  // notes of the touched addresses aside.
+  std::map<IfAddressKey, std::uint32_t> noted;
   for (const auto& address : touched_) {
     for (const auto& uplink : decision_.uplinks) {
       if (const auto it = decision_.desired.find({uplink.index, address});
-          it != decision_.desired.end()) {
-        noted.insert(*it);
+          it != decision_.desired.end() && it->second.since != 0) {
+        noted.emplace(it->first, it->second.since);
       }
     }
   }
@@ -427,14 +458,15 @@ void AgentCore::reconcile(SteadyTime now) {
   uplink_touched_.clear();
   if (!structural_ && redecide(decision_, config_, observed_, liveness, touched_)) {
     // The common case: a few containers came or went. Work in proportion to the change.
-    carry_since(decision_.desired, noted);
+    for (const auto& [key, since] : noted) note_since(key, since);
     plan = ::ndpsync::reconcile(decision_, observed_.proxies(), config_.owner_protocol, touched_);
     log_refusals(now, &touched_);
   } else {
     ++counters_.full_reconciles;
     auto previous = std::exchange(decision_, decide(config_, observed_, liveness, memory_)).desired;
-    previous.merge(noted);  // what a redecide that gave up had already taken out
-    carry_since(decision_.desired, previous);
+    // A redecide that gave up (a cap) had re-created some entries without their note.
+    for (const auto& [key, since] : noted) previous[key].since = since;
+    carry_since(previous);
     for (const auto& uplink : decision_.uplinks) {
       if (config_.uplinks.empty()) memory_.uplinks.insert(uplink.name);
       if (!uplink.remembered && !uplink.prefixes.empty()) {
@@ -444,11 +476,24 @@ void AgentCore::reconcile(SteadyTime now) {
     plan = ::ndpsync::reconcile(decision_, observed_.proxies(), config_.owner_protocol);
     log_refusals(now, nullptr);
     sync_sysctls(false);
-    for (const auto& entry : plan.keep) {
-      auto& since = decision_.desired.at({entry.ifindex, entry.address}).since;
-      if (since == 0) since = unix_seconds(started_);  // adopted from a past run
+    std::erase_if(parked_since_, [&](const auto& item) {
+      return !installed_ours(item.first) || decision_.desired.contains(item.first);
+    });
+  }
+  // Installed entries without a note: wanted again after a while unwanted, or adopted (from a
+  // past run at start, else from whoever added an entry with our tag).
+  for (const auto& entry : plan.keep) {
+    const IfAddressKey key{entry.ifindex, entry.address};
+    auto& since = decision_.desired.at(key).since;
+    if (since != 0) continue;
+    if (const auto it = parked_since_.find(key); it != parked_since_.end()) {
+      since = it->second;
+      parked_since_.erase(it);
+    } else {
+      since = unix_seconds(reconciled_once_ ? wall_() : started_);
     }
   }
+  reconciled_once_ = true;
   structural_ = false;
   touched_.clear();
   for (const auto& entry : plan.remove) write(entry, /*add=*/false, now);

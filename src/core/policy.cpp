@@ -368,12 +368,12 @@ Decision decide(const Config& config, const ObservedState& observed, const Liven
 
 void refresh_uplink_side(Decision& decision, const ObservedState& observed,
                          const Ipv6Address& address) {
-  bool router = false;
+  // A gateway of a route on an uplink is a router (routes are few, and change rarely).
+  bool router = std::any_of(observed.routes().begin(), observed.routes().end(), [&](const auto& r) {
+    return r.second.gateway == address && decision.uplink(r.second.oif) != nullptr;
+  });
   bool node = false;
   for (const auto& uplink : decision.uplinks) {
-    for (const auto& [key, route] : observed.routes()) {
-      router = router || (route.oif == uplink.index && route.gateway == address);
-    }
     if (const auto it = observed.neighbours().find({uplink.index, address});
         it != observed.neighbours().end()) {
       const auto role = role_of(observed, uplink.index, it->second);

@@ -445,6 +445,60 @@ TEST_CASE("agent: an entry's since is when it was installed or adopted, across r
   CHECK(agent.counters().full_reconciles >= 2);
   CHECK(since_of("2001:db8:0:1::2:9") == "2023-11-14T23:13:20Z");
   CHECK(since_of("2001:db8:0:1::1:2") == "2023-11-14T22:13:20Z");
+  // The uplink loses its own address (held: nothing is removed). A container address goes and
+  // comes back meanwhile; its entry never left the kernel, and keeps its note.
+  kernel.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");
+  pump();
+  CHECK(since_of("2001:db8:0:1::1:1") == "2023-11-14T22:13:20Z");  // installed at start
+  kernel.remove_address(kVc1, "2001:db8:0:1::1:1");
+  pump();
+  CHECK(kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
+  CHECK(since_of("2001:db8:0:1::1:1") == "absent");  // not wanted right now
+  wall += std::chrono::hours(1);
+  kernel.add_address(kVc1, "2001:db8:0:1::1:1", 112);
+  pump();
+  CHECK(since_of("2001:db8:0:1::1:1") == "2023-11-14T22:13:20Z");
+  // An entry with our tag that someone else added is adopted when it is first seen wanted.
+  kernel.put_proxy(kEth0, "2001:db8:0:1::2:7", kOwner);
+  kernel.set_neighbour(kBr0, "2001:db8:0:1::2:7", kNudReachable);
+  pump();
+  CHECK(since_of("2001:db8:0:1::2:7") == "2023-11-15T01:13:20Z");
+}
+
+TEST_CASE("agent: since survives a batch that a cap sends to a full decide") {
+  using std::chrono::system_clock;
+  FakeKernel kernel;
+  build_lab(kernel);
+  auto wall = system_clock::from_time_t(1'700'000'000);
+  Config config;
+  config.max_entries = 6;
+  AgentCore agent(config, kernel, [&] { return wall; });
+  SteadyTime now{};
+  agent.resync(now, ResyncReason::kStart);
+  const auto pump = [&] {
+    std::vector<KernelEvent> batch;
+    kernel.drain(batch);
+    agent.on_events(batch, now);
+    agent.reconcile(now);
+  };
+  wall += std::chrono::hours(1);
+  kernel.set_neighbour(kBr0, "2001:db8:0:1::2:9", kNudReachable);
+  pump();
+  REQUIRE(kernel.proxies().size() == 6);
+  wall += std::chrono::hours(1);
+  const auto full = agent.counters().full_reconciles;
+  // One batch: the installed ::2:9 is re-judged first, then ::2:a meets the cap.
+  kernel.set_neighbour(kBr0, "2001:db8:0:1::2:9", kNudStale);
+  kernel.set_neighbour(kBr0, "2001:db8:0:1::2:a", kNudReachable);
+  pump();
+  CHECK(agent.counters().full_reconciles == full + 1);
+  CHECK_FALSE(kernel.has_proxy(kEth0, "2001:db8:0:1::2:a"));
+  const auto status = agent.status(now);
+  std::string since;
+  for (const auto& e : status["entries"]) {
+    if (e["address"] == "2001:db8:0:1::2:9") since = e.value("since", "none");
+  }
+  CHECK(since == "2023-11-14T23:13:20Z");
 }
 
 TEST_CASE("agent: a malformed event message means a re-read, counted, never a guess") {
@@ -471,6 +525,19 @@ TEST_CASE("agent: a malformed event message means a re-read, counted, never a gu
   h.agent->on_drained(batch, h.kernel.drain(batch), h.now);
   CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:8"));
   CHECK(h.agent->counters().resyncs == resyncs + 1);
+  // Another within the second: counted and reconciled, but no second re-read.
+  h.kernel.set_neighbour(kVc1, "2001:db8:0:1::1:9", kNudReachable);
+  h.kernel.malformed_next_drain = "RTM_NEWLINK: malformed message";
+  batch.clear();
+  h.agent->on_drained(batch, h.kernel.drain(batch), h.now, "RTM_NEWLINK: malformed message");
+  CHECK(h.agent->counters().malformed == 2);
+  CHECK(h.agent->counters().resyncs == resyncs + 1);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:9"));
+  h.now += 2s;
+  h.kernel.malformed_next_drain = "RTM_NEWLINK: malformed message";
+  batch.clear();
+  h.agent->on_drained(batch, h.kernel.drain(batch), h.now, "RTM_NEWLINK: malformed message");
+  CHECK(h.agent->counters().resyncs == resyncs + 2);
 }
 
 TEST_CASE("agent: a neighbour on the uplink is judged alone, and still guards its address") {
