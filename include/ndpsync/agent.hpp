@@ -29,7 +29,8 @@ struct Counters {
   std::uint64_t overruns = 0;
   std::uint64_t malformed = 0;  // event batches with a message we could not parse (re-read)
   std::uint64_t probes = 0;
-  std::uint64_t withdrawals = 0;  // liveness verdicts
+  std::uint64_t uplink_probes = 0;  // of those, solicitations on an uplink before a first claim
+  std::uint64_t withdrawals = 0;    // liveness verdicts
   std::uint64_t sysctl_repairs = 0;
   std::uint64_t reloads = 0;
   std::uint64_t capped = 0;  // addresses refused for a cap right now (a gauge)
@@ -87,6 +88,8 @@ class AgentCore {
   void suspect_bridge(IfIndex bridge, SteadyTime now, std::vector<IfAddressKey>& probe);
   void send_probes(const std::vector<IfAddressKey>& probe, SteadyTime now);
   void flush_probes(SteadyTime now);
+  // False when the entry's first claim must wait for an uplink probe (started here).
+  bool claim_cleared(const ProxyEntry& entry, SteadyTime now);
   void verify_orphans(SteadyTime now);
   void sync_sysctls(bool at_start);
   void write(const ProxyEntry& entry, bool add, SteadyTime now);
@@ -122,14 +125,17 @@ class AgentCore {
   std::optional<SteadyTime> next_probe_burst_;
   Counters counters_;
   std::set<Ipv6Address> touched_;  // addresses whose sources changed since the last reconcile
+  // Of those, the ones an uplink neighbour event named.
   std::set<Ipv6Address> uplink_touched_;
   // `since` notes of installed entries policy does not want right now (normally none).
   std::map<IfAddressKey, std::uint32_t> parked_since_;
+  // Entries kept by the first reconcile were adopted at start.
   bool reconciled_once_ = false;
-  std::optional<SteadyTime>
-      last_malformed_resync_;  // entries kept by the first reconcile were adopted at start  // of
-                               // those, the ones an uplink neighbour event named
-  bool structural_ = true;     // something changed that needs a full decide
+  std::optional<SteadyTime> last_malformed_resync_;
+  // First claims waiting for another node to answer on the uplink (uplink_probe): until when;
+  // SteadyTime::max() while the solicitation is still queued.
+  std::map<IfAddressKey, SteadyTime> claim_probes_;
+  bool structural_ = true;  // something changed that needs a full decide
   std::chrono::system_clock::time_point started_;
   std::optional<std::chrono::system_clock::time_point> last_resync_;
 };

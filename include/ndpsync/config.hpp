@@ -37,6 +37,9 @@ struct Config {
   std::map<std::string, std::vector<Prefix>> interface_prefixes;  // name or glob -> allowed
   std::size_t max_entries = 4096;
   std::size_t max_entries_per_interface = 1024;
+  // Agent: before an address's first claim, solicit it on the uplink and wait this long for
+  // another node to answer. Zero: claim at once.
+  std::chrono::milliseconds uplink_probe{0};
 
   // Kernel.
   bool manage_sysctls = true;

@@ -307,12 +307,18 @@ void AgentCore::flush_probes(SteadyTime now) {
     probe_queue_.pop_front();
     queued_probes_.erase(key);
     ++counters_.probes;
+    const auto claim = claim_probes_.find(key);
     const auto status = kernel_.probe_neighbour(key.first, key.second);
     if (!status.ok()) {
       spdlog::debug("{}", status.message);
       if (status.error == ENOBUFS || status.error == EAGAIN) {
         liveness_.postpone(key, now);
       }
+    }
+    if (claim != claim_probes_.end()) {
+      // The wait starts now that the solicitation is out (the kernel retries it on its own).
+      ++counters_.uplink_probes;
+      claim->second = now + config_.uplink_probe;
     }
   }
   next_probe_burst_ =
@@ -434,6 +440,27 @@ void AgentCore::carry_since(const std::map<IfAddressKey, Desired>& previous) {
   }
 }
 
+// With uplink_probe, an address's first claim (not installed, never claimed in this life) waits
+// until the kernel has solicited it on the uplink and nobody answered: a node that does becomes
+// an uplink neighbour and policy refuses the address before the wait ends.
+bool AgentCore::claim_cleared(const ProxyEntry& entry, SteadyTime now) {
+  const IfAddressKey key{entry.ifindex, entry.address};
+  if (config_.uplink_probe.count() == 0 || decision_.desired.at(key).since != 0) {
+    return true;
+  }
+  if (const auto it = claim_probes_.find(key); it != claim_probes_.end()) {
+    if (now < it->second) return false;  // still waiting
+    claim_probes_.erase(it);
+    return true;
+  }
+  spdlog::debug("asking {} whether another node uses {} before claiming it",
+                observed_.link(key.first) != nullptr ? observed_.link(key.first)->name : "?",
+                entry.address.to_string());
+  claim_probes_.emplace(key, SteadyTime::max());
+  send_probes({key}, now);
+  return false;
+}
+
 void AgentCore::reconcile(SteadyTime now) {
   if (!structural_ && touched_.empty()) {
     return;
@@ -497,7 +524,13 @@ void AgentCore::reconcile(SteadyTime now) {
   structural_ = false;
   touched_.clear();
   for (const auto& entry : plan.remove) write(entry, /*add=*/false, now);
-  for (const auto& entry : plan.add) write(entry, /*add=*/true, now);
+  // Probes for claims no longer wanted are moot (another node answered, the container left).
+  std::erase_if(claim_probes_, [&](const auto& item) {
+    return !decision_.desired.contains(item.first) || observed_.proxies().contains(item.first);
+  });
+  for (const auto& entry : plan.add) {
+    if (claim_cleared(entry, now)) write(entry, /*add=*/true, now);
+  }
   // Retries whose entry is no longer wanted (or no longer unwanted) are moot.
   std::erase_if(retries_, [&](const auto& item) {
     const bool wanted = decision_.desired.contains(item.first);
@@ -565,6 +598,9 @@ void AgentCore::tick(SteadyTime now) {
   for (const auto& [key, retry] : retries_) {
     if (now >= retry.next) touched_.insert(key.second);
   }
+  for (const auto& [key, until] : claim_probes_) {
+    if (now >= until) touched_.insert(key.second);
+  }
   reconcile(now);
 }
 
@@ -573,6 +609,9 @@ std::optional<SteadyTime> AgentCore::next_wakeup() const {
   if (next_probe_burst_ && (!next || *next_probe_burst_ < *next)) next = next_probe_burst_;
   for (const auto& [key, retry] : retries_) {
     if (!next || retry.next < *next) next = retry.next;
+  }
+  for (const auto& [key, until] : claim_probes_) {
+    if (until != SteadyTime::max() && (!next || until < *next)) next = until;
   }
   return next;
 }
@@ -731,6 +770,7 @@ nlohmann::json AgentCore::status_document(SteadyTime now, bool with_entries) con
             {"overruns", c.overruns},
             {"malformed", c.malformed},
             {"probes", c.probes},
+            {"uplink_probes", c.uplink_probes},
             {"withdrawals", c.withdrawals},
             {"sysctl_repairs", c.sysctl_repairs},
             {"reloads", c.reloads},

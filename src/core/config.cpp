@@ -113,6 +113,10 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, const json& v, const std::string& p) {
          c.max_entries_per_interface = as_uint(v, p, 1, 1000000);
        }},
+      {"uplink_probe_ms", "integer 0..10000",
+       [](Config& c, const json& v, const std::string& p) {
+         c.uplink_probe = std::chrono::milliseconds(as_uint(v, p, 0, 10000));
+       }},
       {"manage_sysctls", "boolean",
        [](Config& c, const json& v, const std::string& p) { c.manage_sysctls = as_bool(v, p); }},
       {"proxy_delay_ms", "integer 0..10000, or null to leave the kernel's value",

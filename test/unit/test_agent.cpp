@@ -576,3 +576,42 @@ TEST_CASE("agent: the status text is the status document, built one entry at a t
   CHECK(parsed["entries"].size() == 6);
   CHECK(text.find('\n') == std::string::npos);  // one line; the server adds the newline
 }
+
+TEST_CASE("agent uplink_probe: a first claim waits for the uplink; a node that answers keeps it") {
+  Config config;
+  config.uplink_probe = 1000ms;
+  Harness h(config);
+  const auto at_start = h.agent->counters().uplink_probes;  // the lab's own five, first claims too
+  CHECK(at_start == 5);
+  // Two containers appear. ::2:20 is free; ::2:21 is used by another node on the provider link.
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:20", kNudReachable);
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:21", kNudReachable);
+  h.pump();
+  const auto asked = [&](std::string_view address) {
+    return std::any_of(h.kernel.probes.begin(), h.kernel.probes.end(),
+                       [&](const auto& p) { return p.first == kEth0 && p.second == ip(address); });
+  };
+  CHECK(asked("2001:db8:0:1::2:20"));
+  CHECK(asked("2001:db8:0:1::2:21"));
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:20"));  // not before the wait ends
+  CHECK(h.agent->counters().uplink_probes == at_start + 2);
+  REQUIRE(h.agent->next_wakeup().has_value());
+  // The other node answers the solicitation.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:21", kNudReachable, false, "02:00:00:00:00:77");
+  h.advance(500ms);
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:20"));
+  h.advance(600ms);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:20"));
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:21"));
+  CHECK(h.agent->decision().skipped.contains(
+      {ip("2001:db8:0:1::2:21"), kBr0, SkipReason::kUplinkNeighbour}));
+  // Claimed once: a purge (uplink down/up) re-adds it at once, with no new probe.
+  h.kernel.probes.clear();
+  h.kernel.set_link_up(kEth0, false);
+  h.kernel.set_link_up(kEth0, true);
+  h.pump();
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:20"));
+  CHECK_FALSE(asked("2001:db8:0:1::2:20"));
+  // Nothing pending: no wakeups.
+  CHECK_FALSE(h.agent->next_wakeup().has_value());
+}

@@ -31,6 +31,7 @@ TEST_CASE("every key parses, and comments are allowed") {
     "interface_prefixes": {"vc1": ["2001:db8:0:1::1:0/112"]},
     "max_entries": 100,
     "max_entries_per_interface": 10,
+    "uplink_probe_ms": 1000,
     "manage_sysctls": false,
     "proxy_delay_ms": null,
     "owner_protocol": 200,
@@ -53,6 +54,7 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.interface_prefixes.at("vc1").at(0).to_string() == "2001:db8:0:1::1:0/112");
   CHECK(config.max_entries == 100);
   CHECK(config.max_entries_per_interface == 10);
+  CHECK(config.uplink_probe.count() == 1000);
   CHECK_FALSE(config.manage_sysctls);
   CHECK_FALSE(config.proxy_delay_ms.has_value());
   CHECK(config.owner_protocol == 200);
@@ -65,7 +67,7 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.dry_run);
   CHECK(config.json);
   // Every key of the table is exercised above.
-  CHECK(ndpsync::config_key_names().size() == 21);
+  CHECK(ndpsync::config_key_names().size() == 22);
 }
 
 TEST_CASE("config errors name the key") {
