@@ -101,7 +101,7 @@ class AgentCore {
   void note_since(const IfAddressKey& key, std::uint32_t since);
   void carry_since(const std::map<IfAddressKey, Desired>& previous);
   [[nodiscard]] Names link_names() const;
-  [[nodiscard]] nlohmann::json status_document(SteadyTime now, bool with_entries) const;
+  [[nodiscard]] nlohmann::json status_document(SteadyTime now, const Names& names) const;
   template <typename Visit>
   void for_each_entry(const Names& names, Visit&& visit) const;
   [[nodiscard]] std::vector<IfAddressKey> claimed_neighbours() const;

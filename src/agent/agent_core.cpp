@@ -672,13 +672,18 @@ void AgentCore::for_each_entry(const Names& names, Visit&& visit) const {
 }
 
 nlohmann::json AgentCore::status(SteadyTime now) const {
-  return status_document(now, /*with_entries=*/true);
+  const auto names = link_names();
+  auto document = status_document(now, names);
+  auto& entries = document["entries"];
+  for_each_entry(names, [&](nlohmann::json&& item) { entries.push_back(std::move(item)); });
+  return document;
 }
 
 // The same document, rendered entry by entry: at 10,000 entries a whole tree of them would
 // take ~20 MB for a moment; this takes the text and one entry at a time.
 std::string AgentCore::status_text(SteadyTime now) const {
-  const auto document = status_document(now, /*with_entries=*/false);
+  const auto names = link_names();
+  const auto document = status_document(now, names);
   std::string text = "{";
   for (const auto& [key, value] : document.items()) {
     if (text.size() > 1) text += ',';
@@ -690,7 +695,7 @@ std::string AgentCore::status_text(SteadyTime now) const {
     }
     text += '[';
     bool first = true;
-    for_each_entry(link_names(), [&](nlohmann::json&& item) {
+    for_each_entry(names, [&](nlohmann::json&& item) {
       if (!std::exchange(first, false)) text += ',';
       text += item.dump();
     });
@@ -706,13 +711,9 @@ Names AgentCore::link_names() const {
   return names;
 }
 
-nlohmann::json AgentCore::status_document(SteadyTime now, bool with_entries) const {
+// Everything but the entries (an empty list): status() and status_text() add them.
+nlohmann::json AgentCore::status_document(SteadyTime now, const Names& names) const {
   using nlohmann::json;
-  const auto names = link_names();
-  json entries = json::array();
-  if (with_entries) {
-    for_each_entry(names, [&](json&& item) { entries.push_back(std::move(item)); });
-  }
   json verifying = json::array();
   for (const auto& [key, v] : liveness_.verifying()) {
     verifying.push_back({{"address", key.second.to_string()},
@@ -753,7 +754,7 @@ nlohmann::json AgentCore::status_document(SteadyTime now, bool with_entries) con
           {"missing_uplinks", decision_.missing_uplinks},
           {"sysctls", sysctls_json(sysctls, "all")},
           {"downstream", std::move(downstream)},
-          {"entries", std::move(entries)},
+          {"entries", json::array()},
           {"foreign", foreign_json(decision_, names)},
           {"skipped", skipped_json(decision_, names)},
           {"verifying", std::move(verifying)},
