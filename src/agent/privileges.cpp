@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "ndpsync/oneshot.hpp"
+#include "ndpsync/result.hpp"
 
 namespace ndpsync {
 

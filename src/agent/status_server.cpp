@@ -9,7 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "ndpsync/oneshot.hpp"
+#include "ndpsync/result.hpp"
 
 namespace ndpsync {
 namespace {

@@ -6,11 +6,6 @@
 
 namespace ndpsync {
 
-std::string errno_name(int error) {
-  const char* name = strerrorname_np(error);
-  return std::string(name != nullptr ? name : "E?") + " (" + std::strerror(error) + ")";
-}
-
 std::vector<SysctlState> sync_sysctls(KernelPort& kernel, const Config& config,
                                       const std::vector<Uplink>& uplinks, bool dry_run,
                                       std::vector<Failure>& failures) {

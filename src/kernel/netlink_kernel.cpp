@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "ndpsync/netlink.hpp"
-#include "ndpsync/oneshot.hpp"
+#include "ndpsync/result.hpp"
 
 namespace ndpsync {
 namespace {

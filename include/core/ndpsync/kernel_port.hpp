@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "ndpsync/result.hpp"
 #include "ndpsync/types.hpp"
 
 namespace ndpsync {
@@ -47,23 +48,6 @@ struct Snapshot {
   std::vector<Neighbour> neighbours;
   std::vector<Route> routes;
   std::vector<ProxyEntry> proxies;
-};
-
-// 0 on success, otherwise a positive errno value.
-struct Status {
-  int error = 0;
-  std::string message;  // empty on success
-
-  [[nodiscard]] bool ok() const { return error == 0; }
-  static Status success() { return {}; }
-};
-
-template <typename T>
-struct Result {
-  Status status;
-  T value{};
-
-  [[nodiscard]] bool ok() const { return status.ok(); }
 };
 
 // A sysctl under /proc/sys/net/ipv6: conf/<iface>/<name> or neigh/<iface>/<name>.

@@ -54,6 +54,4 @@ constexpr std::chrono::milliseconds kVerifyTimeout{4000};
 // or with config.verify_neighbours off, every present neighbour is taken at its word.
 ReconcileReport reconcile_once(KernelPort& kernel, EventSource* events, const Config& config);
 
-std::string errno_name(int error);
-
 }  // namespace ndpsync
