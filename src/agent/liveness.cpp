@@ -24,9 +24,9 @@ void Liveness::start(const IfAddressKey& key, SteadyTime now, bool probe_now,
   }
 }
 
-bool Liveness::observe(const IfAddressKey& key, std::optional<std::uint16_t> state, SteadyTime now,
+bool Liveness::observe(const IfAddressKey& key, std::optional<NudState> state, SteadyTime now,
                        std::vector<IfAddressKey>& probe) {
-  if (state && (*state & kNudConfirmed) != 0) {
+  if (state && state->in(kNudConfirmed)) {
     // Confirmed by the kernel: alive, whatever we thought.
     const bool changed = withdrawn_.erase(key) > 0;
     verifying_.erase(key);
@@ -40,12 +40,12 @@ bool Liveness::observe(const IfAddressKey& key, std::optional<std::uint16_t> sta
     start(key, now, /*probe_now=*/true, probe);
     return false;
   }
-  if ((*state & (kNudStale | kNudDelay | kNudProbe)) != 0) {
+  if (state->in(kNudStale | kNudDelay | kNudProbe)) {
     // Unconfirmed but present. STALE after a withdrawal means the node spoke again (an NS or
     // unsolicited NA): give it a fresh chance.
     const bool changed = withdrawn_.erase(key) > 0;
     // DELAY and PROBE mean the kernel is verifying already.
-    start(key, now, /*probe_now=*/(*state & kNudStale) != 0, probe);
+    start(key, now, /*probe_now=*/state->in(kNudStale), probe);
     return changed;
   }
   // FAILED, INCOMPLETE or NONE: verify unless already withdrawn.

@@ -9,7 +9,7 @@
 #include "logging.hpp"
 #include "ndpsync/config.hpp"
 #include "ndpsync/netlink.hpp"
-#include "ndpsync/oneshot.hpp"
+#include "ndpsync/reconcile_once.hpp"
 #include "ndpsync/report.hpp"
 
 namespace {

@@ -40,10 +40,10 @@ void ObservedState::replace(Snapshot snapshot) {
     links_[link.index] = std::move(link);
   }
   for (const auto& address : snapshot.addresses) {
-    addresses_[{address.ifindex, address.address}] = address;
+    addresses_[{address.address, address.ifindex}] = address;
   }
   for (const auto& neighbour : snapshot.neighbours) {
-    neighbours_[{neighbour.ifindex, neighbour.address}] = neighbour.info();
+    neighbours_[{neighbour.address, neighbour.ifindex}] = neighbour.info();
   }
   for (const auto& route : snapshot.routes) {
     routes_[key_of(route)] = route;
@@ -82,6 +82,16 @@ const Link* ObservedState::link(IfIndex index) const {
   return it == links_.end() ? nullptr : &it->second;
 }
 
+const Address* ObservedState::address(const IfAddressKey& key) const {
+  const auto it = addresses_.find(source_key(key));
+  return it == addresses_.end() ? nullptr : &it->second;
+}
+
+const NeighbourInfo* ObservedState::neighbour(const IfAddressKey& key) const {
+  const auto it = neighbours_.find(source_key(key));
+  return it == neighbours_.end() ? nullptr : &it->second;
+}
+
 const Link* ObservedState::link_by_name(std::string_view name) const {
   for (const auto& [index, link] : links_) {
     if (link.name == name) {
@@ -111,12 +121,12 @@ bool ObservedState::apply_link(const LinkEvent& event) {
 }
 
 bool ObservedState::apply_address(const AddressEvent& event) {
-  return upsert(addresses_, {event.address.ifindex, event.address.address}, event.address,
+  return upsert(addresses_, {event.address.address, event.address.ifindex}, event.address,
                 event.change);
 }
 
 bool ObservedState::apply_neighbour(const NeighbourEvent& event) {
-  return upsert(neighbours_, {event.neighbour.ifindex, event.neighbour.address},
+  return upsert(neighbours_, {event.neighbour.address, event.neighbour.ifindex},
                 event.neighbour.info(), event.change);
 }
 
@@ -133,10 +143,9 @@ bool ObservedState::apply_proxy(const ProxyEvent& event) {
 }
 
 void ObservedState::forget_interface(IfIndex index) {
-  const auto on_index = [index](const IfAddressKey& key) { return key.first == index; };
-  erase_where(addresses_, on_index);
-  erase_where(neighbours_, on_index);
-  erase_where(proxies_, on_index);
+  erase_where(addresses_, [index](const SourceKey& key) { return key.ifindex == index; });
+  erase_where(neighbours_, [index](const SourceKey& key) { return key.ifindex == index; });
+  erase_where(proxies_, [index](const IfAddressKey& key) { return key.first == index; });
   erase_where(routes_, [index](const RouteKey& key) { return key.oif == index; });
 }
 

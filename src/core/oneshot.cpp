@@ -6,7 +6,7 @@
 
 namespace ndpsync {
 
-std::vector<SysctlState> sync_sysctls(KernelPort& kernel, const Config& config,
+std::vector<SysctlState> sync_sysctls(SysctlPort& kernel, const Config& config,
                                       const std::vector<Uplink>& uplinks, bool dry_run,
                                       std::vector<Failure>& failures) {
   std::vector<SysctlState> states;
@@ -32,114 +32,6 @@ std::vector<SysctlState> sync_sysctls(KernelPort& kernel, const Config& config,
     }
   }
   return states;
-}
-
-void apply_plan(KernelPort& kernel, const Plan& plan, ObservedState& observed,
-                std::vector<Failure>& failures) {
-  for (const auto& entry : plan.remove) {
-    const auto status = kernel.delete_proxy(entry);
-    if (status.ok()) {
-      observed.note_proxy_removed(entry);
-    } else {
-      failures.push_back({"delete", entry.address.to_string(), status});
-    }
-  }
-  for (const auto& entry : plan.add) {
-    const auto status = kernel.add_proxy(entry);
-    if (status.ok()) {
-      observed.note_proxy_added(entry);
-    } else {
-      failures.push_back({"add", entry.address.to_string(), status});
-    }
-  }
-}
-
-namespace {
-
-// Claimed neighbours the kernel has not confirmed lately (STALE, DELAY, PROBE).
-std::set<IfAddressKey> unconfirmed(const Decision& decision, const ObservedState& observed) {
-  std::set<IfAddressKey> keys;
-  for (const auto& [key, desired] : decision.desired) {
-    if (desired.source != Source::kNeighbour) continue;
-    const IfAddressKey source{desired.source_ifindex, key.second};
-    const auto it = observed.neighbours().find(source);
-    if (it != observed.neighbours().end() && (it->second.state & kNudConfirmed) == 0) {
-      keys.insert(source);
-    }
-  }
-  return keys;
-}
-
-// Probes each neighbour and waits until the kernel has a verdict on all of them, or the timeout.
-void verify(KernelPort& kernel, EventSource& events, std::set<IfAddressKey> pending) {
-  for (const auto& [ifindex, address] : pending) {
-    kernel.probe_neighbour(ifindex, address);  // a failed probe leaves the neighbour as it was
-  }
-  const auto deadline = std::chrono::steady_clock::now() + kVerifyTimeout;
-  std::vector<KernelEvent> batch;
-  while (!pending.empty()) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !events.wait(left)) {
-      break;
-    }
-    batch.clear();
-    if (events.drain(batch) != EventSource::Drain::kIdle) {
-      break;  // lost events: the re-dump that follows has the truth
-    }
-    for (const auto& event : batch) {
-      const auto* n = std::get_if<NeighbourEvent>(&event);
-      if (n == nullptr) continue;
-      const auto settled = kNudConfirmed | kNudFailed;
-      if (n->change == Change::kDel || (n->neighbour.state & settled) != 0) {
-        pending.erase({n->neighbour.ifindex, n->neighbour.address});
-      }
-    }
-  }
-}
-
-Status observe(KernelPort& kernel, ObservedState& observed) {
-  auto snapshot = kernel.dump();
-  if (snapshot.ok()) {
-    observed.replace(std::move(snapshot.value));
-  }
-  return snapshot.status;
-}
-
-}  // namespace
-
-ReconcileReport reconcile_once(KernelPort& kernel, EventSource* events, const Config& config) {
-  ReconcileReport report;
-  report.dry_run = config.dry_run;
-  ObservedState observed;
-  if (auto status = observe(kernel, observed); !status.ok()) {
-    report.failures.push_back({"dump", "kernel state", status});
-    return report;
-  }
-  report.decision = decide(config, observed);
-  if (events != nullptr && config.verify_neighbours && !config.dry_run) {
-    if (auto pending = unconfirmed(report.decision, observed); !pending.empty()) {
-      report.verified = pending.size();
-      verify(kernel, *events, std::move(pending));
-      if (auto status = observe(kernel, observed); !status.ok()) {
-        report.failures.push_back({"dump", "kernel state", status});
-        return report;
-      }
-      report.decision = decide(config, observed);
-    }
-  }
-  for (const auto& [index, link] : observed.links()) {
-    report.names[index] = link.name;
-  }
-  report.plan = reconcile(report.decision, observed.proxies(), config.owner_protocol);
-  // Sysctls first: accept_ra must be 2 before forwarding is switched on, and entries are useless
-  // until proxy_ndp is set.
-  report.sysctls =
-      sync_sysctls(kernel, config, report.decision.uplinks, config.dry_run, report.failures);
-  if (!config.dry_run) {
-    apply_plan(kernel, report.plan, observed, report.failures);
-  }
-  return report;
 }
 
 }  // namespace ndpsync

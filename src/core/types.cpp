@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <string>
 
@@ -114,19 +115,22 @@ std::string to_string(const ProxyEntry& entry) {
          std::to_string(entry.protocol);
 }
 
-std::string nud_state_name(std::uint16_t state) {
-  switch (state) {
-    case kNudNone: return "NONE";
-    case kNudIncomplete: return "INCOMPLETE";
-    case kNudReachable: return "REACHABLE";
-    case kNudStale: return "STALE";
-    case kNudDelay: return "DELAY";
-    case kNudProbe: return "PROBE";
-    case kNudFailed: return "FAILED";
-    case kNudNoArp: return "NOARP";
-    case kNudPermanent: return "PERMANENT";
-    default: return "state(" + std::to_string(state) + ")";
+std::string nud_state_name(NudState state) {
+  static constexpr std::array<std::pair<NudState, const char*>, 9> kNames{{
+      {kNudNone, "NONE"},
+      {kNudIncomplete, "INCOMPLETE"},
+      {kNudReachable, "REACHABLE"},
+      {kNudStale, "STALE"},
+      {kNudDelay, "DELAY"},
+      {kNudProbe, "PROBE"},
+      {kNudFailed, "FAILED"},
+      {kNudNoArp, "NOARP"},
+      {kNudPermanent, "PERMANENT"},
+  }};
+  for (const auto& [value, name] : kNames) {
+    if (value == state) return name;
   }
+  return "state(" + std::to_string(state.bits()) + ")";
 }
 
 }  // namespace ndpsync

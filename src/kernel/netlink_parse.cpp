@@ -169,7 +169,7 @@ ParsedMessage parse_neighbour(const nlmsghdr* header, Change change) {
   Neighbour neighbour;
   neighbour.ifindex = ifindex;
   neighbour.address = read_ipv6(tb[NDA_DST]);
-  neighbour.state = msg->ndm_state;
+  neighbour.state = NudState(msg->ndm_state);
   neighbour.router = (msg->ndm_flags & NTF_ROUTER) != 0;
   if (tb[NDA_LLADDR] != nullptr) {
     neighbour.lladdr = read_lladdr(tb[NDA_LLADDR]);

@@ -57,17 +57,16 @@ void FakeKernel::add_address(IfIndex ifindex, std::string_view address, unsigned
 }
 
 void FakeKernel::remove_address(IfIndex ifindex, std::string_view address) {
-  const auto it = state_.addresses().find({ifindex, ip(address)});
-  if (it != state_.addresses().end()) emit(AddressEvent{Change::kDel, it->second});
+  if (const auto* a = state_.address({ifindex, ip(address)})) emit(AddressEvent{Change::kDel, *a});
 }
 
-void FakeKernel::set_neighbour(IfIndex ifindex, std::string_view address, std::uint16_t state,
+void FakeKernel::set_neighbour(IfIndex ifindex, std::string_view address, NudState state,
                                bool router, std::string_view lladdr) {
   emit(NeighbourEvent{Change::kNew, {ifindex, ip(address), state, router, mac(lladdr)}});
 }
 
 void FakeKernel::remove_neighbour(IfIndex ifindex, std::string_view address) {
-  const auto it = state_.neighbours().find({ifindex, ip(address)});
+  const auto it = state_.neighbours().find({ip(address), ifindex});
   if (it != state_.neighbours().end()) emit(NeighbourEvent{Change::kDel, neighbour_of(*it)});
 }
 

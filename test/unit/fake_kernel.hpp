@@ -21,8 +21,8 @@ class FakeKernel final : public KernelPort, public EventSource {
   void add_address(IfIndex ifindex, std::string_view address, unsigned prefix_length,
                    std::uint32_t flags = 0);
   void remove_address(IfIndex ifindex, std::string_view address);
-  void set_neighbour(IfIndex ifindex, std::string_view address, std::uint16_t state,
-                     bool router = false, std::string_view lladdr = "02:00:00:00:00:99");
+  void set_neighbour(IfIndex ifindex, std::string_view address, NudState state, bool router = false,
+                     std::string_view lladdr = "02:00:00:00:00:99");
   void remove_neighbour(IfIndex ifindex, std::string_view address);
   void add_route(std::string_view prefix, IfIndex oif, std::optional<std::string_view> gateway);
   void remove_route(std::string_view prefix, IfIndex oif);

@@ -52,7 +52,7 @@ TEST_CASE("eligibility of a neighbour learned on a downstream interface") {
     const char* description;
     const char* address;
     IfIndex ifindex;
-    std::uint16_t state;
+    NudState state;
     std::optional<SkipReason> reason;  // nullopt: claimed
     bool ignored = false;              // not a candidate at all
   };

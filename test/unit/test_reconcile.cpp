@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "lab.hpp"
-#include "ndpsync/oneshot.hpp"
+#include "ndpsync/reconcile_once.hpp"
 #include "ndpsync/report.hpp"
 
 using namespace ndpsync;
@@ -175,7 +175,7 @@ TEST_CASE("the report JSON carries the documented keys") {
 TEST_CASE("unconfirmed neighbours are probed before they are claimed") {
   struct Case {
     const char* description;
-    std::uint16_t answer;  // what the kernel reports after the probe; kNudNone: silence
+    NudState answer;  // what the kernel reports after the probe; kNudNone: silence
     bool claimed;
   };
   const Case cases[] = {

@@ -1,47 +1,33 @@
-// The agent's state machine, free of I/O scheduling: the Asio loop (agent_loop.hpp) feeds it
-// events and time, and it decides, writes through the KernelPort and reports. Unit tests drive
-// it with the fake kernel and a hand-moved clock.
+// The agent's orchestration, free of I/O scheduling: the Asio loop (agent_loop.hpp) feeds it
+// events and time. It applies events to the observed state, asks the decision engine what is
+// wanted, and hands the difference to its rooms: the writer (proxy table), the prober (liveness
+// and the uplink-probe gate) and the sysctl keeper. The status view reads them all. Unit tests
+// drive it with the fake kernel and a hand-moved clock. docs/design.md has the map.
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <functional>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <vector>
 
-#include "ndpsync/liveness.hpp"
-#include "ndpsync/oneshot.hpp"
-#include "ndpsync/report.hpp"
+#include "ndpsync/decision_engine.hpp"
+#include "ndpsync/prober.hpp"
+#include "ndpsync/proxy_writer.hpp"
+#include "ndpsync/reconcile.hpp"
+#include "ndpsync/refusal_log.hpp"
+#include "ndpsync/status_view.hpp"
+#include "ndpsync/sysctl_keeper.hpp"
 
 namespace ndpsync {
-
-struct Counters {
-  std::uint64_t events = 0;
-  std::uint64_t reconciles = 0;
-  std::uint64_t full_reconciles = 0;  // of those, the ones that judged every address
-  std::uint64_t adds = 0;
-  std::uint64_t removes = 0;
-  std::uint64_t errors = 0;
-  std::uint64_t resyncs = 0;
-  std::uint64_t overruns = 0;
-  std::uint64_t malformed = 0;  // event batches with a message we could not parse (re-read)
-  std::uint64_t probes = 0;
-  std::uint64_t uplink_probes = 0;  // of those, solicitations on an uplink before a first claim
-  std::uint64_t withdrawals = 0;    // liveness verdicts
-  std::uint64_t sysctl_repairs = 0;
-  std::uint64_t reloads = 0;
-  std::uint64_t capped = 0;  // addresses refused for a cap right now (a gauge)
-};
 
 enum class ResyncReason : std::uint8_t { kStart, kPeriodic, kOverrun, kMalformed, kReload };
 std::string_view to_string(ResyncReason reason);
 
 class AgentCore {
  public:
-  using WallClock = std::function<std::chrono::system_clock::time_point()>;
+  using WallClock = std::function<WallTime()>;
 
   AgentCore(
       Config config, KernelPort& kernel,
@@ -70,74 +56,46 @@ class AgentCore {
   // The same document as text, built one entry at a time (what the status socket sends).
   [[nodiscard]] std::string status_text(SteadyTime now) const;
   [[nodiscard]] std::string summary() const;  // one line, for sd_notify STATUS=
-  [[nodiscard]] const Counters& counters() const { return counters_; }
+  [[nodiscard]] Counters counters() const;
   [[nodiscard]] const Config& config() const { return config_; }
-  [[nodiscard]] const Decision& decision() const { return decision_; }
+  [[nodiscard]] const Decision& decision() const { return engine_.decision(); }
   [[nodiscard]] const ObservedState& observed() const { return observed_; }
-  [[nodiscard]] const Liveness& liveness() const { return liveness_; }
+  [[nodiscard]] const Liveness& liveness() const { return prober_.liveness(); }
 
  private:
-  struct Retry {
-    std::string operation;
-    unsigned attempts = 0;
-    SteadyTime next;
-    Status status;
-  };
-
-  bool is_tracked(const IfAddressKey& source) const;
-  void suspect_bridge(IfIndex bridge, SteadyTime now, std::vector<IfAddressKey>& probe);
-  void send_probes(const std::vector<IfAddressKey>& probe, SteadyTime now);
-  void flush_probes(SteadyTime now);
-  // False when the entry's first claim must wait for an uplink probe (started here).
-  bool claim_cleared(const ProxyEntry& entry, SteadyTime now);
-  void verify_orphans(SteadyTime now);
-  void sync_sysctls(bool at_start);
-  void write(const ProxyEntry& entry, bool add, SteadyTime now);
-  std::string removal_reason(const ProxyEntry& entry) const;
-  void verify_unconfirmed(SteadyTime now);
-  void log_refusals(SteadyTime now, const std::set<Ipv6Address>* only);
+  void note_neighbour(const NeighbourEvent& event, SteadyTime now);
+  void note_link(const LinkEvent& event, SteadyTime now);
   void classify(const KernelEvent& event);
-  [[nodiscard]] bool installed_ours(const IfAddressKey& key) const;
-  void note_since(const IfAddressKey& key, std::uint32_t since);
-  void carry_since(const std::map<IfAddressKey, Desired>& previous);
-  [[nodiscard]] Names link_names() const;
-  [[nodiscard]] nlohmann::json status_document(SteadyTime now, const Names& names) const;
-  template <typename Visit>
-  void for_each_entry(const Names& names, Visit&& visit) const;
+  void decide(Scope& scope);
+  void apply(const Plan& plan, SteadyTime now);
+  void write(const ProxyEntry& entry, WriteOp op, SteadyTime now);
+  void adopt(const Plan& plan);
+  void verify_vanished(const std::vector<std::pair<IfAddressKey, NudState>>& claimed,
+                       SteadyTime now);
+  void verify_unconfirmed(SteadyTime now);
+  void verify_orphans(SteadyTime now);
   [[nodiscard]] std::vector<IfAddressKey> claimed_neighbours() const;
+  [[nodiscard]] bool is_tracked(const IfAddressKey& source) const;
+  [[nodiscard]] std::string link_name(IfIndex index) const;
+  [[nodiscard]] StatusView view() const;
 
   Config config_;
   KernelPort& kernel_;
   WallClock wall_;
   ObservedState observed_;
-  Decision decision_;
-  Liveness liveness_;
+  DecisionEngine engine_;
   Memory memory_;
-  std::map<IfAddressKey, Retry> retries_;  // keyed like entries: (uplink, address)
-  std::vector<SysctlState> sysctls_;
-  std::map<SysctlKey, std::string> first_found_;
-  std::set<SysctlKey> settled_;  // keys that held our value at least once
-  std::set<std::pair<IfIndex, std::string>> sysctl_uplinks_;
-  std::set<Skipped> logged_skips_;
-  std::optional<SteadyTime> last_cap_warning_;
-  std::deque<IfAddressKey> probe_queue_;
-  std::set<IfAddressKey> queued_probes_;
-  std::optional<SteadyTime> next_probe_burst_;
-  Counters counters_;
+  ProxyWriter writer_;
+  Prober prober_;
+  SysctlKeeper keeper_;
+  RefusalLog refusals_;
+  Counters counters_;              // the orchestration's own; the rooms count the rest
   std::set<Ipv6Address> touched_;  // addresses whose sources changed since the last reconcile
-  // Of those, the ones an uplink neighbour event named.
-  std::set<Ipv6Address> uplink_touched_;
-  // `since` notes of installed entries policy does not want right now (normally none).
-  std::map<IfAddressKey, std::uint32_t> parked_since_;
-  // Entries kept by the first reconcile were adopted at start.
-  bool reconciled_once_ = false;
+  bool structural_ = true;         // something changed that needs a full pass
+  bool adopted_at_start_ = false;  // the first reconcile is done: later adoptions are "now"
   std::optional<SteadyTime> last_malformed_resync_;
-  // First claims waiting for another node to answer on the uplink (uplink_probe): until when;
-  // SteadyTime::max() while the solicitation is still queued.
-  std::map<IfAddressKey, SteadyTime> claim_probes_;
-  bool structural_ = true;  // something changed that needs a full decide
-  std::chrono::system_clock::time_point started_;
-  std::optional<std::chrono::system_clock::time_point> last_resync_;
+  WallTime started_;
+  std::optional<WallTime> last_resync_;
 };
 
 }  // namespace ndpsync

@@ -1,8 +1,8 @@
 // Liveness of neighbour-sourced addresses. A neighbour entry that vanishes (garbage collection, a
-// flush) or turns FAILED is not proof that a container left (fact 8); neither is a STALE entry
-// proof that it is still there. Each such neighbour is verified with a probe that makes the
-// kernel resolve it; it stays claimed while the verdict is pending and is withdrawn only when no
-// confirmation arrives within the liveness timeout. Pure: time is passed in.
+// flush) or turns FAILED is not proof that a container left (docs/design.md, "Neighbour states");
+// neither is a STALE entry proof that it is still there. Each such neighbour is verified with a
+// probe that makes the kernel resolve it; it stays claimed while the verdict is pending and is
+// withdrawn only when no confirmation arrives within the liveness timeout. Pure: time is passed in.
 #pragma once
 
 #include <chrono>
@@ -25,7 +25,7 @@ class Liveness {
 
   // A neighbour we claim (or verify) changed state, or vanished (state nullopt). Appends the
   // neighbours to probe now. Returns true when the verdicts changed.
-  bool observe(const IfAddressKey& key, std::optional<std::uint16_t> state, SteadyTime now,
+  bool observe(const IfAddressKey& key, std::optional<NudState> state, SteadyTime now,
                std::vector<IfAddressKey>& probe);
 
   // Something suggests a claimed neighbour may have left although the kernel still trusts it

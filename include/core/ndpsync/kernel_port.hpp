@@ -61,9 +61,10 @@ struct SysctlKey {
   auto operator<=>(const SysctlKey&) const = default;
 };
 
-class KernelPort {
+// Netlink: what the kernel holds, and the proxy-table writes.
+class NeighbourPort {
  public:
-  virtual ~KernelPort() = default;
+  virtual ~NeighbourPort() = default;
 
   virtual Result<Snapshot> dump() = 0;
   virtual Result<std::vector<ProxyEntry>> dump_proxies() = 0;
@@ -75,10 +76,19 @@ class KernelPort {
   // Asks the kernel to re-resolve a neighbour now, so that a live node turns REACHABLE within
   // milliseconds and a departed one FAILED within the kernel's probe time (3 x retrans_time).
   virtual Status probe_neighbour(IfIndex ifindex, const Ipv6Address& address) = 0;
+};
+
+// /proc/sys/net/ipv6.
+class SysctlPort {
+ public:
+  virtual ~SysctlPort() = default;
 
   virtual Result<std::string> read_sysctl(const SysctlKey& key) = 0;
   virtual Status write_sysctl(const SysctlKey& key, const std::string& value) = 0;
 };
+
+// Both, as the real kernel and the fake provide them.
+class KernelPort : public NeighbourPort, public SysctlPort {};
 
 // The event stream, kept apart from KernelPort so that one-shot commands never open it.
 class EventSource {

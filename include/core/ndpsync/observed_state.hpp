@@ -1,7 +1,9 @@
 // What the kernel holds, as far as we know: filled from a dump, kept current by events.
 #pragma once
 
+#include <limits>
 #include <map>
+#include <ranges>
 #include <utility>
 
 #include "ndpsync/kernel_port.hpp"
@@ -10,6 +12,17 @@
 namespace ndpsync {
 
 using IfAddressKey = std::pair<IfIndex, Ipv6Address>;
+
+// Addresses and neighbours are keyed address first, so that every interface holding one address
+// is one range of the map: an address is judged from all its sources in O(log n).
+struct SourceKey {
+  Ipv6Address address;
+  IfIndex ifindex = 0;
+
+  [[nodiscard]] IfAddressKey if_key() const { return {ifindex, address}; }
+  auto operator<=>(const SourceKey&) const = default;
+};
+inline SourceKey source_key(const IfAddressKey& key) { return {key.second, key.first}; }
 
 // The kernel's proxy entries: (uplink, address) -> NDA_PROTOCOL. One per proxied address, so the
 // key is not stored twice.
@@ -26,9 +39,9 @@ struct RouteKey {
   auto operator<=>(const RouteKey&) const = default;
 };
 
-inline Neighbour neighbour_of(const std::pair<const IfAddressKey, NeighbourInfo>& item) {
+inline Neighbour neighbour_of(const std::pair<const SourceKey, NeighbourInfo>& item) {
   const auto& [key, info] = item;
-  return {key.first, key.second, info.state, info.router, info.lladdr};
+  return {key.ifindex, key.address, info.state, info.router, info.lladdr};
 }
 
 class ObservedState {
@@ -42,9 +55,17 @@ class ObservedState {
   [[nodiscard]] const Link* link_by_name(std::string_view name) const;
 
   [[nodiscard]] const std::map<IfIndex, Link>& links() const { return links_; }
-  [[nodiscard]] const std::map<IfAddressKey, Address>& addresses() const { return addresses_; }
-  [[nodiscard]] const std::map<IfAddressKey, NeighbourInfo>& neighbours() const {
-    return neighbours_;
+  [[nodiscard]] const std::map<SourceKey, Address>& addresses() const { return addresses_; }
+  [[nodiscard]] const std::map<SourceKey, NeighbourInfo>& neighbours() const { return neighbours_; }
+  // One address or neighbour; nullptr when the kernel has none.
+  [[nodiscard]] const Address* address(const IfAddressKey& key) const;
+  [[nodiscard]] const NeighbourInfo* neighbour(const IfAddressKey& key) const;
+  // Every interface where `address` is configured, or has a neighbour entry, in ifindex order.
+  [[nodiscard]] auto addresses_of(const Ipv6Address& address) const {
+    return range_of(addresses_, address);
+  }
+  [[nodiscard]] auto neighbours_of(const Ipv6Address& address) const {
+    return range_of(neighbours_, address);
   }
   [[nodiscard]] const std::map<RouteKey, Route>& routes() const { return routes_; }
   [[nodiscard]] const ProxyTable& proxies() const { return proxies_; }
@@ -58,6 +79,12 @@ class ObservedState {
   }
 
  private:
+  template <typename Map>
+  static std::ranges::subrange<typename Map::const_iterator> range_of(const Map& map,
+                                                                      const Ipv6Address& address) {
+    return {map.lower_bound({address, 0}),
+            map.upper_bound({address, std::numeric_limits<IfIndex>::max()})};
+  }
   bool apply_link(const LinkEvent& event);
   bool apply_address(const AddressEvent& event);
   bool apply_neighbour(const NeighbourEvent& event);
@@ -66,8 +93,8 @@ class ObservedState {
   void forget_interface(IfIndex index);
 
   std::map<IfIndex, Link> links_;
-  std::map<IfAddressKey, Address> addresses_;
-  std::map<IfAddressKey, NeighbourInfo> neighbours_;
+  std::map<SourceKey, Address> addresses_;
+  std::map<SourceKey, NeighbourInfo> neighbours_;
   std::map<RouteKey, Route> routes_;
   ProxyTable proxies_;
 };

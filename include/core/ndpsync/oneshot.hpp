@@ -1,5 +1,5 @@
-// `ndpsync reconcile`: look once, apply the difference, report. Talks to the kernel only through
-// KernelPort, so the unit tests drive it with the fake.
+// What `ndpsync reconcile` reports (reconcile_once.hpp in the agent library runs it), and the
+// sysctl executor it shares with the agent's SysctlKeeper.
 #pragma once
 
 #include <map>
@@ -38,20 +38,8 @@ struct ReconcileReport {
 };
 
 // Reads the sysctls the uplinks need, then (unless dry_run) writes the ones that differ, in order.
-std::vector<SysctlState> sync_sysctls(KernelPort& kernel, const Config& config,
+std::vector<SysctlState> sync_sysctls(SysctlPort& kernel, const Config& config,
                                       const std::vector<Uplink>& uplinks, bool dry_run,
                                       std::vector<Failure>& failures);
-
-// Applies a plan; failed writes are reported, and the rest is still applied.
-void apply_plan(KernelPort& kernel, const Plan& plan, ObservedState& observed,
-                std::vector<Failure>& failures);
-
-// How long a one-shot run waits for probed neighbours: the kernel declares a silent one FAILED
-// after ucast_solicit (3) x retrans_time (1 s).
-constexpr std::chrono::milliseconds kVerifyTimeout{4000};
-
-// `events` (subscribed before the dump) lets a run verify unconfirmed neighbours; without it,
-// or with config.verify_neighbours off, every present neighbour is taken at its word.
-ReconcileReport reconcile_once(KernelPort& kernel, EventSource* events, const Config& config);
 
 }  // namespace ndpsync

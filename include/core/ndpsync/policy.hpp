@@ -1,5 +1,7 @@
-// Policy: which addresses the host must answer for, on which uplink, and which it must refuse.
-// Pure: a function of the config, the observed kernel state and the liveness verdicts.
+// Policy's vocabulary: which addresses the host must answer for, on which uplink, and which it
+// must refuse, with the reason. The DecisionEngine (decision_engine.hpp) makes these; decide() is
+// its one-call form. Pure: a function of the config, the observed kernel state and the liveness
+// verdicts.
 #pragma once
 
 #include <map>
@@ -47,10 +49,6 @@ struct Desired {
   ProxyEntry entry;  // on the uplink, with our owner protocol
   Source source = Source::kAddress;
   IfIndex source_ifindex = 0;
-  // The agent's note of when it installed or adopted the entry (Unix seconds; 0: not yet).
-  // Policy leaves it 0. It lives here, in padding a map node has anyway, rather than in a map
-  // of its own: at 10,000 entries that map cost 0.8 MB.
-  std::uint32_t since = 0;
 };
 
 struct Skipped {
@@ -75,13 +73,6 @@ struct Memory {
   std::map<std::string, std::vector<Prefix>> prefixes;
 };
 
-// What the host sees on its uplinks, and so must never claim.
-struct UplinkSide {
-  std::set<Ipv6Address> addresses;
-  std::set<Ipv6Address> routers;
-  std::set<Ipv6Address> neighbours;
-};
-
 struct Decision {
   std::vector<Uplink> uplinks;
   std::vector<std::string> missing_uplinks;  // configured by name, not present
@@ -90,11 +81,10 @@ struct Decision {
   std::set<Skipped> skipped;                 // ordered by address first
   std::vector<ProxyEntry> foreign;           // entries on uplinks that another owner installed
 
-  // Bookkeeping that lets redecide() judge one address without judging them all.
-  UplinkSide uplink_side;
+  // Bookkeeping that lets DecisionEngine::update() judge one address without judging them all.
   std::size_t admitted = 0;  // addresses admitted (each counts once against the caps)
   std::map<IfIndex, std::size_t> per_interface;
-  bool capped = false;  // a cap refused something: only a full decide() is fair then
+  bool capped = false;  // a cap refused something: only a full pass is fair then
 
   [[nodiscard]] const Uplink* uplink(IfIndex index) const;
   // Where an admitted address is claimed from: one of its entries (every uplink's entry for an
@@ -103,19 +93,8 @@ struct Decision {
   [[nodiscard]] bool judged() const;  // false while no uplink has a prefix
 };
 
+// A fresh, full decision: DecisionEngine::full() in one call.
 Decision decide(const Config& config, const ObservedState& observed,
                 const LivenessView& liveness = {}, const Memory& memory = {});
-
-// Judges `addresses` again after events that changed only downstream addresses and neighbours
-// (or liveness verdicts) since `decision` was made; the result equals a fresh decide(). Returns
-// false when it cannot promise that (a cap is involved): then call decide().
-bool redecide(Decision& decision, const Config& config, const ObservedState& observed,
-              const LivenessView& liveness, const std::set<Ipv6Address>& addresses);
-
-// Re-reads what the uplinks' neighbour tables say about `address` (a neighbour entry on an
-// uplink changed): its place among the routers and other nodes the host must never claim.
-// Call redecide() for the address next.
-void refresh_uplink_side(Decision& decision, const ObservedState& observed,
-                         const Ipv6Address& address);
 
 }  // namespace ndpsync

@@ -18,13 +18,25 @@ struct Plan {
   [[nodiscard]] bool empty() const { return add.empty() && remove.empty(); }
 };
 
+// Which addresses a pass covers: every one, or only those a batch of events touched.
+class Scope {
+ public:
+  static Scope everything() { return Scope(nullptr); }
+  static Scope only(const std::set<Ipv6Address>& addresses) { return Scope(&addresses); }
+
+  [[nodiscard]] bool is_everything() const { return addresses_ == nullptr; }
+  [[nodiscard]] const std::set<Ipv6Address>& addresses() const { return *addresses_; }
+
+ private:
+  explicit Scope(const std::set<Ipv6Address>* addresses) : addresses_(addresses) {}
+  const std::set<Ipv6Address>* addresses_;
+};
+
 // Pure. Touches only entries that carry `owner`; removes nothing on a held uplink, and
 // nothing at all while no uplink is known (a vanished default route must not wipe the table).
-Plan reconcile(const Decision& decision, const ProxyTable& installed, std::uint8_t owner);
-
-// The same, restricted to `addresses`: what redecide() touched.
+// With a scope of some addresses, looks at those addresses' entries on the uplinks only.
 Plan reconcile(const Decision& decision, const ProxyTable& installed, std::uint8_t owner,
-               const std::set<Ipv6Address>& addresses);
+               const Scope& scope = Scope::everything());
 
 struct SysctlWrite {
   SysctlKey key;

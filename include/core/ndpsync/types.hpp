@@ -117,44 +117,65 @@ struct Address {
   auto operator<=>(const Address&) const = default;
 };
 
-// Neighbour states (the kernel's NUD_* bits).
-enum NudState : std::uint16_t {
-  kNudIncomplete = 0x01,
-  kNudReachable = 0x02,
-  kNudStale = 0x04,
-  kNudDelay = 0x08,
-  kNudProbe = 0x10,
-  kNudFailed = 0x20,
-  kNudNoArp = 0x40,
-  kNudPermanent = 0x80,
-  kNudNone = 0x00,
+// A neighbour's state: the kernel's NUD_* bits, as a type of its own so that it cannot be mixed up
+// with flags or counts.
+class NudState {
+ public:
+  constexpr NudState() = default;
+  constexpr explicit NudState(std::uint16_t bits) : bits_(bits) {}
+
+  [[nodiscard]] constexpr std::uint16_t bits() const { return bits_; }
+  // True when this state is one of `set`.
+  [[nodiscard]] constexpr bool in(NudState set) const { return (bits_ & set.bits_) != 0; }
+  friend constexpr NudState operator|(NudState a, NudState b) {
+    return NudState(static_cast<std::uint16_t>(a.bits_ | b.bits_));
+  }
+  auto operator<=>(const NudState&) const = default;
+
+ private:
+  std::uint16_t bits_ = 0;
 };
 
-// A neighbour in one of these states is evidence that the node is there (ARCHITECTURE fact 8).
-constexpr std::uint16_t kNudPresent =
+inline constexpr NudState kNudNone{0x00};
+inline constexpr NudState kNudIncomplete{0x01};
+inline constexpr NudState kNudReachable{0x02};
+inline constexpr NudState kNudStale{0x04};
+inline constexpr NudState kNudDelay{0x08};
+inline constexpr NudState kNudProbe{0x10};
+inline constexpr NudState kNudFailed{0x20};
+inline constexpr NudState kNudNoArp{0x40};
+inline constexpr NudState kNudPermanent{0x80};
+
+// A neighbour in one of these states is evidence that the node is there. INCOMPLETE and NONE say
+// nothing yet; FAILED says it did not answer (docs/design.md, "Neighbour states").
+inline constexpr NudState kNudPresent =
     kNudReachable | kNudStale | kNudDelay | kNudProbe | kNudPermanent | kNudNoArp;
 // States in which the kernel itself has confirmed the node recently, or never needs to.
-constexpr std::uint16_t kNudConfirmed = kNudReachable | kNudPermanent | kNudNoArp;
+inline constexpr NudState kNudConfirmed = kNudReachable | kNudPermanent | kNudNoArp;
+// Entries an admin (or a runtime) set by hand: garbage collection never removes them.
+inline constexpr NudState kNudStatic = kNudPermanent | kNudNoArp;
+// The kernel has a verdict: confirmed, or failed.
+inline constexpr NudState kNudSettled = kNudConfirmed | kNudFailed;
 
 // What the kernel says about a neighbour, without the (ifindex, address) that names it: the
 // observed state keys its table by those, and holds one of these per container.
 struct NeighbourInfo {
-  std::uint16_t state = kNudNone;
+  NudState state;
   bool router = false;  // NTF_ROUTER
   LinkAddress lladdr;   // NDA_LLADDR; empty when unresolved
 
-  [[nodiscard]] bool present() const { return (state & kNudPresent) != 0; }
+  [[nodiscard]] bool present() const { return state.in(kNudPresent); }
   auto operator<=>(const NeighbourInfo&) const = default;
 };
 
 struct Neighbour {
   IfIndex ifindex = 0;
   Ipv6Address address;
-  std::uint16_t state = kNudNone;
+  NudState state;
   bool router = false;  // NTF_ROUTER
   LinkAddress lladdr;   // NDA_LLADDR; empty when unresolved
 
-  [[nodiscard]] bool present() const { return (state & kNudPresent) != 0; }
+  [[nodiscard]] bool present() const { return state.in(kNudPresent); }
   [[nodiscard]] NeighbourInfo info() const { return {state, router, lladdr}; }
   auto operator<=>(const Neighbour&) const = default;
 };
@@ -180,6 +201,6 @@ struct ProxyEntry {
 };
 
 std::string to_string(const ProxyEntry& entry);
-std::string nud_state_name(std::uint16_t state);
+std::string nud_state_name(NudState state);
 
 }  // namespace ndpsync

@@ -1,0 +1,78 @@
+// The prober: everything the agent asks the kernel to resolve. It owns liveness (verifying
+// neighbours that may have left), the pacing of the probes that serve it, and the uplink-probe
+// gate (with uplink_probe_ms, a first claim waits until the kernel has solicited the address on the
+// uplink and nobody answered).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "ndpsync/kernel_port.hpp"
+#include "ndpsync/liveness.hpp"
+
+namespace ndpsync {
+
+struct ProberCounters {
+  std::uint64_t probes = 0;
+  std::uint64_t uplink_probes = 0;  // of those, solicitations on an uplink before a first claim
+  std::uint64_t withdrawals = 0;    // liveness verdicts
+};
+
+class Prober {
+ public:
+  Prober(NeighbourPort& kernel, std::chrono::milliseconds liveness_timeout,
+         std::chrono::milliseconds uplink_probe);
+
+  void set_timeouts(std::chrono::milliseconds liveness_timeout,
+                    std::chrono::milliseconds uplink_probe);
+
+  // --- liveness: each returns true when the verdicts changed; the probes they need are queued
+  // until send() ---
+  // A neighbour we claim (or verify) changed state, or vanished (nullopt).
+  bool observe(const IfAddressKey& key, std::optional<NudState> state, SteadyTime now);
+  // Something suggests a claimed neighbour left although the kernel still trusts it.
+  void suspect(const IfAddressKey& key, SteadyTime now);
+  void forget(const IfAddressKey& key) { liveness_.forget(key); }
+  void forget_interface(IfIndex index) { liveness_.forget_interface(index); }
+  // Sends the next burst of queued probes, unless the last burst was too recent.
+  void send(SteadyTime now);
+  // Deadlines, re-probes and the next burst of queued probes.
+  bool tick(SteadyTime now);
+
+  // --- the uplink-probe gate ---
+  // True when the first claim of `key` may go ahead: the gate is off, or the address was
+  // solicited on the uplink and the wait is over. Otherwise starts (or continues) the wait.
+  bool claim_cleared(const IfAddressKey& key, std::string_view uplink, SteadyTime now);
+  // Waits for claims that are no longer wanted or already installed are moot.
+  template <typename Moot>
+  void drop_claims(Moot&& moot) {
+    std::erase_if(claim_waits_, [&](const auto& item) { return moot(item.first); });
+  }
+  // Addresses whose claim wait is over.
+  void due(SteadyTime now, std::set<Ipv6Address>& addresses) const;
+
+  [[nodiscard]] std::optional<SteadyTime> next_wakeup() const;
+  [[nodiscard]] const Liveness& liveness() const { return liveness_; }
+  [[nodiscard]] const ProberCounters& counters() const { return counters_; }
+
+ private:
+  void enqueue(const std::vector<IfAddressKey>& probe);
+  void flush(SteadyTime now);
+
+  NeighbourPort& kernel_;
+  Liveness liveness_;
+  std::chrono::milliseconds uplink_probe_;
+  std::deque<IfAddressKey> queue_;
+  std::set<IfAddressKey> queued_;
+  std::optional<SteadyTime> next_burst_;
+  // First claims waiting for another node to answer on the uplink: until when; SteadyTime::max()
+  // while the solicitation is still queued.
+  std::map<IfAddressKey, SteadyTime> claim_waits_;
+  ProberCounters counters_;
+};
+
+}  // namespace ndpsync

@@ -1,0 +1,34 @@
+// Logs each refusal once while it lasts (again if it comes back later), and summarises the cap,
+// which a flooding container can hit thousands of times, at most once a minute.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <set>
+
+#include "ndpsync/observed_state.hpp"
+#include "ndpsync/policy.hpp"
+#include "ndpsync/reconcile.hpp"
+
+namespace ndpsync {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+class RefusalLog {
+ public:
+  // Logs what is new among the refusals of `scope`. Returns how many addresses a cap refuses
+  // (counted only when the scope is everything).
+  std::optional<std::size_t> log(const Decision& decision, const ObservedState& observed,
+                                 const Config& config, const Scope& scope, SteadyTime now);
+  void clear() { logged_.clear(); }
+
+ private:
+  std::set<Skipped> logged_;
+  std::optional<SteadyTime> last_cap_warning_;
+};
+
+// Why an entry of ours is withdrawn, for the log line that says so.
+std::string removal_reason(const Decision& decision, const std::set<IfAddressKey>& withdrawn,
+                           const ProxyEntry& entry);
+
+}  // namespace ndpsync

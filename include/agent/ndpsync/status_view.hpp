@@ -1,0 +1,65 @@
+// The status document (docs/status.md), rendered from a read-only view of the agent's rooms.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ndpsync/prober.hpp"
+#include "ndpsync/proxy_writer.hpp"
+#include "ndpsync/report.hpp"
+
+namespace ndpsync {
+
+struct Counters {
+  std::uint64_t events = 0;
+  std::uint64_t reconciles = 0;
+  std::uint64_t full_reconciles = 0;  // of those, the ones that judged every address
+  std::uint64_t adds = 0;
+  std::uint64_t removes = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t resyncs = 0;
+  std::uint64_t overruns = 0;
+  std::uint64_t malformed = 0;  // event batches with a message we could not parse (re-read)
+  std::uint64_t probes = 0;
+  std::uint64_t uplink_probes = 0;  // of those, solicitations on an uplink before a first claim
+  std::uint64_t withdrawals = 0;    // liveness verdicts
+  std::uint64_t sysctl_repairs = 0;
+  std::uint64_t reloads = 0;
+  std::uint64_t capped = 0;  // addresses refused for a cap right now (a gauge)
+};
+
+struct StatusSources {
+  const Config& config;
+  const ObservedState& observed;
+  const Decision& decision;
+  const Prober& prober;
+  const ProxyWriter& writer;
+  std::vector<SysctlState> sysctls;  // with the values found first
+  Counters counters;
+  WallTime started;
+  std::optional<WallTime> last_resync;
+};
+
+class StatusView {
+ public:
+  explicit StatusView(StatusSources sources);
+
+  [[nodiscard]] nlohmann::json document(SteadyTime now) const;
+  // The same document as text, written one entry at a time: at 10,000 entries a whole tree of
+  // them would take ~20 MB for a moment; this takes the text and one entry at a time.
+  [[nodiscard]] std::string text(SteadyTime now) const;
+  [[nodiscard]] std::string summary() const;  // one line, for sd_notify STATUS=
+
+ private:
+  // Everything but the entries (an empty list).
+  [[nodiscard]] nlohmann::json frame(SteadyTime now) const;
+  template <typename Visit>
+  void for_each_entry(Visit&& visit) const;
+
+  StatusSources s_;
+  Names names_;
+};
+
+}  // namespace ndpsync

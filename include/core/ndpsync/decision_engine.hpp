@@ -1,0 +1,33 @@
+// The decision engine: owns the Decision and keeps it equal to what a fresh look at the kernel
+// state would decide. A full pass judges every address; an update judges only the addresses a
+// batch of events touched. Both judge an address the same way, from the same candidates
+// (candidates_for) and the same uplink roles (uplink_role): a full pass is an update over every
+// address, plus the structural half (uplinks, downstream, caps, foreign entries). Pure: no I/O.
+#pragma once
+
+#include <set>
+
+#include "ndpsync/policy.hpp"
+
+namespace ndpsync {
+
+class DecisionEngine {
+ public:
+  // Judges everything from scratch: uplinks, downstream, every address, caps.
+  void full(const Config& config, const ObservedState& observed, const LivenessView& liveness,
+            const Memory& memory);
+
+  // Judges `touched` again, after events that changed only downstream addresses and neighbours,
+  // the uplinks' neighbours, or liveness verdicts. Commits whole or changes nothing: false when it
+  // cannot promise the result a full pass would give (a cap is involved); call full() then.
+  [[nodiscard]] bool update(const Config& config, const ObservedState& observed,
+                            const LivenessView& liveness, const std::set<Ipv6Address>& touched);
+
+  [[nodiscard]] const Decision& decision() const { return decision_; }
+  [[nodiscard]] Decision take() && { return std::move(decision_); }
+
+ private:
+  Decision decision_;
+};
+
+}  // namespace ndpsync

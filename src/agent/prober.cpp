@@ -1,0 +1,112 @@
+#include "ndpsync/prober.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+
+namespace ndpsync {
+namespace {
+
+// Probes go out in bursts: each one may create a neighbour entry, and the kernel's table limit
+// (gc_thresh3) is shared by every namespace. A mass deletion must not fill it with our probes.
+constexpr std::size_t kProbeBurst = 128;
+constexpr auto kProbeInterval = std::chrono::milliseconds(100);
+
+}  // namespace
+
+Prober::Prober(NeighbourPort& kernel, std::chrono::milliseconds liveness_timeout,
+               std::chrono::milliseconds uplink_probe)
+    : kernel_(kernel), liveness_(liveness_timeout), uplink_probe_(uplink_probe) {}
+
+void Prober::set_timeouts(std::chrono::milliseconds liveness_timeout,
+                          std::chrono::milliseconds uplink_probe) {
+  liveness_.set_timeout(liveness_timeout);
+  uplink_probe_ = uplink_probe;
+}
+
+bool Prober::observe(const IfAddressKey& key, std::optional<NudState> state, SteadyTime now) {
+  std::vector<IfAddressKey> probe;
+  const bool changed = liveness_.observe(key, state, now, probe);
+  enqueue(probe);
+  return changed;
+}
+
+void Prober::suspect(const IfAddressKey& key, SteadyTime now) {
+  std::vector<IfAddressKey> probe;
+  liveness_.suspect(key, now, probe);
+  enqueue(probe);
+}
+
+bool Prober::tick(SteadyTime now) {
+  std::vector<IfAddressKey> probe;
+  const auto before = liveness_.withdrawn().size();
+  const bool changed = liveness_.tick(now, probe);
+  if (liveness_.withdrawn().size() > before) {
+    counters_.withdrawals += liveness_.withdrawn().size() - before;
+  }
+  enqueue(probe);
+  send(now);
+  return changed;
+}
+
+bool Prober::claim_cleared(const IfAddressKey& key, std::string_view uplink, SteadyTime now) {
+  if (uplink_probe_.count() == 0) return true;
+  if (const auto it = claim_waits_.find(key); it != claim_waits_.end()) {
+    if (now < it->second) return false;  // still waiting
+    claim_waits_.erase(it);
+    return true;
+  }
+  spdlog::debug("asking {} whether another node uses {} before claiming it", uplink,
+                key.second.to_string());
+  claim_waits_.emplace(key, SteadyTime::max());
+  enqueue({key});
+  send(now);
+  return false;
+}
+
+void Prober::due(SteadyTime now, std::set<Ipv6Address>& addresses) const {
+  for (const auto& [key, until] : claim_waits_) {
+    if (now >= until) addresses.insert(key.second);
+  }
+}
+
+void Prober::enqueue(const std::vector<IfAddressKey>& probe) {
+  for (const auto& key : probe) {
+    if (queued_.insert(key).second) queue_.push_back(key);
+  }
+}
+
+void Prober::send(SteadyTime now) {
+  if (!next_burst_ || now >= *next_burst_) flush(now);
+}
+
+void Prober::flush(SteadyTime now) {
+  for (std::size_t sent = 0; sent < kProbeBurst && !queue_.empty(); ++sent) {
+    const auto key = queue_.front();
+    queue_.pop_front();
+    queued_.erase(key);
+    ++counters_.probes;
+    const auto status = kernel_.probe_neighbour(key.first, key.second);
+    if (!status.ok()) {
+      spdlog::debug("{}", status.message);
+      if (status.error == ENOBUFS || status.error == EAGAIN) liveness_.postpone(key, now);
+    }
+    if (const auto wait = claim_waits_.find(key); wait != claim_waits_.end()) {
+      // The wait starts now that the solicitation is out (the kernel retries it on its own).
+      ++counters_.uplink_probes;
+      wait->second = now + uplink_probe_;
+    }
+  }
+  next_burst_ = queue_.empty() ? std::nullopt : std::optional<SteadyTime>(now + kProbeInterval);
+}
+
+std::optional<SteadyTime> Prober::next_wakeup() const {
+  auto next = liveness_.next_deadline();
+  if (next_burst_ && (!next || *next_burst_ < *next)) next = next_burst_;
+  for (const auto& [key, until] : claim_waits_) {
+    if (until != SteadyTime::max() && (!next || until < *next)) next = until;
+  }
+  return next;
+}
+
+}  // namespace ndpsync

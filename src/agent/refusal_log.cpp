@@ -1,0 +1,82 @@
+#include "ndpsync/refusal_log.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <limits>
+
+namespace ndpsync {
+namespace {
+
+constexpr auto kCapWarningInterval = std::chrono::seconds(60);
+
+template <typename Visit>
+void for_each_refusal(const Decision& decision, const Scope& scope, Visit&& visit) {
+  if (scope.is_everything()) {
+    for (const auto& s : decision.skipped) visit(s);
+    return;
+  }
+  for (const auto& address : scope.addresses()) {
+    auto it = decision.skipped.lower_bound(
+        {address, std::numeric_limits<IfIndex>::min(), SkipReason::kLinkLocal});
+    for (; it != decision.skipped.end() && it->address == address; ++it) visit(*it);
+  }
+}
+
+}  // namespace
+
+std::optional<std::size_t> RefusalLog::log(const Decision& decision, const ObservedState& observed,
+                                           const Config& config, const Scope& scope,
+                                           SteadyTime now) {
+  std::set<Skipped> current;
+  if (!scope.is_everything()) {
+    // Incremental: the refusals of other addresses stand as they were.
+    current = logged_;
+    std::erase_if(current, [&](const Skipped& s) { return scope.addresses().contains(s.address); });
+  }
+  const auto name = [&observed](IfIndex index) {
+    const auto* link = observed.link(index);
+    return link != nullptr ? link->name : std::string("?");
+  };
+  std::size_t capped = 0;
+  const Skipped* first_capped = nullptr;
+  for_each_refusal(decision, scope, [&](const Skipped& s) {
+    if (s.reason == SkipReason::kCap) {
+      if (first_capped == nullptr) first_capped = &s;
+      ++capped;
+      return;
+    }
+    if (s.reason == SkipReason::kLinkLocal || s.reason == SkipReason::kMulticast) return;
+    current.insert(s);
+    if (!logged_.contains(s)) {
+      spdlog::info("not proxying {} seen on {}: {}", s.address.to_string(), name(s.ifindex),
+                   to_string(s.reason));
+    }
+  });
+  logged_ = std::move(current);
+  if (capped > 0 && (!last_cap_warning_ || now - *last_cap_warning_ >= kCapWarningInterval)) {
+    last_cap_warning_ = now;
+    spdlog::warn(
+        "{} address{} over the cap (max_entries {}, max_entries_per_interface {}) not proxied, "
+        "e.g. {} on {}",
+        capped, capped == 1 ? "" : "es", config.max_entries, config.max_entries_per_interface,
+        first_capped->address.to_string(), name(first_capped->ifindex));
+  }
+  if (!scope.is_everything()) return std::nullopt;
+  return capped;
+}
+
+std::string removal_reason(const Decision& decision, const std::set<IfAddressKey>& withdrawn,
+                           const ProxyEntry& entry) {
+  const auto first = decision.skipped.lower_bound(
+      {entry.address, std::numeric_limits<IfIndex>::min(), SkipReason::kLinkLocal});
+  if (first != decision.skipped.end() && first->address == entry.address) {
+    return std::string("now refused: ") + std::string(to_string(first->reason));
+  }
+  for (const auto& key : withdrawn) {
+    if (key.second == entry.address) return "did not answer probes within the liveness timeout";
+  }
+  if (decision.uplink(entry.ifindex) == nullptr) return "no longer on an uplink";
+  return "no longer present downstream";
+}
+
+}  // namespace ndpsync

@@ -1,0 +1,150 @@
+#include "ndpsync/status_view.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <ctime>
+#include <utility>
+
+namespace ndpsync {
+namespace {
+
+std::string iso_time(WallTime t) {
+  const auto seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  std::array<char, 32> text{};
+  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text.data();
+}
+
+double seconds_until(SteadyTime then, SteadyTime now) {
+  return std::chrono::duration<double>(then - now).count();
+}
+
+nlohmann::json counters_json(const Counters& c) {
+  return {{"events", c.events},
+          {"reconciles", c.reconciles},
+          {"full_reconciles", c.full_reconciles},
+          {"adds", c.adds},
+          {"removes", c.removes},
+          {"errors", c.errors},
+          {"resyncs", c.resyncs},
+          {"overruns", c.overruns},
+          {"malformed", c.malformed},
+          {"probes", c.probes},
+          {"uplink_probes", c.uplink_probes},
+          {"withdrawals", c.withdrawals},
+          {"sysctl_repairs", c.sysctl_repairs},
+          {"reloads", c.reloads},
+          {"capped", c.capped}};
+}
+
+}  // namespace
+
+StatusView::StatusView(StatusSources sources) : s_(std::move(sources)) {
+  for (const auto& [index, link] : s_.observed.links()) names_[index] = link.name;
+}
+
+template <typename Visit>
+void StatusView::for_each_entry(Visit&& visit) const {
+  const auto& verifying = s_.prober.liveness().verifying();
+  for (const auto& [key, desired] : s_.decision.desired) {
+    if (!s_.observed.proxies().contains(key)) continue;  // not installed (yet)
+    nlohmann::json item = {{"address", key.second.to_string()},
+                           {"uplink", name_of(names_, key.first)},
+                           {"source", to_string(desired.source)},
+                           {"interface", name_of(names_, desired.source_ifindex)}};
+    if (const auto since = s_.writer.ledger().since(key)) {
+      item["since"] = iso_time(std::chrono::system_clock::from_time_t(*since));
+    }
+    if (verifying.contains({desired.source_ifindex, key.second})) item["verifying"] = true;
+    visit(std::move(item));
+  }
+}
+
+nlohmann::json StatusView::document(SteadyTime now) const {
+  auto document = frame(now);
+  auto& entries = document["entries"];
+  for_each_entry([&](nlohmann::json&& item) { entries.push_back(std::move(item)); });
+  return document;
+}
+
+std::string StatusView::text(SteadyTime now) const {
+  const auto document = frame(now);
+  std::string text = "{";
+  for (const auto& [key, value] : document.items()) {
+    if (text.size() > 1) text += ',';
+    text += nlohmann::json(key).dump();
+    text += ':';
+    if (key != "entries") {
+      text += value.dump();
+      continue;
+    }
+    text += '[';
+    bool first = true;
+    for_each_entry([&](nlohmann::json&& item) {
+      if (!std::exchange(first, false)) text += ',';
+      text += item.dump();
+    });
+    text += ']';
+  }
+  text += '}';
+  return text;
+}
+
+nlohmann::json StatusView::frame(SteadyTime now) const {
+  using nlohmann::json;
+  json verifying = json::array();
+  for (const auto& [key, v] : s_.prober.liveness().verifying()) {
+    verifying.push_back({{"address", key.second.to_string()},
+                         {"interface", name_of(names_, key.first)},
+                         {"probes", v.probes},
+                         {"deadline_in_s", seconds_until(v.deadline, now)}});
+  }
+  json withdrawn = json::array();
+  for (const auto& key : s_.prober.liveness().withdrawn()) {
+    withdrawn.push_back(
+        {{"address", key.second.to_string()}, {"interface", name_of(names_, key.first)}});
+  }
+  json pending = json::array();
+  for (const auto& [key, retry] : s_.writer.pending()) {
+    pending.push_back({{"address", key.second.to_string()},
+                       {"uplink", name_of(names_, key.first)},
+                       {"operation", to_string(retry.op)},
+                       {"attempts", retry.attempts},
+                       {"retry_in_s", std::max(0.0, seconds_until(retry.next, now))},
+                       {"error", retry.status.message}});
+  }
+  json downstream = json::array();
+  for (const auto index : s_.decision.downstream) downstream.push_back(name_of(names_, index));
+  return {{"schema", kSchemaVersion},
+          {"version", kVersion},
+          {"mode", "agent"},
+          {"pid", static_cast<int>(getpid())},
+          {"started", iso_time(s_.started)},
+          {"last_resync", s_.last_resync ? json(iso_time(*s_.last_resync)) : json(nullptr)},
+          {"owner_protocol", s_.config.owner_protocol},
+          {"uplinks", uplinks_json(s_.decision, s_.sysctls)},
+          {"missing_uplinks", s_.decision.missing_uplinks},
+          {"sysctls", sysctls_json(s_.sysctls, "all")},
+          {"downstream", std::move(downstream)},
+          {"entries", json::array()},
+          {"foreign", foreign_json(s_.decision, names_)},
+          {"skipped", skipped_json(s_.decision, names_)},
+          {"verifying", std::move(verifying)},
+          {"withdrawn", std::move(withdrawn)},
+          {"pending", std::move(pending)},
+          {"counters", counters_json(s_.counters)}};
+}
+
+std::string StatusView::summary() const {
+  std::string uplinks;
+  for (const auto& u : s_.decision.uplinks) uplinks += (uplinks.empty() ? "" : ",") + u.name;
+  return std::to_string(s_.decision.desired.size()) + " entries on " +
+         (uplinks.empty() ? "no uplink" : uplinks) + ", " +
+         std::to_string(s_.prober.liveness().verifying().size()) + " verifying, " +
+         std::to_string(s_.writer.pending().size()) + " pending";
+}
+
+}  // namespace ndpsync

@@ -1,0 +1,285 @@
+#include "ndpsync/decision_engine.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include "topology.hpp"
+
+namespace ndpsync {
+namespace {
+
+struct Candidate {
+  Ipv6Address address;
+  IfIndex ifindex = 0;
+  Source source = Source::kAddress;
+  std::uint32_t flags = 0;
+};
+
+// What one address is on the uplinks, if anything: the host's own, a router's, another node's.
+enum class UplinkRole : std::uint8_t { kNone, kOwn, kRouter, kNode };
+
+// Everything one judging pass reads, looked up once per pass.
+class World {
+ public:
+  World(const Config& config, const ObservedState& observed, const LivenessView& liveness,
+        const Decision& decision)
+      : config_(config), observed_(observed), liveness_(liveness), decision_(decision) {
+    for (const auto& [key, route] : observed.routes()) {
+      if (route.gateway && decision.uplink(route.oif) != nullptr) gateways_.insert(*route.gateway);
+    }
+    for (const auto& key : liveness.held) held_.emplace(key.second, key.first);
+  }
+
+  [[nodiscard]] bool downstream(IfIndex index) const {
+    return std::binary_search(decision_.downstream.begin(), decision_.downstream.end(), index);
+  }
+
+  // Every downstream source of `address`, in the order they compete for it: configured
+  // addresses first, then live neighbours, then neighbours liveness still holds; each by
+  // interface. The first acceptable one wins.
+  template <typename Visit>
+  void candidates_for(const Ipv6Address& address, Visit&& visit) const {
+    for (const auto& [key, configured] : observed_.addresses_of(address)) {
+      if (downstream(key.ifindex))
+        visit(Candidate{address, key.ifindex, Source::kAddress, configured.flags});
+    }
+    for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
+      if (downstream(key.ifindex) && alive(neighbour, key.if_key())) {
+        visit(Candidate{address, key.ifindex, Source::kNeighbour, 0});
+      }
+    }
+    const auto [first, last] = held_.equal_range(address);
+    for (auto it = first; it != last; ++it) {
+      const IfAddressKey key{it->second, address};
+      if (downstream(key.first) && observed_.neighbour(key) == nullptr) {
+        visit(Candidate{address, key.first, Source::kNeighbour, 0});
+      }
+    }
+  }
+
+  [[nodiscard]] UplinkRole uplink_role(const Ipv6Address& address) const {
+    for (const auto& [key, configured] : observed_.addresses_of(address)) {
+      if (decision_.uplink(key.ifindex) != nullptr) return UplinkRole::kOwn;
+    }
+    bool router = gateways_.contains(address);
+    bool node = false;
+    for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
+      if (decision_.uplink(key.ifindex) == nullptr) continue;
+      if (neighbour.router) {
+        router = true;
+      } else if (neighbour.present()) {
+        // The host's own MAC answering on the uplink is the host, not another node.
+        const auto* link = observed_.link(key.ifindex);
+        node = node || link == nullptr || neighbour.lladdr != link->mac;
+      }
+    }
+    if (router) return UplinkRole::kRouter;
+    return node ? UplinkRole::kNode : UplinkRole::kNone;
+  }
+
+  [[nodiscard]] std::optional<SkipReason> refuse(const Candidate& candidate) const;
+  [[nodiscard]] const std::multimap<Ipv6Address, IfIndex>& held() const { return held_; }
+
+  // Judges one address: refusals go to `skipped`; the winning source gives one Desired per
+  // uplink whose prefixes cover the address (or a foreign refusal where another owner has one).
+  void judge(const Ipv6Address& address, std::vector<Skipped>& skipped,
+             std::vector<Desired>& eligible) const;
+
+ private:
+  [[nodiscard]] bool alive(const NeighbourInfo& neighbour, const IfAddressKey& key) const {
+    // The kernel keeps NOARP entries for the multicast groups it joined: no node claims those.
+    return (neighbour.present() || liveness_.held.contains(key)) &&
+           !liveness_.withdrawn.contains(key) && !key.second.is_multicast();
+  }
+
+  const Config& config_;
+  const ObservedState& observed_;
+  const LivenessView& liveness_;
+  const Decision& decision_;
+  std::set<Ipv6Address> gateways_;            // of routes on uplinks
+  std::multimap<Ipv6Address, IfIndex> held_;  // liveness.held, address first
+};
+
+std::optional<SkipReason> World::refuse(const Candidate& candidate) const {
+  const auto& a = candidate.address;
+  if (a.is_unspecified()) return SkipReason::kUnspecified;
+  if (a.is_loopback()) return SkipReason::kLoopback;
+  if (a.is_multicast()) return SkipReason::kMulticast;
+  if (a.is_link_local()) return SkipReason::kLinkLocal;
+  if ((candidate.flags & kAddrDadFailed) != 0) return SkipReason::kDadFailed;
+  switch (uplink_role(a)) {
+    case UplinkRole::kOwn: return SkipReason::kUplinkAddress;
+    case UplinkRole::kRouter: return SkipReason::kUplinkRouter;
+    case UplinkRole::kNode: return SkipReason::kUplinkNeighbour;
+    case UplinkRole::kNone: break;
+  }
+  const auto in = [&a](const Prefix& p) { return p.contains(a); };
+  if (std::any_of(config_.deny.begin(), config_.deny.end(), in)) return SkipReason::kDenied;
+  const auto& uplinks = decision_.uplinks;
+  const bool in_prefix = std::any_of(uplinks.begin(), uplinks.end(), [&](const Uplink& u) {
+    return std::any_of(u.prefixes.begin(), u.prefixes.end(), in);
+  });
+  if (!in_prefix) return SkipReason::kOutsidePrefix;
+  const auto* link = observed_.link(candidate.ifindex);
+  const std::string ifname = link != nullptr ? link->name : std::string();
+  for (const auto& [pattern, allowed] : config_.interface_prefixes) {
+    if (matches_any({pattern}, ifname) && std::none_of(allowed.begin(), allowed.end(), in)) {
+      return SkipReason::kNotAllowed;
+    }
+  }
+  return std::nullopt;
+}
+
+void World::judge(const Ipv6Address& address, std::vector<Skipped>& skipped,
+                  std::vector<Desired>& eligible) const {
+  bool taken = false;
+  candidates_for(address, [&](const Candidate& candidate) {
+    if (const auto reason = refuse(candidate)) {
+      skipped.push_back({address, candidate.ifindex, *reason});
+      return;
+    }
+    if (std::exchange(taken, true)) return;
+    for (const auto& uplink : decision_.uplinks) {
+      if (std::none_of(uplink.prefixes.begin(), uplink.prefixes.end(),
+                       [&](const Prefix& p) { return p.contains(address); })) {
+        continue;
+      }
+      const auto installed = observed_.proxies().find({uplink.index, address});
+      if (installed != observed_.proxies().end() && installed->second != config_.owner_protocol) {
+        skipped.push_back({address, candidate.ifindex, SkipReason::kForeign});
+        continue;
+      }
+      eligible.push_back({.entry = {uplink.index, address, config_.owner_protocol},
+                          .source = candidate.source,
+                          .source_ifindex = candidate.ifindex});
+    }
+  });
+}
+
+// Visits every address the kernel lists as an address, a neighbour or a held neighbour, in
+// ascending order, each once: a merge of three sorted sequences, with no copy of them.
+template <typename Visit>
+void for_each_address(const ObservedState& observed,
+                      const std::multimap<Ipv6Address, IfIndex>& held, Visit&& visit) {
+  auto a = observed.addresses().begin();
+  auto n = observed.neighbours().begin();
+  auto h = held.begin();
+  const auto a_end = observed.addresses().end();
+  const auto n_end = observed.neighbours().end();
+  const auto h_end = held.end();
+  while (a != a_end || n != n_end || h != h_end) {
+    std::optional<Ipv6Address> next;
+    const auto lowest = [&next](const Ipv6Address& x) {
+      if (!next || x < *next) next = x;
+    };
+    if (a != a_end) lowest(a->first.address);
+    if (n != n_end) lowest(n->first.address);
+    if (h != h_end) lowest(h->first);
+    visit(*next);
+    while (a != a_end && a->first.address == *next) ++a;
+    while (n != n_end && n->first.address == *next) ++n;
+    while (h != h_end && h->first == *next) ++h;
+  }
+}
+
+// Counts one admitted address against the caps; false when a cap refuses it.
+bool admit(Decision& decision, const Config& config, const Desired& desired) {
+  if (decision.claim(desired.entry.address) == nullptr) {
+    auto& count = decision.per_interface[desired.source_ifindex];
+    if (decision.admitted >= config.max_entries || count >= config.max_entries_per_interface) {
+      return false;
+    }
+    ++count;
+    ++decision.admitted;
+  }
+  decision.desired[{desired.entry.ifindex, desired.entry.address}] = desired;
+  return true;
+}
+
+// What the decision holds for one address, taken out (with its share of the caps).
+void forget(Decision& decision, const Ipv6Address& address) {
+  if (const auto* claim = decision.claim(address)) {
+    --decision.per_interface[claim->source_ifindex];
+    --decision.admitted;
+  }
+  for (const auto& uplink : decision.uplinks) decision.desired.erase({uplink.index, address});
+  const auto first = decision.skipped.lower_bound(
+      {address, std::numeric_limits<IfIndex>::min(), SkipReason::kLinkLocal});
+  auto last = first;
+  while (last != decision.skipped.end() && last->address == address) ++last;
+  decision.skipped.erase(first, last);
+}
+
+}  // namespace
+
+void DecisionEngine::full(const Config& config, const ObservedState& observed,
+                          const LivenessView& liveness, const Memory& memory) {
+  Decision decision;
+  decision.uplinks = select_uplinks(config, observed, memory, decision.missing_uplinks);
+  decision.downstream = select_downstream(config, observed, memory, decision.uplinks);
+  if (decision.judged()) {
+    const World world(config, observed, liveness, decision);
+    std::vector<Skipped> skipped;
+    std::vector<Desired> eligible;
+    for_each_address(observed, world.held(),
+                     [&](const Ipv6Address& address) { world.judge(address, skipped, eligible); });
+    decision.skipped.insert(skipped.begin(), skipped.end());
+    // Caps: what is installed already keeps its place; newcomers queue behind it, configured
+    // addresses before neighbours, then by interface and address.
+    std::sort(eligible.begin(), eligible.end(), [](const Desired& a, const Desired& b) {
+      return std::tie(a.source, a.source_ifindex, a.entry) <
+             std::tie(b.source, b.source_ifindex, b.entry);
+    });
+    std::stable_partition(eligible.begin(), eligible.end(), [&](const Desired& d) {
+      return observed.proxies().contains({d.entry.ifindex, d.entry.address});
+    });
+    for (const auto& desired : eligible) {
+      if (!admit(decision, config, desired)) {
+        decision.skipped.insert({desired.entry.address, desired.source_ifindex, SkipReason::kCap});
+        decision.capped = true;
+      }
+    }
+    for (const auto& item : observed.proxies()) {
+      if (item.second != config.owner_protocol && decision.uplink(item.first.first) != nullptr) {
+        decision.foreign.push_back(proxy_entry(item));
+      }
+    }
+  }
+  decision_ = std::move(decision);
+}
+
+bool DecisionEngine::update(const Config& config, const ObservedState& observed,
+                            const LivenessView& liveness, const std::set<Ipv6Address>& touched) {
+  if (decision_.capped) return false;
+  if (!decision_.judged()) return true;  // still nothing to judge
+  // Judge first, without changing anything; check the caps on a copy of the counts.
+  const World world(config, observed, liveness, decision_);
+  std::vector<Skipped> skipped;
+  std::vector<Desired> eligible;
+  for (const auto& address : touched) world.judge(address, skipped, eligible);
+  auto admitted = decision_.admitted;
+  auto per_interface = decision_.per_interface;
+  for (const auto& address : touched) {
+    if (const auto* claim = decision_.claim(address)) {
+      --per_interface[claim->source_ifindex];
+      --admitted;
+    }
+  }
+  std::set<Ipv6Address> counted;
+  for (const auto& desired : eligible) {
+    if (!counted.insert(desired.entry.address).second) continue;
+    auto& count = per_interface[desired.source_ifindex];
+    if (admitted >= config.max_entries || count >= config.max_entries_per_interface) return false;
+    ++count;
+    ++admitted;
+  }
+  // Then commit.
+  for (const auto& address : touched) forget(decision_, address);
+  for (const auto& desired : eligible) admit(decision_, config, desired);
+  decision_.skipped.insert(skipped.begin(), skipped.end());
+  return true;
+}
+
+}  // namespace ndpsync

@@ -1,0 +1,138 @@
+#include "topology.hpp"
+
+#include <algorithm>
+
+namespace ndpsync {
+namespace {
+
+bool is_unicast_global(const Ipv6Address& address) {
+  return !address.is_unspecified() && !address.is_loopback() && !address.is_multicast() &&
+         !address.is_link_local();
+}
+
+void add_unique(std::vector<Prefix>& prefixes, const Prefix& prefix) {
+  if (std::find(prefixes.begin(), prefixes.end(), prefix) == prefixes.end()) {
+    prefixes.push_back(prefix);
+  }
+}
+
+// The on-link prefixes of the uplink's global addresses. An address with a /128 (DHCPv6 IA_NA)
+// takes its prefix from the on-link route that covers it.
+std::vector<Prefix> detect_prefixes(const ObservedState& observed, IfIndex uplink) {
+  std::vector<Prefix> prefixes;
+  std::vector<Ipv6Address> own;
+  for (const auto& [key, address] : observed.addresses()) {
+    if (key.ifindex != uplink || !is_unicast_global(address.address) ||
+        (address.flags & kAddrDadFailed) != 0) {
+      continue;
+    }
+    own.push_back(address.address);
+    if (address.prefix_length > 0 && address.prefix_length < 128) {
+      add_unique(prefixes, Prefix(address.address, address.prefix_length));
+    }
+  }
+  for (const auto& [key, route] : observed.routes()) {
+    const auto length = route.destination.length();
+    if (route.oif != uplink || route.gateway || length == 0 || length == 128 ||
+        route.table != kMainTable || !is_unicast_global(route.destination.network())) {
+      continue;
+    }
+    const auto& destination = route.destination;  // clang 14 cannot capture a binding
+    const bool covers_own = std::any_of(
+        own.begin(), own.end(), [&](const Ipv6Address& a) { return destination.contains(a); });
+    if (covers_own) {
+      add_unique(prefixes, route.destination);
+    }
+  }
+  std::sort(prefixes.begin(), prefixes.end());
+  return prefixes;
+}
+
+}  // namespace
+
+std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& observed,
+                                   const Memory& memory, std::vector<std::string>& missing) {
+  std::vector<IfIndex> indexes;
+  if (!config.uplinks.empty()) {
+    for (const auto& name : config.uplinks) {
+      if (const auto* link = observed.link_by_name(name)) {
+        indexes.push_back(link->index);
+      } else {
+        missing.push_back(name);
+      }
+    }
+  } else {
+    for (const auto& [key, route] : observed.routes()) {
+      if (route.is_default() && route.table == kMainTable && route.oif != 0) {
+        indexes.push_back(route.oif);
+      }
+    }
+    if (indexes.empty()) {
+      for (const auto& name : memory.uplinks) {
+        if (const auto* link = observed.link_by_name(name)) indexes.push_back(link->index);
+      }
+    }
+  }
+  std::sort(indexes.begin(), indexes.end());
+  indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
+
+  std::vector<Uplink> uplinks;
+  for (const auto index : indexes) {
+    const auto* link = observed.link(index);
+    if (link == nullptr) {
+      continue;
+    }
+    Uplink uplink{.index = index, .name = link->name, .prefixes = config.prefixes};
+    if (uplink.prefixes.empty()) {
+      uplink.prefixes = detect_prefixes(observed, index);
+    }
+    if (const auto it = memory.prefixes.find(link->name);
+        uplink.prefixes.empty() && it != memory.prefixes.end()) {
+      uplink.prefixes = it->second;
+      uplink.remembered = true;
+    }
+    uplinks.push_back(std::move(uplink));
+  }
+  return uplinks;
+}
+
+// Downstream by default: veths, bridges and lo; never an uplink, a bridge port (its addresses and
+// neighbours live on the bridge), or anything that shares a master with an uplink.
+std::vector<IfIndex> select_downstream(const Config& config, const ObservedState& observed,
+                                       const Memory& memory, const std::vector<Uplink>& uplinks) {
+  std::set<IfIndex> excluded;
+  for (const auto& uplink : uplinks) {
+    excluded.insert(uplink.index);
+    if (const auto* link = observed.link(uplink.index); link != nullptr && link->master != 0) {
+      excluded.insert(link->master);
+    }
+  }
+  // Named and remembered uplinks are never downstream, even while they are not uplinks.
+  for (const auto& [index, link] : observed.links()) {
+    if (std::find(config.uplinks.begin(), config.uplinks.end(), link.name) !=
+            config.uplinks.end() ||
+        memory.uplinks.contains(link.name)) {
+      excluded.insert(index);
+    }
+  }
+  std::vector<IfIndex> downstream;
+  for (const auto& [index, link] : observed.links()) {
+    if (excluded.contains(index) || excluded.contains(link.master)) {
+      continue;
+    }
+    bool selected = false;
+    if (!config.downstream.empty()) {
+      selected = matches_any(config.downstream, link.name);
+    } else {
+      const auto* master = observed.link(link.master);
+      const bool bridge_port = master != nullptr && master->kind == "bridge";
+      selected = !bridge_port && (link.loopback || link.kind == "veth" || link.kind == "bridge");
+    }
+    if (selected) {
+      downstream.push_back(index);
+    }
+  }
+  return downstream;
+}
+
+}  // namespace ndpsync
