@@ -1,19 +1,40 @@
 // A stateful fake of the kernel for unit tests: links, addresses, neighbours, routes, proxy
 // entries and sysctls held in memory, with an event queue the tests feed.
+//
+// It keeps its own simple model of the kernel, independent of the agent's ObservedState, so that
+// a test checks the agent against what the kernel does, not against what the agent believes:
+// - taking a link admin-down purges every proxy entry on it, silently (no event);
+// - deleting a link drops its addresses, neighbours, routes and proxy entries with it;
+// - writing a non-zero `forwarding` on `all` or on an interface deletes the RA-learned default
+//   routes (protocol ra) of every interface whose accept_ra is not 2, with a route-delete event
+//   for each;
+// - any call can be made to fail with an errno of the test's choice (fail_next, fail_address,
+//   fail_sysctl).
 #pragma once
 
 #include <deque>
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "ndpsync/kernel_port.hpp"
-#include "ndpsync/observed_state.hpp"
 
 namespace ndpsync::testing {
 
 class FakeKernel final : public KernelPort, public EventSource {
  public:
+  // The calls a test can make fail.
+  enum class Call : std::uint8_t {
+    kDump,
+    kDumpProxies,
+    kAdd,
+    kDelete,
+    kProbe,
+    kReadSysctl,
+    kWriteSysctl
+  };
+
   // --- building the world (each also queues the event the kernel would send) ---
   void add_link(const Link& link);
   void remove_link(IfIndex index);
@@ -24,7 +45,10 @@ class FakeKernel final : public KernelPort, public EventSource {
   void set_neighbour(IfIndex ifindex, std::string_view address, NudState state, bool router = false,
                      std::string_view lladdr = "02:00:00:00:00:99");
   void remove_neighbour(IfIndex ifindex, std::string_view address);
+  // A route learned from an RA (protocol ra, main table).
   void add_route(std::string_view prefix, IfIndex oif, std::optional<std::string_view> gateway);
+  // Any route, as given (protocol, table).
+  void add_route(const Route& route);
   void remove_route(std::string_view prefix, IfIndex oif);
   // Proxy changes are silent, as in the kernel.
   void put_proxy(IfIndex ifindex, std::string_view address, std::uint8_t protocol);
@@ -33,6 +57,8 @@ class FakeKernel final : public KernelPort, public EventSource {
   // --- inspection ---
   [[nodiscard]] std::set<ProxyEntry> proxies() const;
   [[nodiscard]] bool has_proxy(IfIndex ifindex, std::string_view address) const;
+  [[nodiscard]] std::vector<Route> routes() const;
+  [[nodiscard]] bool has_default_route(IfIndex oif) const;
   std::map<SysctlKey, std::string> sysctls;
   std::vector<std::string> sysctl_writes;  // "key=value", in order
   std::vector<std::pair<IfIndex, Ipv6Address>> probes;
@@ -44,13 +70,23 @@ class FakeKernel final : public KernelPort, public EventSource {
   std::set<Ipv6Address> fail_add;  // add_proxy for these fails with EPERM
   bool overrun_next_drain = false;
   std::string malformed_next_drain;  // non-empty: the next drain reports a malformed message
+  // The next `times` calls of this kind fail with `error` (queued after earlier fail_next calls).
+  void fail_next(Call call, int error, int times = 1);
+  // Every call of this kind for this address fails with `error` (0 clears it). kAdd, kDelete and
+  // kProbe only.
+  void fail_address(Call call, std::string_view address, int error);
+  // Every call of this kind for this sysctl fails with `error` (0 clears it). kReadSysctl and
+  // kWriteSysctl only.
+  void fail_sysctl(Call call, const SysctlKey& key, int error);
+  void clear_faults();
 
-  // --- KernelPort ---
+  // --- NeighbourPort ---
   Result<Snapshot> dump() override;
   Result<std::vector<ProxyEntry>> dump_proxies() override;
   Status add_proxy(const ProxyEntry& entry) override;
   Status delete_proxy(const ProxyEntry& entry) override;
   Status probe_neighbour(IfIndex ifindex, const Ipv6Address& address) override;
+  // --- SysctlPort ---
   Result<std::string> read_sysctl(const SysctlKey& key) override;
   Status write_sysctl(const SysctlKey& key, const std::string& value) override;
 
@@ -68,11 +104,26 @@ class FakeKernel final : public KernelPort, public EventSource {
   void drop_events() { events_.clear(); }
 
  private:
-  void emit(KernelEvent event);
+  using Key = std::pair<IfIndex, Ipv6Address>;
+  using RouteId = std::tuple<std::uint32_t, Prefix, IfIndex, std::optional<Ipv6Address>>;
 
-  ObservedState state_;
+  // The errno an injected fault gives this call, or 0.
+  int injected(Call call, const Ipv6Address* address = nullptr, const SysctlKey* key = nullptr);
+  void purge_ra_default_routes();
+  [[nodiscard]] bool accepts_ra_while_forwarding(IfIndex oif) const;
+  void drop_interface(IfIndex index);
+
+  std::map<IfIndex, Link> links_;
+  std::map<Key, Address> addresses_;
+  std::map<Key, Neighbour> neighbours_;
+  std::map<RouteId, Route> routes_;
+  std::map<Key, std::uint8_t> proxies_;  // -> NDA_PROTOCOL
   std::deque<KernelEvent> events_;
   std::string last_error_;
+
+  std::map<Call, std::deque<int>> next_failures_;
+  std::map<std::pair<Call, Ipv6Address>, int> address_failures_;
+  std::map<std::pair<Call, SysctlKey>, int> sysctl_failures_;
 };
 
 Ipv6Address ip(std::string_view text);
