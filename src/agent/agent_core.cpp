@@ -57,6 +57,7 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
   reconcile(now);
   if (reason != ResyncReason::kPeriodic || config_.verify_neighbours) verify_unconfirmed(now);
   prober_.send(now);
+  forget_absent();
   spdlog::debug("resync ({}): {} entries", to_string(reason), decision().desired.size());
   return {};
 }
@@ -258,10 +259,23 @@ void AgentCore::write(const ProxyEntry& entry, WriteOp op, SteadyTime now) {
 }
 
 void AgentCore::tick(SteadyTime now) {
-  if (prober_.tick(now)) structural_ = true;  // rare: a verdict; judge everything again
+  const bool verdicts = prober_.tick(now);
+  if (verdicts) structural_ = true;  // rare: a verdict; judge everything again
   writer_.due(now, touched_);
   prober_.due(now, touched_);
   reconcile(now);
+  if (verdicts) forget_absent();
+}
+
+// A withdrawn neighbour that is no longer in the kernel's table needs no verdict: it is no
+// source, and if it comes back, its new entry is judged afresh. Without this, neighbours that
+// garbage collection deleted while they were being verified would pile up in the verdicts.
+void AgentCore::forget_absent() {
+  std::vector<IfAddressKey> absent;
+  for (const auto& key : prober_.liveness().withdrawn()) {
+    if (observed_.neighbour(key) == nullptr) absent.push_back(key);
+  }
+  for (const auto& key : absent) prober_.forget(key);
 }
 
 std::optional<SteadyTime> AgentCore::next_wakeup() const {

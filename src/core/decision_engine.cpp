@@ -201,7 +201,8 @@ bool admit(Decision& decision, const Config& config, const Desired& desired) {
 // What the decision holds for one address, taken out (with its share of the caps).
 void forget(Decision& decision, const Ipv6Address& address) {
   if (const auto* claim = decision.claim(address)) {
-    --decision.per_interface[claim->source_ifindex];
+    const auto count = decision.per_interface.find(claim->source_ifindex);
+    if (--count->second == 0) decision.per_interface.erase(count);
     --decision.admitted;
   }
   for (const auto& uplink : decision.uplinks) decision.desired.erase({uplink.index, address});

@@ -159,6 +159,20 @@ TEST_CASE("agent liveness: a vanished neighbour is verified before it is withdra
     CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:2"));  // its neighbour on the bridge stays
     CHECK_FALSE(h.agent->next_wakeup());                    // nothing pending: no wakeups
   }
+  SECTION("a neighbour gone by its verdict leaves no verdict behind") {
+    // It turned FAILED, garbage collection deleted it while it was being verified: once it is
+    // withdrawn there is nothing left to remember (a churning host would pile these up).
+    Harness h;
+    h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:3", kNudFailed);
+    h.pump();
+    h.kernel.remove_neighbour(kBr0, "2001:db8:0:1::2:3");
+    h.pump();
+    h.advance(30s);
+    CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+    CHECK(h.agent->counters().withdrawals == 1);
+    CHECK(h.agent->liveness().withdrawn().empty());
+    CHECK(h.agent->liveness().verifying().empty());
+  }
   SECTION("a withdrawn container that speaks again is claimed again") {
     Harness h;
     h.kernel.remove_neighbour(kBr0, "2001:db8:0:1::2:3");

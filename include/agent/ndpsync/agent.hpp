@@ -74,6 +74,7 @@ class AgentCore {
                        SteadyTime now);
   void verify_unconfirmed(SteadyTime now);
   void verify_orphans(SteadyTime now);
+  void forget_absent();
   [[nodiscard]] std::vector<IfAddressKey> claimed_neighbours() const;
   [[nodiscard]] bool is_tracked(const IfAddressKey& source) const;
   [[nodiscard]] std::string link_name(IfIndex index) const;
