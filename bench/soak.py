@@ -14,10 +14,10 @@ runs them.
 
   soak.py watch --pid PID --socket PATH --netns NS --dev BRIDGE --net CIDR --out FILE
                 --stop FILE [--interval S]
-      Run in the root namespace until FILE exists. Every INTERVAL s one sample (JSON line in
+      Run in the host's namespace (NS) until FILE exists. Every INTERVAL s one sample (JSON line in
       OUT): the agent's VmRSS, RssAnon, VmHWM and [heap] (/proc/PID/status, /proc/PID/smaps),
       its status document's entries, verifying and withdrawn lists and counters (read from the
-      status socket), and the bridge's neighbour states. Every second it also plays the kernel's
+      status socket), and the bridge's neighbour states. Twice a second it also plays the kernel's
       garbage collector, sped up: a FAILED neighbour on BRIDGE inside the churn range (CIDR
       NET) that has no proxy entry (the agent has withdrawn
       it, or never proxied it) is deleted. Without it FAILED entries stay until the periodic gc
@@ -41,13 +41,14 @@ import sys
 import time
 
 # ---------------------------------------------------------------------------------------------
-# rtnetlink: add and delete one IPv6 address
+# rtnetlink: add and delete one IPv6 address, delete one neighbour
 
-RTM_NEWADDR, RTM_DELADDR = 20, 21
+RTM_NEWADDR, RTM_DELADDR, RTM_DELNEIGH = 20, 21, 29
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
 NLMSG_ERROR = 2
 IFA_ADDRESS, IFA_FLAGS = 1, 8
 IFA_F_NODAD, IFA_F_NOPREFIXROUTE = 0x02, 0x200
+NDA_DST = 1
 
 
 class Rtnl:
@@ -61,14 +62,11 @@ class Rtnl:
         length = 4 + len(payload)
         return struct.pack("HH", length, kind) + payload + b"\0" * ((4 - length % 4) % 4)
 
-    def address(self, op, ifindex, addr):
-        """RTM_NEWADDR/RTM_DELADDR for addr/128 on ifindex; returns 0 or the errno."""
+    def request(self, op, nlflags, body):
+        """Send one request with an ack; returns 0 or the errno."""
         self.seq += 1
-        flags = IFA_F_NODAD | IFA_F_NOPREFIXROUTE
-        body = struct.pack("BBBBI", socket.AF_INET6, 128, flags & 0xFF, 0, ifindex)
-        body += self._attr(IFA_ADDRESS, addr.packed) + self._attr(IFA_FLAGS, struct.pack("I", flags))
-        nlflags = NLM_F_REQUEST | NLM_F_ACK | (NLM_F_CREATE | NLM_F_EXCL if op == RTM_NEWADDR else 0)
-        self.sock.send(struct.pack("IHHII", 16 + len(body), op, nlflags, self.seq, 0) + body)
+        flags = NLM_F_REQUEST | NLM_F_ACK | nlflags
+        self.sock.send(struct.pack("IHHII", 16 + len(body), op, flags, self.seq, 0) + body)
         while True:
             data = self.sock.recv(65536)
             off = 0
@@ -77,6 +75,18 @@ class Rtnl:
                 if kind == NLMSG_ERROR and seq == self.seq:
                     return -struct.unpack("i", data[off + 16:off + 20])[0]
                 off += (length + 3) & ~3
+
+    def neighbour_del(self, ifindex, addr):
+        """RTM_DELNEIGH for addr on ifindex; returns 0 or the errno."""
+        body = struct.pack("BBHiHBB", socket.AF_INET6, 0, 0, ifindex, 0, 0, 0)
+        return self.request(RTM_DELNEIGH, 0, body + self._attr(NDA_DST, addr.packed))
+
+    def address(self, op, ifindex, addr):
+        """RTM_NEWADDR/RTM_DELADDR for addr/128 on ifindex; returns 0 or the errno."""
+        flags = IFA_F_NODAD | IFA_F_NOPREFIXROUTE
+        body = struct.pack("BBBBI", socket.AF_INET6, 128, flags & 0xFF, 0, ifindex)
+        body += self._attr(IFA_ADDRESS, addr.packed) + self._attr(IFA_FLAGS, struct.pack("I", flags))
+        return self.request(op, NLM_F_CREATE | NLM_F_EXCL if op == RTM_NEWADDR else 0, body)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,7 +274,7 @@ def ip_lines(netns, *args):
     return [line.split() for line in out.splitlines() if line.strip()]
 
 
-def collect(args, deleted):
+def collect(args, rtnl, ifindex, deleted):
     """One pass of the gc; returns the bridge's neighbour states and the proxy addresses."""
     proxies = {f[0] for f in ip_lines(args.netns, "neigh", "show", "proxy")}
     states = {}
@@ -275,13 +285,11 @@ def collect(args, deleted):
             states[state] = states.get(state, 0) + 1
             if state == "FAILED" and f[0] not in proxies:
                 doomed.append(f[0])
-    if doomed:
-        batch = "".join("neigh del %s dev %s\n" % (a, args.dev) for a in doomed)
-        # One at a time would be slow; a batch stops at its first failure (a neighbour the
-        # kernel removed meanwhile), which the next pass retries.
-        subprocess.run(["ip", "-n", args.netns, "-6", "-batch", "-"], input=batch, text=True,
-                       capture_output=True)
-        deleted[0] += len(doomed)
+    for addr in doomed:
+        # One by one over rtnetlink (an `ip -batch` stops at its first failure): one the kernel
+        # removed meanwhile is simply gone already.
+        err = rtnl.neighbour_del(ifindex, ipaddress.IPv6Address(addr))
+        deleted[0] += err == 0
     return states, proxies
 
 
@@ -300,6 +308,8 @@ def cmd_watch(args):
     t0 = time.monotonic()
     next_sample = t0
     deleted = [0]
+    rtnl = Rtnl()
+    ifindex = socket.if_nametoindex(args.dev)
     peak = 0
     with open(args.out, "a") as out:
         while not os.path.exists(args.stop):
@@ -307,7 +317,7 @@ def cmd_watch(args):
             # A failed pass (the agent busy past the socket timeout, an ip command failing on a
             # loaded machine) is logged and retried: the samples note the gap in time.
             try:
-                states, _ = collect(args, deleted)
+                states, _ = collect(args, rtnl, ifindex, deleted)
                 peak = max(peak, sum(states.values()))
                 if now >= next_sample:
                     row = sample(args, t0, states, deleted)
@@ -318,7 +328,7 @@ def cmd_watch(args):
                     next_sample += args.interval
             except (OSError, ValueError, subprocess.CalledProcessError) as e:
                 sys.stderr.write("watch: %.1f s: %s\n" % (now - t0, e))
-            time.sleep(max(0.05, min(1.0, next_sample - time.monotonic())))
+            time.sleep(max(0.05, min(0.5, next_sample - time.monotonic())))
     return 0
 
 

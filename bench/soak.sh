@@ -127,7 +127,7 @@ wait_for 10 owned_is "$BASELINE" ||
 log "agent $AGENT_PID proxies the lab's $(wc -l <<<"$BASELINE") addresses; VmRSS $(awk '/^VmRSS/ { print $2, $3 }' "/proc/$AGENT_PID/status")"
 
 # ---------------------------------------------------------------------------------------------
-"$LAB_PYTHON" "$SOAK_SCRIPT" watch --pid "$AGENT_PID" --socket "$AGENT_SOCK" --netns "$LAB_H" \
+ip netns exec "$LAB_H" "$LAB_PYTHON" "$SOAK_SCRIPT" watch --pid "$AGENT_PID" --socket "$AGENT_SOCK" --netns "$LAB_H" \
     --dev br0 --net "$CHURN_NET" --out "$OUT/samples.jsonl" --stop "$LAB_DIR/stop" \
     --interval "$INTERVAL" 2>"$OUT/watch.err" &
 WATCH_PID=$!
