@@ -40,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --minutes) MINUTES=$2; shift ;;
     --out) OUT=$2; shift ;;
     --no-docs) DOCS=0 ;;
-    -h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/soak.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
