@@ -789,6 +789,24 @@ def print_table(goal_rows, res):
     print()
 
 
+def keep_soak(old_path, text):
+    """The "Churn soak" section comes from bench/soak.sh: carry it over from the old page,
+    before the analysis."""
+    try:
+        with open(old_path) as f:
+            old = f.read()
+    except OSError:
+        return text
+    start = old.find("\n## Churn soak\n")
+    if start < 0:
+        return text
+    end = old.find("\n## ", start + 1)
+    section = old[start + 1:end + 1 if end >= 0 else len(old)]
+    at = text.find("\n## Analysis")
+    at = at + 1 if at >= 0 else len(text)
+    return text[:at] + section + ("" if section.endswith("\n\n") else "\n") + text[at:]
+
+
 def main(argv):
     p = argparse.ArgumentParser()
     p.add_argument("out")
@@ -814,8 +832,8 @@ def main(argv):
                 os.remove(old)
         for name in made:
             shutil.copy(os.path.join(args.out, name + ".png"), os.path.join(imgdir, name + ".png"))
-        write(os.path.join(args.docs, "benchmarks.md"),
-              md_report(res, goal_rows, machine, "bench/", made))
+        doc = os.path.join(args.docs, "benchmarks.md")
+        write(doc, keep_soak(doc, md_report(res, goal_rows, machine, "bench/", made)))
     print_table(goal_rows, res)
     print("results: %s/results.json, %s/benchmarks.md, plots: %s" % (
         args.out, args.out, ", ".join(n + ".png" for n in made) or "none"))

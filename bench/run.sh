@@ -4,6 +4,7 @@
 # peers (ndppd, npd6) in one namespace lab built for the run and removed afterwards.
 #
 #   sudo bench/run.sh [--quick] [--out DIR] [--only PHASE,...]
+#   sudo bench/run.sh --soak [--quick] [--out DIR]   the churn soak instead (bench/soak.sh)
 #
 #   --quick   CI mode: small sizes, ~1.5 min; prints the figures, asserts no thresholds (exit 0
 #             unless the harness itself breaks).
@@ -28,6 +29,12 @@
 # a built ndpsync (build/ndpsync, or NDPSYNC=...). ndppd and npd6 are optional (rows skipped
 # without them). Nothing outside the lab's namespaces is touched.
 set -euo pipefail
+
+if [[ " $* " == *" --soak "* ]]; then
+    args=()
+    for a in "$@"; do [[ $a == --soak ]] || args+=("$a"); done
+    exec "$(dirname "$0")/soak.sh" "${args[@]}"
+fi
 
 QUICK=0
 OUT=/tmp/ndpsync-bench

@@ -37,6 +37,8 @@ done
 if [[ -x bench/run.sh ]]; then
   echo "== benchmark harness, quick mode (figures only, no thresholds)"
   bench/run.sh --quick --out build/bench-quick
+  echo "== churn soak, quick mode (1 min; fails on a leak or a wrong proxy table)"
+  bench/soak.sh --quick --out build/soak-quick
 fi
 
 echo "== sanitizer build (ASan + UBSan): unit and integration tests"
