@@ -111,9 +111,10 @@ bool ObservedState::apply_link(const LinkEvent& event) {
   auto& slot = links_[index];
   const Link before = slot;
   slot = event.link;
-  // Taking a link down makes the kernel purge its proxy entries without telling anyone (fact 5),
-  // and kernels before 6.17 purge them on carrier loss too. Forget them on any such change; the
-  // next reconcile re-adds them (adding is idempotent) whatever this kernel did.
+  // Taking a link down makes the kernel purge its proxy entries without telling anyone, and
+  // kernels before 6.17 purge them on carrier loss too (docs/design.md, "Silent proxy table").
+  // Forget them on any such change; the next reconcile re-adds them (adding is idempotent)
+  // whatever this kernel did.
   if (before.up != slot.up || before.carrier != slot.carrier) {
     erase_where(proxies_, [index](const IfAddressKey& key) { return key.first == index; });
   }

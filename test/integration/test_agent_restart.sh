@@ -109,7 +109,7 @@ hold_for 3 eval 'track_ct2; live_kept' ||
 ok "live entries still present 3 s later ($HOLD_SAMPLES samples)"
 
 # A live but idle container whose neighbour entry vanished while the agent was down (kernel
-# fact 8: garbage collection) keeps its entry: the restarted agent verifies it like any vanished
+# docs/design.md, "Neighbour states": garbage collection) keeps its entry: the restarted agent verifies it like any vanished
 # neighbour instead of withdrawing it unseen.
 if [[ -n $CT2_MISSING_MS ]]; then
     afail "live $LAB_CT2 (neighbour flushed while down) was unproxied $CT2_MISSING_MS ms after the restart: $(grep -F "withdrew $LAB_CT2" "$AGENT_LOG" | tail -n1)"

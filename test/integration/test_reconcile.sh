@@ -86,7 +86,7 @@ section() {
 # ---------------------------------------------------------------------------------------------
 section "1. first reconcile installs exactly the container-side addresses"
 # Watch the host's routes during the first run: switching forwarding on must not purge the
-# RA-learned default route even for a moment (kernel fact 3: accept_ra=2 has to come first).
+# RA-learned default route even for a moment (docs/design.md, "Forwarding purges RA routes": accept_ra=2 has to come first).
 ip -n "$LAB_H" -6 monitor route >"$LAB_DIR/routes.log" 2>&1 &
 MONITOR_PID=$!
 lab_bg "$MONITOR_PID"
@@ -148,7 +148,7 @@ max_us=$(jq -r .max_us <<<"$out")
 ok "10 multicast NS answered without proxy delay ($(jq -c '{median_us, p99_us, max_us}' <<<"$out"))"
 
 # ---------------------------------------------------------------------------------------------
-section "5. negative control: without all.proxy_ndp, unicast NS go unanswered (kernel fact 2)"
+section "5. negative control: without all.proxy_ndp, unicast NS go unanswered (docs/design.md: Unicast NS)"
 ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.all.proxy_ndp=0
 expect_eq "control: eth0.proxy_ndp is still 1" 1 "$(sysctl_h net.ipv6.conf.eth0.proxy_ndp)"
 probe_expect silent --target "$LAB_CT1" --unicast --dst-mac "$HOST_MAC"

@@ -12,7 +12,7 @@ Modes
                        in ndisc_recv_ns (after proxy_delay).
   --unicast            NS to the target address itself, sent to the host's MAC: the router's
                        reachability probe (NUD PROBE). On the host these go through ip6_forward,
-                       which needs all.proxy_ndp=1 (see docs: kernel fact 2). To make our own
+                       which needs all.proxy_ndp=1 (docs/design.md, "Unicast NS"). To make our own
                        kernel send the packet to the right MAC without resolving the target first,
                        the probe pins the router's neighbour entry for the target
                        (`ip -6 neigh replace TARGET lladdr MAC dev IFACE nud permanent`) and

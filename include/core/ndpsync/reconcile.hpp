@@ -44,7 +44,7 @@ struct SysctlWrite {
   std::string reason;
 };
 
-// The sysctls the uplinks need, in the order they must be written (ARCHITECTURE fact 3):
+// The sysctls the uplinks need, in the order they must be written (docs/design.md, "Forwarding purges RA routes"):
 // accept_ra=2 where it was 1, then proxy_ndp, then forwarding, then proxy_delay.
 std::vector<SysctlKey> sysctl_keys(const Config& config, const std::vector<Uplink>& uplinks);
 std::vector<SysctlWrite> plan_sysctls(const Config& config, const std::vector<Uplink>& uplinks,
