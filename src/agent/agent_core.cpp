@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "agent_verify.hpp"
+
 namespace ndpsync {
 namespace {
 
@@ -38,26 +40,26 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
     spdlog::warn("resync ({}): {}", to_string(reason), snapshot.status.message);
     return snapshot.status;
   }
-  // The states our claimed neighbours had, before the dump replaces what we knew.
-  std::vector<std::pair<IfAddressKey, NudState>> claimed;
-  for (const auto& source : claimed_neighbours()) {
-    const auto* neighbour = observed_.neighbour(source);
-    claimed.emplace_back(source, neighbour != nullptr ? neighbour->state : kNudNone);
-  }
+  const auto claimed = claimed_states(decision(), observed_);
   observed_.replace(std::move(snapshot.value));
-  verify_vanished(claimed, now);
-  prober_.send(now);
   ++counters_.resyncs;
   if (reason == ResyncReason::kOverrun) ++counters_.overruns;
   last_resync_ = wall_();
   keeper_.invalidate();  // the kernel may have changed anything while we were not looking
-  if (reason == ResyncReason::kStart) verify_orphans(now);
-  prober_.send(now);
+  if (config_.verify_neighbours) {
+    verify_vanished(claimed, observed_, prober_, now);
+    if (reason == ResyncReason::kStart) {
+      const auto without_orphans =
+          ::ndpsync::decide(config_, observed_, prober_.liveness().view(), memory_);
+      verify_orphans(without_orphans, observed_, config_.owner_protocol, prober_, now);
+    }
+    prober_.send(now);
+  }
   structural_ = true;
   reconcile(now);
-  if (reason != ResyncReason::kPeriodic || config_.verify_neighbours) verify_unconfirmed(now);
+  if (config_.verify_neighbours) verify_unconfirmed(decision(), observed_, prober_, now);
   prober_.send(now);
-  forget_absent();
+  forget_absent(observed_, prober_);
   spdlog::debug("resync ({}): {} entries", to_string(reason), decision().desired.size());
   return {};
 }
@@ -126,7 +128,7 @@ void AgentCore::note_link(const LinkEvent& event, SteadyTime now) {
   // for it lingers, so verify everything claimed on that bridge now.
   if (before != nullptr && before->master != 0 &&
       (event.change == Change::kDel || event.link.master != before->master)) {
-    for (const auto& source : claimed_neighbours()) {
+    for (const auto& source : claimed_neighbours(decision())) {
       if (source.first == before->master) prober_.suspect(source, now);
     }
   }
@@ -264,18 +266,7 @@ void AgentCore::tick(SteadyTime now) {
   writer_.due(now, touched_);
   prober_.due(now, touched_);
   reconcile(now);
-  if (verdicts) forget_absent();
-}
-
-// A withdrawn neighbour that is no longer in the kernel's table needs no verdict: it is no
-// source, and if it comes back, its new entry is judged afresh. Without this, neighbours that
-// garbage collection deleted while they were being verified would pile up in the verdicts.
-void AgentCore::forget_absent() {
-  std::vector<IfAddressKey> absent;
-  for (const auto& key : prober_.liveness().withdrawn()) {
-    if (observed_.neighbour(key) == nullptr) absent.push_back(key);
-  }
-  for (const auto& key : absent) prober_.forget(key);
+  if (verdicts) forget_absent(observed_, prober_);
 }
 
 std::optional<SteadyTime> AgentCore::next_wakeup() const {
@@ -335,6 +326,16 @@ StatusView AgentCore::view() const {
 nlohmann::json AgentCore::status(SteadyTime now) const { return view().document(now); }
 std::string AgentCore::status_text(SteadyTime now) const { return view().text(now); }
 std::string AgentCore::summary() const { return view().summary(); }
+
+// A neighbour whose state matters to liveness: one we claim an address from, or are verifying,
+// or have withdrawn.
+bool AgentCore::is_tracked(const IfAddressKey& source) const {
+  const auto* claim = decision().claim(source.second);
+  const bool claimed = claim != nullptr && claim->source == Source::kNeighbour &&
+                       claim->source_ifindex == source.first;
+  const auto& liveness = prober_.liveness();
+  return claimed || liveness.verifying().contains(source) || liveness.withdrawn().contains(source);
+}
 
 std::string AgentCore::link_name(IfIndex index) const {
   const auto* link = observed_.link(index);

@@ -1,84 +1,87 @@
 // The agent's liveness checks on what a dump reveals: claimed neighbours that vanished while we
 // were not looking, claimed neighbours the kernel does not vouch for, and entries a previous run
 // left whose source is gone. Events catch the transitions; these catch what only a dump shows.
+#include "agent_verify.hpp"
+
 #include <algorithm>
 #include <optional>
 
-#include "ndpsync/agent.hpp"
-
 namespace ndpsync {
 
-std::vector<IfAddressKey> AgentCore::claimed_neighbours() const {
+std::vector<IfAddressKey> claimed_neighbours(const Decision& decision) {
   std::vector<IfAddressKey> sources;
-  for (const auto& [key, desired] : decision().desired) {
+  for (const auto& [key, desired] : decision.desired) {
     if (desired.source == Source::kNeighbour)
       sources.emplace_back(desired.source_ifindex, key.second);
   }
-  if (decision().uplinks.size() > 1) {  // an address has an entry on each uplink that covers it
+  if (decision.uplinks.size() > 1) {  // an address has an entry on each uplink that covers it
     std::sort(sources.begin(), sources.end());
     sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
   }
   return sources;
 }
 
-bool AgentCore::is_tracked(const IfAddressKey& source) const {
-  const auto* claim = decision().claim(source.second);
-  const bool claimed = claim != nullptr && claim->source == Source::kNeighbour &&
-                       claim->source_ifindex == source.first;
-  const auto& liveness = prober_.liveness();
-  return claimed || liveness.verifying().contains(source) || liveness.withdrawn().contains(source);
+std::vector<ClaimedState> claimed_states(const Decision& decision, const ObservedState& observed) {
+  std::vector<ClaimedState> claimed;
+  for (const auto& source : claimed_neighbours(decision)) {
+    const auto* neighbour = observed.neighbour(source);
+    claimed.push_back({source, neighbour != nullptr ? neighbour->state : kNudNone});
+  }
+  return claimed;
 }
 
-// A claimed neighbour missing from a new dump vanished while we were not looking (an overrun,
-// garbage collection): verify it like one whose deletion we saw; a static one was removed on
-// purpose.
-void AgentCore::verify_vanished(const std::vector<std::pair<IfAddressKey, NudState>>& claimed,
-                                SteadyTime now) {
-  if (!config_.verify_neighbours) return;
-  for (const auto& [source, state] : claimed) {
-    if (observed_.link(source.first) == nullptr || observed_.neighbour(source) != nullptr) continue;
+void verify_vanished(const std::vector<ClaimedState>& before, const ObservedState& observed,
+                     Prober& prober, SteadyTime now) {
+  for (const auto& [source, state] : before) {
+    if (observed.link(source.first) == nullptr || observed.neighbour(source) != nullptr) continue;
     if (state.in(kNudStatic)) {
-      prober_.forget(source);
+      prober.forget(source);  // removed on purpose: garbage collection never takes those
     } else {
-      prober_.observe(source, std::nullopt, now);
+      prober.observe(source, std::nullopt, now);
     }
   }
 }
 
-// Claimed neighbours the kernel does not vouch for right now get verified.
-void AgentCore::verify_unconfirmed(SteadyTime now) {
-  if (!config_.verify_neighbours) return;
-  for (const auto& source : claimed_neighbours()) {
-    const auto* neighbour = observed_.neighbour(source);
+void verify_unconfirmed(const Decision& decision, const ObservedState& observed, Prober& prober,
+                        SteadyTime now) {
+  for (const auto& source : claimed_neighbours(decision)) {
+    const auto* neighbour = observed.neighbour(source);
     if (neighbour != nullptr && !neighbour->state.in(kNudConfirmed) &&
-        !prober_.liveness().withdrawn().contains(source)) {
-      prober_.observe(source, neighbour->state, now);
+        !prober.liveness().withdrawn().contains(source)) {
+      prober.observe(source, neighbour->state, now);
     }
   }
 }
 
-// Entries a previous run installed whose source is gone now (a neighbour entry vanished while
-// no agent was running) are verified like any vanished neighbour, on the downstream interface
-// whose on-link prefix covers them, rather than withdrawn unseen: the container may be idle.
-void AgentCore::verify_orphans(SteadyTime now) {
-  if (!config_.verify_neighbours) return;
-  const auto d = ::ndpsync::decide(config_, observed_, prober_.liveness().view(), memory_);
-  for (const auto& [key, protocol] : observed_.proxies()) {
-    if (protocol != config_.owner_protocol || d.desired.contains(key) ||
-        d.uplink(key.first) == nullptr) {
+// Our entries whose source is gone are verified on the downstream interface whose on-link
+// prefix covers them (the first such, by index), rather than withdrawn unseen: the container
+// may be idle.
+void verify_orphans(const Decision& decision, const ObservedState& observed, std::uint8_t owner,
+                    Prober& prober, SteadyTime now) {
+  for (const auto& [key, protocol] : observed.proxies()) {
+    if (protocol != owner || decision.desired.contains(key) ||
+        decision.uplink(key.first) == nullptr) {
       continue;
     }
-    std::optional<IfIndex> covering;  // the first such interface, by index
-    for (const auto& [where, address] : observed_.addresses()) {
+    std::optional<IfIndex> covering;
+    for (const auto& [where, address] : observed.addresses()) {
       const bool downstream =
-          std::binary_search(d.downstream.begin(), d.downstream.end(), where.ifindex);
+          std::binary_search(decision.downstream.begin(), decision.downstream.end(), where.ifindex);
       if (downstream && address.prefix_length < 128 && (!covering || where.ifindex < *covering) &&
           Prefix(address.address, address.prefix_length).contains(key.second)) {
         covering = where.ifindex;
       }
     }
-    if (covering) prober_.observe({*covering, key.second}, std::nullopt, now);
+    if (covering) prober.observe({*covering, key.second}, std::nullopt, now);
   }
+}
+
+void forget_absent(const ObservedState& observed, Prober& prober) {
+  std::vector<IfAddressKey> absent;
+  for (const auto& key : prober.liveness().withdrawn()) {
+    if (observed.neighbour(key) == nullptr) absent.push_back(key);
+  }
+  for (const auto& key : absent) prober.forget(key);
 }
 
 }  // namespace ndpsync

@@ -70,12 +70,6 @@ class AgentCore {
   void apply(const Plan& plan, SteadyTime now);
   void write(const ProxyEntry& entry, WriteOp op, SteadyTime now);
   void adopt(const Plan& plan);
-  void verify_vanished(const std::vector<std::pair<IfAddressKey, NudState>>& claimed,
-                       SteadyTime now);
-  void verify_unconfirmed(SteadyTime now);
-  void verify_orphans(SteadyTime now);
-  void forget_absent();
-  [[nodiscard]] std::vector<IfAddressKey> claimed_neighbours() const;
   [[nodiscard]] bool is_tracked(const IfAddressKey& source) const;
   [[nodiscard]] std::string link_name(IfIndex index) const;
   [[nodiscard]] StatusView view() const;

@@ -1,0 +1,37 @@
+// Liveness checks on what a dump reveals, for AgentCore. Private to the agent library.
+#pragma once
+
+#include <vector>
+
+#include "ndpsync/prober.hpp"
+
+namespace ndpsync {
+
+// The neighbours the decision claims addresses from, each once.
+std::vector<IfAddressKey> claimed_neighbours(const Decision& decision);
+
+struct ClaimedState {
+  IfAddressKey source;
+  NudState state;
+};
+// Their states, before a dump replaces what we knew.
+std::vector<ClaimedState> claimed_states(const Decision& decision, const ObservedState& observed);
+
+// A claimed neighbour missing from a new dump vanished while we were not looking (an overrun,
+// garbage collection): verify it like one whose deletion we saw; a static one was removed on
+// purpose.
+void verify_vanished(const std::vector<ClaimedState>& before, const ObservedState& observed,
+                     Prober& prober, SteadyTime now);
+// Claimed neighbours the kernel does not vouch for right now get verified.
+void verify_unconfirmed(const Decision& decision, const ObservedState& observed, Prober& prober,
+                        SteadyTime now);
+// Entries a previous run installed whose source is gone now (judged by `decision`, made without
+// them) are verified like any vanished neighbour.
+void verify_orphans(const Decision& decision, const ObservedState& observed, std::uint8_t owner,
+                    Prober& prober, SteadyTime now);
+// A withdrawn neighbour that is no longer in the kernel's table needs no verdict: it is no
+// source, and if it comes back, its new entry is judged afresh. Without this, neighbours that
+// garbage collection deleted while they were being verified would pile up in the verdicts.
+void forget_absent(const ObservedState& observed, Prober& prober);
+
+}  // namespace ndpsync
