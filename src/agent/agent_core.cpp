@@ -94,6 +94,7 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
   last_resync_ = wall_();
   // The kernel may have changed anything while we were not looking: sysctls too.
   sysctl_uplinks_.clear();
+  warned_missing_.clear();  // warned again at every resync while they are missing
   if (reason == ResyncReason::kStart) {
     verify_orphans(now);
   }
@@ -334,7 +335,8 @@ void AgentCore::sync_sysctls(bool at_start) {
     return;
   }
   std::vector<Failure> failures;
-  sysctls_ = ::ndpsync::sync_sysctls(kernel_, config_, decision_.uplinks, false, failures);
+  sysctls_ = ::ndpsync::sync_sysctls(kernel_, config_, observed_, decision_.uplinks,
+                                     SysctlMode::kWrite, failures);
   for (const auto& s : sysctls_) {
     first_found_.try_emplace(s.key, s.found);
     if (!s.set.empty() && s.status.ok()) {
@@ -352,6 +354,14 @@ void AgentCore::sync_sysctls(bool at_start) {
     spdlog::error("{}: {}", f.target, f.status.message);
   }
   sysctl_uplinks_ = failures.empty() ? uplinks : decltype(uplinks){};
+}
+
+void AgentCore::warn_missing_uplinks() {
+  if (decision_.missing_uplinks == warned_missing_) return;
+  for (const auto& name : decision_.missing_uplinks) {
+    spdlog::warn("uplink {}: configured but not present (a typo?); nothing is proxied on it", name);
+  }
+  warned_missing_ = decision_.missing_uplinks;
 }
 
 std::string AgentCore::removal_reason(const ProxyEntry& entry) const {
@@ -502,6 +512,7 @@ void AgentCore::reconcile(SteadyTime now) {
     }
     plan = ::ndpsync::reconcile(decision_, observed_.proxies(), config_.owner_protocol);
     log_refusals(now, nullptr);
+    warn_missing_uplinks();
     sync_sysctls(false);
     std::erase_if(parked_since_, [&](const auto& item) {
       return !installed_ours(item.first) || decision_.desired.contains(item.first);

@@ -1,38 +1,9 @@
 #include "ndpsync/oneshot.hpp"
 
-#include <algorithm>
-#include <cstring>
+#include <cerrno>
 #include <set>
 
 namespace ndpsync {
-
-std::vector<SysctlState> sync_sysctls(KernelPort& kernel, const Config& config,
-                                      const std::vector<Uplink>& uplinks, bool dry_run,
-                                      std::vector<Failure>& failures) {
-  std::vector<SysctlState> states;
-  std::map<SysctlKey, std::string> current;
-  for (const auto& key : sysctl_keys(config, uplinks)) {
-    auto value = kernel.read_sysctl(key);
-    if (value.ok()) {
-      current[key] = value.value;
-    }
-    states.push_back({.key = key, .found = value.value, .status = value.status});
-  }
-  for (const auto& write : plan_sysctls(config, uplinks, current)) {
-    auto state = std::find_if(states.begin(), states.end(),
-                              [&](const SysctlState& s) { return s.key == write.key; });
-    state->set = write.value;
-    state->reason = write.reason;
-    if (dry_run) {
-      continue;
-    }
-    state->status = kernel.write_sysctl(write.key, write.value);
-    if (!state->status.ok()) {
-      failures.push_back({"sysctl", write.key.to_string() + "=" + write.value, state->status});
-    }
-  }
-  return states;
-}
 
 void apply_plan(KernelPort& kernel, const Plan& plan, ObservedState& observed,
                 std::vector<Failure>& failures) {
@@ -132,10 +103,19 @@ ReconcileReport reconcile_once(KernelPort& kernel, EventSource* events, const Co
     report.names[index] = link.name;
   }
   report.plan = reconcile(report.decision, observed.proxies(), config.owner_protocol);
+  // A configured uplink that is missing is most likely a typo: the host's real uplink is then
+  // no uplink of ours, and the sysctl plan holds the global writes back for it.
+  for (const auto& name : report.decision.missing_uplinks) {
+    report.failures.push_back(
+        {"uplink",
+         name,
+         {.error = ENODEV, .message = "configured uplink is not present (a typo?)"}});
+  }
   // Sysctls first: accept_ra must be 2 before forwarding is switched on, and entries are useless
   // until proxy_ndp is set.
   report.sysctls =
-      sync_sysctls(kernel, config, report.decision.uplinks, config.dry_run, report.failures);
+      sync_sysctls(kernel, config, observed, report.decision.uplinks,
+                   config.dry_run ? SysctlMode::kDryRun : SysctlMode::kWrite, report.failures);
   if (!config.dry_run) {
     apply_plan(kernel, report.plan, observed, report.failures);
   }

@@ -92,6 +92,8 @@ class AgentCore {
   bool claim_cleared(const ProxyEntry& entry, SteadyTime now);
   void verify_orphans(SteadyTime now);
   void sync_sysctls(bool at_start);
+  // Logs a warning for each configured uplink that is missing, when that set changes.
+  void warn_missing_uplinks();
   void write(const ProxyEntry& entry, bool add, SteadyTime now);
   std::string removal_reason(const ProxyEntry& entry) const;
   void verify_unconfirmed(SteadyTime now);
@@ -118,6 +120,7 @@ class AgentCore {
   std::map<SysctlKey, std::string> first_found_;
   std::set<SysctlKey> settled_;  // keys that held our value at least once
   std::set<std::pair<IfIndex, std::string>> sysctl_uplinks_;
+  std::vector<std::string> warned_missing_;  // missing uplinks warned about since the last resync
   std::set<Skipped> logged_skips_;
   std::optional<SteadyTime> last_cap_warning_;
   std::deque<IfAddressKey> probe_queue_;
