@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
     if (*run) {
       agent.apply_to(config);
       config.validate();
+      config.validate_for_agent();
       ndpsync::cli::setup_logging(config.log_level);
       // SIGHUP: the file is read again and the command line still wins over it.
       const auto reload = [&]() -> std::optional<Config> {
@@ -156,6 +157,7 @@ int main(int argc, char** argv) {
           agent.apply_to(fresh);
           if (!log_level.empty()) fresh.log_level = log_level;
           fresh.validate();
+          fresh.validate_for_agent();
           spdlog::set_level(spdlog::level::from_str(fresh.log_level));
           return fresh;
         } catch (const ConfigError& e) {

@@ -255,6 +255,14 @@ void Config::validate() const {
   }
 }
 
+void Config::validate_for_agent() const {
+  if (dry_run) {
+    fail("dry_run",
+         "is for `ndpsync reconcile` only; the agent always writes to the kernel. "
+         "Remove the key, and use `ndpsync reconcile --dry-run` to see what would change");
+  }
+}
+
 bool matches_any(const std::vector<std::string>& patterns, std::string_view name) {
   const std::string subject(name);
   return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& pattern) {

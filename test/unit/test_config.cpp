@@ -149,3 +149,16 @@ TEST_CASE("globs match interface names") {
   CHECK_FALSE(ndpsync::matches_any({"veth*"}, "eth0"));
   CHECK_FALSE(ndpsync::matches_any({}, "eth0"));
 }
+
+TEST_CASE("the agent refuses a config that asks for a dry run") {
+  CHECK_NOTHROW(parse_config(R"({"dry_run": false})").validate_for_agent());
+  const auto config = parse_config(R"({"dry_run": true})");  // fine for `reconcile`
+  try {
+    config.validate_for_agent();
+    FAIL("dry_run was accepted for the agent");
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    CHECK(what.find("'dry_run'") != std::string::npos);
+    CHECK(what.find("ndpsync reconcile --dry-run") != std::string::npos);
+  }
+}

@@ -64,6 +64,9 @@ struct Config {
 
   // Throws ConfigError naming the first contradiction (an uplink also listed downstream, ...).
   void validate() const;
+  // The agent writes to the kernel, always: a config that asks for a dry run is refused rather
+  // than silently ignored. Throws ConfigError.
+  void validate_for_agent() const;
 };
 
 // True when `name` matches a name or glob ("veth*") of the list.
