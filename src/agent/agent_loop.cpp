@@ -15,6 +15,7 @@
 #include <boost/asio.hpp>
 
 #include "ndpsync/agent.hpp"
+#include "ndpsync/agent_start.hpp"
 #include "ndpsync/netlink.hpp"
 #include "privileges.hpp"
 #include "status_server.hpp"
@@ -58,14 +59,21 @@ class AgentLoop {
       spdlog::error("{}", status.message);
       return 1;
     }
-    core_.resync(SteadyClock::now(), ResyncReason::kStart);
-    if (::geteuid() == 0) {
-      if (auto status = drop_capabilities(); !status.ok()) {
-        spdlog::warn("keeping all capabilities: {}", status.message);
-      }
+    // READY=1 only after a first read that succeeded; otherwise exit 1 (systemd restarts us).
+    const StartSteps steps{.ready =
+                               [&] {
+                                 if (::geteuid() == 0) {
+                                   if (auto status = drop_capabilities(); !status.ok()) {
+                                     spdlog::warn("keeping all capabilities: {}", status.message);
+                                   }
+                                 }
+                                 spdlog::info("ndpsync agent started: {}; status on {}",
+                                              core_.summary(), config.status_socket);
+                               },
+                           .notify = [this](const std::string& state) { notify(state); }};
+    if (const auto exit_code = start_agent(core_, SteadyClock::now(), steps)) {
+      return *exit_code;
     }
-    spdlog::info("ndpsync agent started: {}; status on {}", core_.summary(), config.status_socket);
-    notify("READY=1");
     start_watchdog();
     wait_events();
     schedule_resync();
