@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -66,6 +67,42 @@ int AgentOptions::status() const {
     print_status(document, std::cout);
   }
   return 0;
+}
+
+void print_config_keys(KeysFormat format, std::ostream& out) {
+  const auto keys = config_keys();
+  if (format == KeysFormat::kJson) {
+    auto document = nlohmann::json::array();
+    for (const auto& k : keys) {
+      document.push_back({{"key", k.name},
+                          {"type", k.type},
+                          {"default", k.default_value},
+                          {"meaning", k.meaning}});
+    }
+    out << document.dump(2) << "\n";
+    return;
+  }
+  // Widths in characters, not bytes: a type may hold a UTF-8 arrow.
+  const auto width = [](const std::string& text) {
+    return static_cast<std::size_t>(
+        std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  };
+  std::size_t name_width = 3;
+  std::size_t type_width = 4;
+  std::size_t default_width = 7;
+  for (const auto& k : keys) {
+    name_width = std::max(name_width, width(k.name));
+    type_width = std::max(type_width, width(k.type));
+    default_width = std::max(default_width, width(k.default_value));
+  }
+  const auto row = [&](const std::string& name, const std::string& type,
+                       const std::string& fallback, const std::string& meaning) {
+    out << name << std::string(name_width - width(name) + 2, ' ') << type
+        << std::string(type_width - width(type) + 2, ' ') << fallback
+        << std::string(default_width - width(fallback) + 2, ' ') << meaning << "\n";
+  };
+  row("KEY", "TYPE", "DEFAULT", "MEANING");
+  for (const auto& k : keys) row(k.name, k.type, k.default_value, k.meaning);
 }
 
 }  // namespace ndpsync::cli
