@@ -46,6 +46,7 @@ Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
   if (reason == ResyncReason::kOverrun) ++counters_.overruns;
   last_resync_ = wall_();
   keeper_.invalidate();  // the kernel may have changed anything while we were not looking
+  refusals_.remind();
   if (config_.verify_neighbours) {
     verify_vanished(claimed, observed_, prober_, now);
     if (reason == ResyncReason::kStart) {
@@ -181,7 +182,10 @@ void AgentCore::reconcile(SteadyTime now) {
   if (const auto capped = refusals_.log(decision(), observed_, config_, scope, now)) {
     counters_.capped = *capped;
   }
-  if (scope.is_everything()) keeper_.keep(config_, decision().uplinks);
+  if (scope.is_everything()) {
+    refusals_.log_missing_uplinks(decision());
+    keeper_.keep(config_, observed_, decision().uplinks);
+  }
   adopt(plan);
   structural_ = false;
   touched_.clear();

@@ -5,8 +5,6 @@
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include <boost/asio.hpp>
 
 #include "ndpsync/agent.hpp"
+#include "ndpsync/agent_start.hpp"
 #include "ndpsync/netlink.hpp"
 #include "privileges.hpp"
 #include "status_server.hpp"
@@ -58,14 +57,21 @@ class AgentLoop {
       spdlog::error("{}", status.message);
       return 1;
     }
-    core_.resync(SteadyClock::now(), ResyncReason::kStart);
-    if (::geteuid() == 0) {
-      if (auto status = drop_capabilities(); !status.ok()) {
-        spdlog::warn("keeping all capabilities: {}", status.message);
-      }
+    // READY=1 only after a first read that succeeded; otherwise exit 1 (systemd restarts us).
+    const StartSteps steps{.ready =
+                               [&] {
+                                 if (::geteuid() == 0) {
+                                   if (auto status = drop_capabilities(); !status.ok()) {
+                                     spdlog::warn("keeping all capabilities: {}", status.message);
+                                   }
+                                 }
+                                 spdlog::info("ndpsync agent started: {}; status on {}",
+                                              core_.summary(), config.status_socket);
+                               },
+                           .notify = [this](const std::string& state) { notify(state); }};
+    if (const auto exit_code = start_agent(core_, SteadyClock::now(), steps)) {
+      return *exit_code;
     }
-    spdlog::info("ndpsync agent started: {}; status on {}", core_.summary(), config.status_socket);
-    notify("READY=1");
     start_watchdog();
     wait_events();
     schedule_resync();
@@ -247,40 +253,6 @@ int run_agent(const Config& config, const ConfigReloader& reload) {
   }
   AgentLoop loop(config, std::move(kernel), std::move(events.value), reload);
   return loop.run();
-}
-
-std::optional<std::string> query_status(const std::string& socket_path, std::string& error) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (fd < 0 || socket_path.size() >= sizeof(address.sun_path)) {
-    error = "cannot create a socket for " + socket_path;
-    if (fd >= 0) ::close(fd);
-    return std::nullopt;
-  }
-  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  timeval timeout{.tv_sec = 5, .tv_usec = 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) < 0) {
-    error = "no agent answers on " + socket_path + ": " + std::strerror(errno);
-    ::close(fd);
-    return std::nullopt;
-  }
-  std::string text;
-  std::array<char, 65536> buffer{};
-  while (true) {
-    const auto n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      error = "reading from " + socket_path + ": " + std::strerror(errno);
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    text.append(buffer.data(), static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return text;
 }
 
 }  // namespace ndpsync

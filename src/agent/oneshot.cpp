@@ -1,5 +1,6 @@
 #include "ndpsync/reconcile_once.hpp"
 
+#include <cerrno>
 #include <set>
 
 #include "ndpsync/proxy_writer.hpp"
@@ -99,10 +100,19 @@ ReconcileReport reconcile_once(KernelPort& kernel, EventSource* events, const Co
     report.names[index] = link.name;
   }
   report.plan = reconcile(report.decision, observed.proxies(), config.owner_protocol);
+  // A configured uplink that is missing is most likely a typo: the host's real uplink is then
+  // no uplink of ours, and the sysctl plan holds the global writes back for it.
+  for (const auto& name : report.decision.missing_uplinks) {
+    report.failures.push_back(
+        {"uplink",
+         name,
+         {.error = ENODEV, .message = "configured uplink is not present (a typo?)"}});
+  }
   // Sysctls first: accept_ra must be 2 before forwarding is switched on, and entries are useless
   // until proxy_ndp is set.
   report.sysctls =
-      sync_sysctls(kernel, config, report.decision.uplinks, config.dry_run, report.failures);
+      sync_sysctls(kernel, config, observed, report.decision.uplinks,
+                   config.dry_run ? SysctlMode::kDryRun : SysctlMode::kWrite, report.failures);
   if (!config.dry_run) apply(kernel, report.plan, observed, report.failures);
   return report;
 }

@@ -65,6 +65,14 @@ std::optional<std::size_t> RefusalLog::log(const Decision& decision, const Obser
   return capped;
 }
 
+void RefusalLog::log_missing_uplinks(const Decision& decision) {
+  if (decision.missing_uplinks == warned_missing_) return;
+  for (const auto& name : decision.missing_uplinks) {
+    spdlog::warn("uplink {}: configured but not present (a typo?); nothing is proxied on it", name);
+  }
+  warned_missing_ = decision.missing_uplinks;
+}
+
 std::string removal_reason(const Decision& decision, const std::set<IfAddressKey>& withdrawn,
                            const ProxyEntry& entry) {
   const auto first = decision.skipped.lower_bound(

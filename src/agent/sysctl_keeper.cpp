@@ -4,12 +4,13 @@
 
 namespace ndpsync {
 
-void SysctlKeeper::keep(const Config& config, const std::vector<Uplink>& uplinks) {
+void SysctlKeeper::keep(const Config& config, const ObservedState& observed,
+                        const std::vector<Uplink>& uplinks) {
   std::set<std::pair<IfIndex, std::string>> current;
   for (const auto& u : uplinks) current.emplace(u.index, u.name);
   if (current == checked_for_) return;
   std::vector<Failure> failures;
-  states_ = sync_sysctls(kernel_, config, uplinks, /*dry_run=*/false, failures);
+  states_ = sync_sysctls(kernel_, config, observed, uplinks, SysctlMode::kWrite, failures);
   for (const auto& s : states_) {
     first_found_.try_emplace(s.key, s.found);
     if (!s.set.empty() && s.status.ok()) {

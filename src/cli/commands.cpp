@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "ndpsync/agent_loop.hpp"
+#include "status_client.hpp"
+#include "status_text.hpp"
 
 namespace ndpsync::cli {
 
@@ -39,81 +42,21 @@ int AgentOptions::run(const Config& config,
   return run_agent(config, reload);
 }
 
-namespace {
-
-using nlohmann::json;
-
-std::string text_of(const json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
-}
-
-// The status document, for people. Keys are documented in docs/status.md.
-void print_status(const json& s, std::ostream& out) {
-  out << "ndpsync " << text_of(s["version"]) << " agent, pid " << s["pid"] << ", started "
-      << text_of(s["started"]) << ", last resync " << text_of(s["last_resync"]) << "\n";
-  for (const auto& u : s["uplinks"]) {
-    out << "uplink " << text_of(u["name"]) << ":";
-    for (const auto& p : u["prefixes"]) out << " " << text_of(p);
-    if (u["held"].get<bool>()) out << " (no prefix yet: holding entries)";
-    out << "\n";
-    for (const auto& sc : u["sysctls"]) {
-      out << "  " << text_of(sc["key"]) << " = " << text_of(sc["found"])
-          << (sc["set"].is_null() ? "" : " -> " + text_of(sc["set"])) << "\n";
-    }
-  }
-  for (const auto& sc : s["sysctls"]) {
-    out << "  " << text_of(sc["key"]) << " = " << text_of(sc["found"])
-        << (sc["set"].is_null() ? "" : " -> " + text_of(sc["set"])) << "\n";
-  }
-  out << "downstream:";
-  for (const auto& d : s["downstream"]) out << " " << text_of(d);
-  out << "\nentries (" << s["entries"].size() << "):\n";
-  for (const auto& e : s["entries"]) {
-    out << "  " << text_of(e["address"]) << " on " << text_of(e["uplink"]) << "  ("
-        << text_of(e["source"]) << " on " << text_of(e["interface"])
-        << (e.contains("since") ? ", since " + text_of(e["since"]) : "")
-        << (e.contains("verifying") ? ", verifying" : "") << ")\n";
-  }
-  for (const auto& e : s["foreign"]) {
-    out << "foreign " << text_of(e["address"]) << " on " << text_of(e["uplink"]) << " (proto "
-        << e["protocol"] << ")\n";
-  }
-  for (const auto& e : s["skipped"]) {
-    const auto reason = text_of(e["reason"]);
-    if (reason == "link-local" || reason == "multicast") continue;
-    out << "skipped " << text_of(e["address"]) << " on " << text_of(e["interface"]) << ": "
-        << reason << "\n";
-  }
-  for (const auto& e : s["verifying"]) {
-    out << "verifying " << text_of(e["address"]) << " on " << text_of(e["interface"]) << "\n";
-  }
-  for (const auto& e : s["pending"]) {
-    out << "pending " << text_of(e["operation"]) << " " << text_of(e["address"]) << ": "
-        << text_of(e["error"]) << "\n";
-  }
-  out << "counters:";
-  for (const auto& [key, value] : s["counters"].items()) out << " " << key << "=" << value;
-  out << "\n";
-}
-
-}  // namespace
-
 int AgentOptions::status() const {
   const std::string path = status_socket.empty() ? Config{}.status_socket : status_socket;
-  std::string error;
-  const auto text = query_status(path, error);
-  if (!text) {
-    std::cerr << "ndpsync: " << error << "\n";
+  const auto text = query_status(path);
+  if (!text.ok()) {
+    std::cerr << "ndpsync: " << text.status.message << "\n";
     return 1;
   }
-  if (text->empty()) {
+  if (text.value.empty()) {
     std::cerr << "ndpsync: the agent on " << path
               << " closed the connection without answering (busy with other clients?)\n";
     return 1;
   }
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(*text);
+    document = nlohmann::json::parse(text.value);
   } catch (const nlohmann::json::parse_error& e) {
     std::cerr << "ndpsync: the agent sent something that is not JSON: " << e.what() << "\n";
     return 1;
@@ -124,6 +67,42 @@ int AgentOptions::status() const {
     print_status(document, std::cout);
   }
   return 0;
+}
+
+void print_config_keys(KeysFormat format, std::ostream& out) {
+  const auto keys = config_keys();
+  if (format == KeysFormat::kJson) {
+    auto document = nlohmann::json::array();
+    for (const auto& k : keys) {
+      document.push_back({{"key", k.name},
+                          {"type", k.type},
+                          {"default", k.default_value},
+                          {"meaning", k.meaning}});
+    }
+    out << document.dump(2) << "\n";
+    return;
+  }
+  // Widths in characters, not bytes: a type may hold a UTF-8 arrow.
+  const auto width = [](const std::string& text) {
+    return static_cast<std::size_t>(
+        std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+  };
+  std::size_t name_width = 3;
+  std::size_t type_width = 4;
+  std::size_t default_width = 7;
+  for (const auto& k : keys) {
+    name_width = std::max(name_width, width(k.name));
+    type_width = std::max(type_width, width(k.type));
+    default_width = std::max(default_width, width(k.default_value));
+  }
+  const auto row = [&](const std::string& name, const std::string& type,
+                       const std::string& fallback, const std::string& meaning) {
+    out << name << std::string(name_width - width(name) + 2, ' ') << type
+        << std::string(type_width - width(type) + 2, ' ') << fallback
+        << std::string(default_width - width(fallback) + 2, ' ') << meaning << "\n";
+  };
+  row("KEY", "TYPE", "DEFAULT", "MEANING");
+  for (const auto& k : keys) row(k.name, k.type, k.default_value, k.meaning);
 }
 
 }  // namespace ndpsync::cli

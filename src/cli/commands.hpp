@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "ndpsync/config.hpp"
@@ -25,5 +26,9 @@ struct AgentOptions {
   int run(const Config& config, const std::function<std::optional<Config>()>& reload) const;
   [[nodiscard]] int status() const;
 };
+
+// `ndpsync config-keys`: every key with its type, default and meaning.
+enum class KeysFormat : std::uint8_t { kTable, kJson };
+void print_config_keys(KeysFormat format, std::ostream& out);
 
 }  // namespace ndpsync::cli

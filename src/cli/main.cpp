@@ -118,7 +118,9 @@ int main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "show what a running agent proxies");
   agent.add_status_options(*status);
 
-  auto* keys = app.add_subcommand("config-keys", "list every config key and its type");
+  auto* keys = app.add_subcommand("config-keys", "list every config key: type, default, meaning");
+  bool keys_json = false;
+  keys->add_flag("--json", keys_json, "print them as one JSON list");
 
   try {
     app.parse(argc, argv);
@@ -132,9 +134,9 @@ int main(int argc, char** argv) {
 
   try {
     if (*keys) {
-      for (const auto& line : ndpsync::config_key_names()) {
-        std::cout << line << "\n";
-      }
+      ndpsync::cli::print_config_keys(
+          keys_json ? ndpsync::cli::KeysFormat::kJson : ndpsync::cli::KeysFormat::kTable,
+          std::cout);
       return kExitOk;
     }
     if (*status) {
@@ -148,6 +150,7 @@ int main(int argc, char** argv) {
     if (*run) {
       agent.apply_to(config);
       config.validate();
+      config.validate_for_agent();
       ndpsync::cli::setup_logging(config.log_level);
       // SIGHUP: the file is read again and the command line still wins over it.
       const auto reload = [&]() -> std::optional<Config> {
@@ -156,6 +159,7 @@ int main(int argc, char** argv) {
           agent.apply_to(fresh);
           if (!log_level.empty()) fresh.log_level = log_level;
           fresh.validate();
+          fresh.validate_for_agent();
           spdlog::set_level(spdlog::level::from_str(fresh.log_level));
           return fresh;
         } catch (const ConfigError& e) {

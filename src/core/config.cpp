@@ -73,29 +73,37 @@ std::vector<T> as_list(const json& value, const std::string& path, F element) {
 struct KeySpec {
   const char* name;
   const char* type;
+  json initial;       // the default, as a config file would spell it
+  const char* shown;  // the default for people, when the JSON says too little; nullptr: `initial`
+  const char* meaning;
   std::function<void(Config&, const json&, const std::string&)> set;
 };
 
-// The one table of keys. Defaults live in the Config struct's initialisers.
+// The one table of keys: name, type, default and meaning. Config's constructor applies every
+// default through `set`, so a default lives here and nowhere else. A data table: long by nature.
 const std::vector<KeySpec>& key_table() {
   static const std::vector<KeySpec> table = {
-      {"uplinks", "list of interface names",
+      {"uplinks", "list of interface names", json::array(), "detected",
+       "interfaces that get proxy entries; detected: those of the IPv6 default routes",
        [](Config& c, const json& v, const std::string& p) {
          c.uplinks = as_list<std::string>(v, p, as_interface_pattern);
        }},
-      {"downstream", "list of interface names or globs",
+      {"downstream", "list of interface names or globs", json::array(), "detected",
+       "interfaces whose addresses and neighbours are mirrored; detected: veth, bridge and lo",
        [](Config& c, const json& v, const std::string& p) {
          c.downstream = as_list<std::string>(v, p, as_interface_pattern);
        }},
-      {"prefixes", "list of IPv6 prefixes",
+      {"prefixes", "list of IPv6 prefixes", json::array(), "detected",
+       "only addresses inside these are proxied; detected: the uplinks' on-link prefixes",
        [](Config& c, const json& v, const std::string& p) {
          c.prefixes = as_list<Prefix>(v, p, as_prefix);
        }},
-      {"deny", "list of IPv6 prefixes",
+      {"deny", "list of IPv6 prefixes", json::array(), nullptr, "addresses never proxied",
        [](Config& c, const json& v, const std::string& p) {
          c.deny = as_list<Prefix>(v, p, as_prefix);
        }},
-      {"interface_prefixes", "object: interface name or glob -> list of IPv6 prefixes",
+      {"interface_prefixes", "object: interface name or glob → list of IPv6 prefixes",
+       json::object(), nullptr, "binds a downstream interface to the prefixes it may claim",
        [](Config& c, const json& v, const std::string& p) {
          if (!v.is_object()) fail(p, "expected an object, got " + type_name(v));
          c.interface_prefixes.clear();
@@ -105,21 +113,24 @@ const std::vector<KeySpec>& key_table() {
            c.interface_prefixes[name] = as_list<Prefix>(prefixes, path, as_prefix);
          }
        }},
-      {"max_entries", "integer 1..1000000",
+      {"max_entries", "integer 1..1000000", 4096, nullptr, "entries in total; more are skipped",
        [](Config& c, const json& v, const std::string& p) {
          c.max_entries = as_uint(v, p, 1, 1000000);
        }},
-      {"max_entries_per_interface", "integer 1..1000000",
+      {"max_entries_per_interface", "integer 1..1000000", 1024, nullptr,
+       "entries per downstream interface; more are skipped",
        [](Config& c, const json& v, const std::string& p) {
          c.max_entries_per_interface = as_uint(v, p, 1, 1000000);
        }},
-      {"uplink_probe_ms", "integer 0..10000",
+      {"uplink_probe_ms", "integer 0..10000", 0, nullptr,
+       "agent: ask the uplink whether another node uses an address before its first claim",
        [](Config& c, const json& v, const std::string& p) {
          c.uplink_probe = std::chrono::milliseconds(as_uint(v, p, 0, 10000));
        }},
-      {"manage_sysctls", "boolean",
+      {"manage_sysctls", "boolean", true, nullptr, "set accept_ra, proxy_ndp and forwarding",
        [](Config& c, const json& v, const std::string& p) { c.manage_sysctls = as_bool(v, p); }},
-      {"proxy_delay_ms", "integer 0..10000, or null to leave the kernel's value",
+      {"proxy_delay_ms", "integer 0..10000, or null", 0, nullptr,
+       "the uplink's proxy_delay; null leaves the kernel's value",
        [](Config& c, const json& v, const std::string& p) {
          if (v.is_null()) {
            c.proxy_delay_ms.reset();
@@ -127,15 +138,19 @@ const std::vector<KeySpec>& key_table() {
            c.proxy_delay_ms = static_cast<unsigned>(as_uint(v, p, 0, 10000));
          }
        }},
-      {"owner_protocol", "integer 1..255",
+      {"owner_protocol", "integer 1..255", kDefaultOwnerProtocol, nullptr,
+       "NDA_PROTOCOL tag on our entries; only those are ever changed",
        [](Config& c, const json& v, const std::string& p) {
          c.owner_protocol = static_cast<std::uint8_t>(as_uint(v, p, 1, 255));
        }},
-      {"verify_neighbours", "boolean",
+      {"verify_neighbours", "boolean", true, nullptr,
+       "probe a neighbour the kernel no longer vouches for before claiming or withdrawing it",
        [](Config& c, const json& v, const std::string& p) { c.verify_neighbours = as_bool(v, p); }},
-      {"status_socket", "absolute path",
+      {"status_socket", "absolute path", "/run/ndpsync/status.sock", nullptr,
+       "the agent's status socket",
        [](Config& c, const json& v, const std::string& p) { c.status_socket = as_string(v, p); }},
-      {"status_socket_mode", "string \"0600\" or \"0660\"",
+      {"status_socket_mode", "\"0600\" or \"0660\"", "0600", nullptr,
+       "mode the status socket is created with",
        [](Config& c, const json& v, const std::string& p) {
          const auto text = as_string(v, p);
          if (text != "0600" && text != "0660") {
@@ -143,25 +158,29 @@ const std::vector<KeySpec>& key_table() {
          }
          c.status_socket_mode = text == "0600" ? 0600 : 0660;
        }},
-      {"status_socket_group", "group name",
+      {"status_socket_group", "group name", "", "none",
+       "group of the status socket (needs \"0660\"); none: root's",
        [](Config& c, const json& v, const std::string& p) {
          c.status_socket_group = as_string(v, p);
        }},
-      {"resync_interval", "seconds, 1..86400",
+      {"resync_interval", "seconds, 1..86400", 60, nullptr,
+       "how often the agent re-reads everything and repairs drift",
        [](Config& c, const json& v, const std::string& p) {
          c.resync_interval = std::chrono::seconds(as_uint(v, p, 1, 86400));
        }},
-      {"liveness_timeout", "seconds, 1..3600",
+      {"liveness_timeout", "seconds, 1..3600", 30, nullptr,
+       "how long a vanished neighbour stays claimed while it is verified",
        [](Config& c, const json& v, const std::string& p) {
          c.liveness_timeout = std::chrono::seconds(as_uint(v, p, 1, 3600));
        }},
-      {"netlink_rcvbuf", "bytes, 4096..1073741824",
+      {"netlink_rcvbuf", "bytes, 4096..1073741824", 8U << 20U, nullptr,
+       "receive buffer of the agent's event socket",
        [](Config& c, const json& v, const std::string& p) {
          c.netlink_rcvbuf = as_uint(v, p, 4096, 1U << 30U);
        }},
-      {"remove_on_exit", "boolean",
+      {"remove_on_exit", "boolean", false, nullptr, "the agent removes its entries when stopped",
        [](Config& c, const json& v, const std::string& p) { c.remove_on_exit = as_bool(v, p); }},
-      {"log_level", "trace, debug, info, warn or error",
+      {"log_level", "trace, debug, info, warn, error", "info", nullptr, "what is logged",
        [](Config& c, const json& v, const std::string& p) {
          c.log_level = as_string(v, p);
          static const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error"};
@@ -169,9 +188,10 @@ const std::vector<KeySpec>& key_table() {
            fail(p, "must be one of trace, debug, info, warn, error; got '" + c.log_level + "'");
          }
        }},
-      {"dry_run", "boolean",
+      {"dry_run", "boolean", false, nullptr,
+       "reconcile only: change nothing, print what would change",
        [](Config& c, const json& v, const std::string& p) { c.dry_run = as_bool(v, p); }},
-      {"json", "boolean",
+      {"json", "boolean", false, nullptr, "reconcile and status: print one JSON document",
        [](Config& c, const json& v, const std::string& p) { c.json = as_bool(v, p); }},
   };
   return table;
@@ -255,6 +275,14 @@ void Config::validate() const {
   }
 }
 
+void Config::validate_for_agent() const {
+  if (dry_run) {
+    fail("dry_run",
+         "is for `ndpsync reconcile` only; the agent always writes to the kernel. "
+         "Remove the key, and use `ndpsync reconcile --dry-run` to see what would change");
+  }
+}
+
 bool matches_any(const std::vector<std::string>& patterns, std::string_view name) {
   const std::string subject(name);
   return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& pattern) {
@@ -262,12 +290,19 @@ bool matches_any(const std::vector<std::string>& patterns, std::string_view name
   });
 }
 
-std::vector<std::string> config_key_names() {
-  std::vector<std::string> names;
+Config::Config() {
+  for (const auto& spec : key_table()) spec.set(*this, spec.initial, spec.name);
+}
+
+std::vector<ConfigKey> config_keys() {
+  std::vector<ConfigKey> keys;
   for (const auto& spec : key_table()) {
-    names.push_back(std::string(spec.name) + "\t" + spec.type);
+    keys.push_back({.name = spec.name,
+                    .type = spec.type,
+                    .default_value = spec.shown != nullptr ? spec.shown : spec.initial.dump(),
+                    .meaning = spec.meaning});
   }
-  return names;
+  return keys;
 }
 
 }  // namespace ndpsync

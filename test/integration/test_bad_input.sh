@@ -5,10 +5,11 @@
 #
 #   1. bad configs for `reconcile` (and `run`): wrong type, unknown key, bad prefix, number out of
 #      range, uplink also downstream, interface_prefixes outside prefixes, unparsable JSON,
-#      missing file, ... -> exit 2, the error names the key, proxy table and sysctls unchanged.
+#      missing file, ... -> exit 2, the error names the key, proxy table and sysctls unchanged;
+#      `run` with "dry_run": true -> exit 2 (dry_run is for `reconcile`).
 #   2. bad command lines (--prefix nope, --resync-interval 0, unknown option, no subcommand, ...)
 #      -> exit 2, same checks.
-#   3. SIGHUP with bad configs: the agent logs the error, keeps running on the old config (a deny
+#   3. SIGHUP with bad configs (dry_run true among them): the agent logs the error, keeps running on the old config (a deny
 #      entry stays in force), still reacts to a new container; a good edit + SIGHUP takes effect.
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~10-20 s.
@@ -126,6 +127,14 @@ for f in bad1 bad7 bad20 truncated nope; do
     [[ ! -e $LAB_DIR/never.sock ]] || fail "run --config $f.json: created its status socket"
 done
 ok "no refused agent created its status socket"
+# dry_run is for `reconcile`: the agent refuses it rather than writing anyway.
+printf '{"dry_run": true}\n' >"$LAB_DIR/dry.json"
+expect_refused "run --config dry.json (dry_run: true)" "'dry_run'" \
+    run --config "$LAB_DIR/dry.json" --status-socket "$LAB_DIR/never.sock"
+grep -qF "ndpsync reconcile --dry-run" <<<"$NDS_ERR" ||
+    fail "run with dry_run: the error does not point to reconcile --dry-run: $NDS_ERR"
+ok "run with dry_run: the error points to reconcile --dry-run"
+[[ ! -e $LAB_DIR/never.sock ]] || fail "run with dry_run: created its status socket"
 
 # ---------------------------------------------------------------------------------------------
 section "2. bad command lines: exit 2, nothing applied"
@@ -200,6 +209,7 @@ bad_reload "'downstream'" '{"uplinks": ["eth0"], "downstream": ["eth0"]}'
 bad_reload "'interface_prefixes.br0'" \
     "{\"prefixes\": [\"$P64\"], \"interface_prefixes\": {\"br0\": [\"2001:db8:9::/112\"]}}"
 bad_reload "not valid JSON" '{"deny": ['
+bad_reload "'dry_run'" '{"dry_run": true}'
 bad_reload "cannot read config file '$CONF'" -
 expect_eq "after the bad reloads: status still skips $LAB_CT3 as denied" "denied" \
     "$(status_q "[.skipped[] | select(.address == \"$LAB_CT3\") | .reason] | unique | join(\",\")")"

@@ -21,6 +21,30 @@ TEST_CASE("an empty config gives the documented defaults") {
   CHECK_FALSE(config.remove_on_exit);
 }
 
+TEST_CASE("the key table is the one source of defaults, and config-keys shows them") {
+  CHECK(Config{} == parse_config("{}"));
+  CHECK(Config{}.max_entries == 4096);
+  CHECK(Config{}.max_entries_per_interface == 1024);
+  CHECK(Config{}.uplink_probe.count() == 0);
+  CHECK(Config{}.verify_neighbours);
+  CHECK(Config{}.status_socket_mode == 0600);
+  CHECK(Config{}.status_socket_group.empty());
+  CHECK(Config{}.netlink_rcvbuf == 8U << 20U);
+  CHECK(Config{}.log_level == "info");
+  CHECK_FALSE(Config{}.dry_run);
+  CHECK_FALSE(Config{}.json);
+  // Each default as shown, written back into a config file, gives the default config.
+  for (const auto& key : ndpsync::config_keys()) {
+    INFO(key.name << " = " << key.default_value);
+    CHECK_FALSE(key.type.empty());
+    CHECK_FALSE(key.meaning.empty());
+    std::string value = key.default_value;
+    if (value == "detected") value = "[]";
+    if (value == "none") value = "\"\"";
+    CHECK(parse_config("{\"" + key.name + "\": " + value + "}") == Config{});
+  }
+}
+
 TEST_CASE("every key parses, and comments are allowed") {
   const auto config = parse_config(R"({
     // the provider's uplink
@@ -67,7 +91,7 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.dry_run);
   CHECK(config.json);
   // Every key of the table is exercised above.
-  CHECK(ndpsync::config_key_names().size() == 22);
+  CHECK(ndpsync::config_keys().size() == 22);
 }
 
 TEST_CASE("config errors name the key") {
@@ -148,4 +172,17 @@ TEST_CASE("globs match interface names") {
   CHECK(ndpsync::matches_any({"lxcbr0", "vc?"}, "vc1"));
   CHECK_FALSE(ndpsync::matches_any({"veth*"}, "eth0"));
   CHECK_FALSE(ndpsync::matches_any({}, "eth0"));
+}
+
+TEST_CASE("the agent refuses a config that asks for a dry run") {
+  CHECK_NOTHROW(parse_config(R"({"dry_run": false})").validate_for_agent());
+  const auto config = parse_config(R"({"dry_run": true})");  // fine for `reconcile`
+  try {
+    config.validate_for_agent();
+    FAIL("dry_run was accepted for the agent");
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    CHECK(what.find("'dry_run'") != std::string::npos);
+    CHECK(what.find("ndpsync reconcile --dry-run") != std::string::npos);
+  }
 }

@@ -15,8 +15,4 @@ using ConfigReloader = std::function<std::optional<Config>()>;
 // Runs until SIGTERM or SIGINT. Returns the process exit code.
 int run_agent(const Config& config, const ConfigReloader& reload);
 
-// `ndpsync status`: asks the agent on `socket_path`; returns the JSON text, or nullopt with
-// `error` set when no agent answers.
-std::optional<std::string> query_status(const std::string& socket_path, std::string& error);
-
 }  // namespace ndpsync

@@ -20,9 +20,14 @@ class RefusalLog {
   // (counted only when the scope is everything).
   std::optional<std::size_t> log(const Decision& decision, const ObservedState& observed,
                                  const Config& config, const Scope& scope, SteadyTime now);
+  // Warns about configured uplinks that are not present, when that changes, and again after
+  // remind() (each resync): a typo'd uplink proxies nothing, and holds the sysctls back.
+  void log_missing_uplinks(const Decision& decision);
+  void remind() { warned_missing_.clear(); }
   void clear() { logged_.clear(); }
 
  private:
+  std::vector<std::string> warned_missing_;
   std::set<Skipped> logged_;
   std::optional<SteadyTime> last_cap_warning_;
 };

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "ndpsync/oneshot.hpp"
+#include "ndpsync/sysctl_sync.hpp"
 
 namespace ndpsync {
 
@@ -24,7 +24,8 @@ class SysctlKeeper {
 
   // Checks and writes the sysctls these uplinks need, unless it did so for the same uplinks and
   // nothing has been invalidated since.
-  void keep(const Config& config, const std::vector<Uplink>& uplinks);
+  void keep(const Config& config, const ObservedState& observed,
+            const std::vector<Uplink>& uplinks);
   // Something may have changed them (a resync, a link coming back): check at the next keep().
   void invalidate() { checked_for_.clear(); }
 

@@ -1,6 +1,7 @@
-// Typed configuration. Every key, its type and its default live in one table (config.cpp) and
-// in docs/configuration.md. A config is built completely, then validated as a whole, before it
-// replaces the one in use: a bad file never half-applies.
+// Typed configuration. Every key, its type, its default and its meaning live in one table
+// (config.cpp); test/check_docs.sh holds docs/configuration.md to it. A config is built
+// completely, then validated as a whole, before it replaces the one in use: a bad file never
+// half-applies.
 #pragma once
 
 #include <chrono>
@@ -27,6 +28,9 @@ class ConfigError : public std::runtime_error {
 constexpr std::uint8_t kDefaultOwnerProtocol = 176;
 
 struct Config {
+  // Every key at its default, from the key table (config.cpp): defaults live there only.
+  Config();
+
   // Selection. An empty list means "detect".
   std::vector<std::string> uplinks;
   std::vector<std::string> downstream;  // names or globs
@@ -35,35 +39,40 @@ struct Config {
   // Guards.
   std::vector<Prefix> deny;
   std::map<std::string, std::vector<Prefix>> interface_prefixes;  // name or glob -> allowed
-  std::size_t max_entries = 4096;
-  std::size_t max_entries_per_interface = 1024;
+  std::size_t max_entries;
+  std::size_t max_entries_per_interface;
   // Agent: before an address's first claim, solicit it on the uplink and wait this long for
   // another node to answer. Zero: claim at once.
-  std::chrono::milliseconds uplink_probe{0};
+  std::chrono::milliseconds uplink_probe;
 
   // Kernel.
-  bool manage_sysctls = true;
-  std::optional<unsigned> proxy_delay_ms = 0;  // nullopt: leave the kernel's value alone
-  std::uint8_t owner_protocol = kDefaultOwnerProtocol;
+  bool manage_sysctls;
+  std::optional<unsigned> proxy_delay_ms;  // nullopt: leave the kernel's value alone
+  std::uint8_t owner_protocol;
   // Probe neighbours the kernel no longer vouches for (STALE) before claiming them.
-  bool verify_neighbours = true;
+  bool verify_neighbours;
 
   // Agent.
-  std::string status_socket = "/run/ndpsync/status.sock";
-  unsigned status_socket_mode = 0600;
+  std::string status_socket;
+  unsigned status_socket_mode;
   std::string status_socket_group;  // empty: root's group
-  std::chrono::seconds resync_interval{60};
-  std::chrono::seconds liveness_timeout{30};
-  std::size_t netlink_rcvbuf = 8U << 20U;
-  bool remove_on_exit = false;
-  std::string log_level = "info";
+  std::chrono::seconds resync_interval;
+  std::chrono::seconds liveness_timeout;
+  std::size_t netlink_rcvbuf;
+  bool remove_on_exit;
+  std::string log_level;
 
   // Per-invocation modifiers, accepted in files too so every option has a key.
-  bool dry_run = false;
-  bool json = false;
+  bool dry_run;
+  bool json;
 
   // Throws ConfigError naming the first contradiction (an uplink also listed downstream, ...).
   void validate() const;
+  // The agent writes to the kernel, always: a config that asks for a dry run is refused rather
+  // than silently ignored. Throws ConfigError.
+  void validate_for_agent() const;
+
+  bool operator==(const Config&) const = default;
 };
 
 // True when `name` matches a name or glob ("veth*") of the list.
@@ -73,7 +82,13 @@ bool matches_any(const std::vector<std::string>& patterns, std::string_view name
 Config parse_config(std::string_view text);
 Config load_config_file(const std::string& path);
 
-// One line per key: "key  type  default  meaning". Used by `ndpsync config-keys` and the docs test.
-std::vector<std::string> config_key_names();
+// What `ndpsync config-keys` prints, and test/check_docs.sh holds docs/configuration.md to.
+struct ConfigKey {
+  std::string name;
+  std::string type;
+  std::string default_value;  // as a config file spells it, or a word ("detected", "none")
+  std::string meaning;
+};
+std::vector<ConfigKey> config_keys();
 
 }  // namespace ndpsync

@@ -8,22 +8,9 @@
 
 #include "ndpsync/kernel_port.hpp"
 #include "ndpsync/reconcile.hpp"
+#include "ndpsync/sysctl_sync.hpp"
 
 namespace ndpsync {
-
-struct SysctlState {
-  SysctlKey key;
-  std::string found;  // empty when it could not be read
-  std::string set;    // empty when left as found
-  std::string reason;
-  Status status;
-};
-
-struct Failure {
-  std::string operation;  // "add", "delete", "sysctl", "dump"
-  std::string target;
-  Status status;
-};
 
 struct ReconcileReport {
   bool dry_run = false;
@@ -36,10 +23,5 @@ struct ReconcileReport {
 
   [[nodiscard]] bool failed() const { return !failures.empty(); }
 };
-
-// Reads the sysctls the uplinks need, then (unless dry_run) writes the ones that differ, in order.
-std::vector<SysctlState> sync_sysctls(SysctlPort& kernel, const Config& config,
-                                      const std::vector<Uplink>& uplinks, bool dry_run,
-                                      std::vector<Failure>& failures);
 
 }  // namespace ndpsync

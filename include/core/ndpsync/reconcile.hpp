@@ -1,9 +1,7 @@
-// The delta between what policy wants and what the kernel holds, and the sysctls it needs.
+// The delta between what policy wants and what the kernel holds (sysctls: sysctl_plan.hpp).
 #pragma once
 
-#include <map>
 #include <set>
-#include <string>
 #include <vector>
 
 #include "ndpsync/policy.hpp"
@@ -37,17 +35,5 @@ class Scope {
 // With a scope of some addresses, looks at those addresses' entries on the uplinks only.
 Plan reconcile(const Decision& decision, const ProxyTable& installed, std::uint8_t owner,
                const Scope& scope = Scope::everything());
-
-struct SysctlWrite {
-  SysctlKey key;
-  std::string value;
-  std::string reason;
-};
-
-// The sysctls the uplinks need, in the order they must be written (docs/design.md, "Forwarding purges RA routes"):
-// accept_ra=2 where it was 1, then proxy_ndp, then forwarding, then proxy_delay.
-std::vector<SysctlKey> sysctl_keys(const Config& config, const std::vector<Uplink>& uplinks);
-std::vector<SysctlWrite> plan_sysctls(const Config& config, const std::vector<Uplink>& uplinks,
-                                      const std::map<SysctlKey, std::string>& current);
 
 }  // namespace ndpsync

@@ -26,3 +26,14 @@ struct Result {
 std::string errno_name(int error);
 
 }  // namespace ndpsync
+
+namespace ndpsync {
+
+// A kernel operation that failed, for reports and logs.
+struct Failure {
+  std::string operation;  // "add", "delete", "sysctl", "dump", "uplink"
+  std::string target;
+  Status status;
+};
+
+}  // namespace ndpsync
