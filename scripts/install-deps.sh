@@ -27,6 +27,8 @@ packages=(
   libspdlog-dev libfmt-dev libsystemd-dev libcap-dev
   # integration tests: namespace labs, a router, real containers
   iproute2 radvd iputils-ping tcpdump jq python3 procps lxc busybox-static
+  # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
+  lintian
   # benchmarks: the peers and the plots
   ndppd npd6 gnuplot-nox strace
 )
