@@ -29,9 +29,9 @@ lab_up
 
 NOBODY=65534
 # As uid/gid 65534 with CAP_NET_ADMIN alone (ambient, bounding), and with no capability at all.
-AS_NET_ADMIN=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups --inh-caps=-all,+net_admin
-  --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin --no-new-privs)
-AS_NOBODY=(setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups --inh-caps=-all
+AS_NET_ADMIN=(setpriv "--reuid=$NOBODY" "--regid=$NOBODY" --clear-groups "--inh-caps=-all,+net_admin"
+  "--ambient-caps=-all,+net_admin" "--bounding-set=-all,+net_admin" --no-new-privs)
+AS_NOBODY=(setpriv "--reuid=$NOBODY" "--regid=$NOBODY" --clear-groups --inh-caps=-all
   --bounding-set=-all --no-new-privs)
 
 section "1. CAP_NET_ADMIN alone may write a namespace's /proc/sys/net (root-owned, 0644)"
