@@ -243,7 +243,7 @@ LoadedConfig load_config(const ConfigFileChoice& choice) {
     return {.config = Config{}, .file = std::nullopt};
   }
   if (status.type() == std::filesystem::file_type::not_found) {
-    throw ConfigError("config file '" + choice.path + "' does not exist");
+    throw ConfigError("cannot read config file '" + choice.path + "': it does not exist");
   }
   if (status.type() == std::filesystem::file_type::directory) {
     throw ConfigError("config file '" + choice.path + "' is a directory");

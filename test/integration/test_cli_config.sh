@@ -71,7 +71,7 @@ default=$bad
 expect "a bad default file" 2 "$bad: config key 'interface_prefixes.vc1[1]'" check-config
 expect "--config wins over the default file" 0 "config file $good: ok" check-config -c "$good"
 default=$tmp/absent.json
-expect "a missing --config file" 2 "config file '$tmp/missing.json' does not exist" \
+expect "a missing --config file" 2 "cannot read config file '$tmp/missing.json': it does not exist" \
   check-config --config "$tmp/missing.json"
 echo '{"uplinks": ["eth0"] "x": 1}' >"$tmp/syntax.json"
 expect "unparsable JSON" 2 "not valid JSON" check-config --config "$tmp/syntax.json"

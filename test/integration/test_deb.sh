@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The Debian package's contents, without installing it: control fields (shlibs dependencies,
 # Recommends, a Maintainer with an email), conffiles, maintainer scripts, a stripped binary that
-# runs, a gzipped man page, copyright and changelog, the unit's paths, the shipped config valid,
-# md5sums right, and lintian without errors or warnings (pedantic; overrides justified in
-# packaging/debian/lintian-overrides). Installing it under a real systemd is
+# runs, a gzipped man page, the bash completion, copyright and changelog, the unit's paths, the
+# shipped config valid, md5sums right, and lintian without errors or warnings (pedantic;
+# overrides justified in packaging/debian/lintian-overrides). Installing it under a real systemd is
 # test/vm/deb_systemd_test.sh's job.
 #
 # Builds the package with scripts/build-deb.sh (a build of its own in build-deb/: minutes on a
@@ -92,6 +92,8 @@ gzip -t "$root/usr/share/doc/ndpsync/changelog.gz" || fail "no changelog.gz"
 zgrep -q "^ndpsync ($(field Version))" "$root/usr/share/doc/ndpsync/changelog.gz" ||
   fail "changelog's version is not the package's"
 ok "man page gzipped, copyright (Expat), changelog for $(field Version)"
+[[ -f $root/usr/share/bash-completion/completions/ndpsync ]] || fail "no bash completion"
+ok "bash completion in /usr/share/bash-completion/completions"
 
 # The unit names the packaged binary; the shipped config is valid.
 unit=$root/lib/systemd/system/ndpsync.service

@@ -184,7 +184,7 @@ struct ScratchDir {
 
 }  // namespace
 
-TEST_CASE("the default config file is read when it exists, --config must exist") {
+TEST_CASE("the default config file is read when it exists; --config must exist") {
   using ndpsync::ConfigFileRequirement;
   const ScratchDir dir;
   const auto missing = (dir.path / "absent.json").string();
@@ -214,7 +214,7 @@ TEST_CASE("the default config file is read when it exists, --config must exist")
   }
 }
 
-TEST_CASE("which file: --config, else NDPSYNC_CONFIG, else the build's default") {
+TEST_CASE("which file: --config; else NDPSYNC_CONFIG; else the build default") {
   using ndpsync::ConfigFileRequirement;
   ::unsetenv("NDPSYNC_CONFIG");
   const auto plain = ndpsync::choose_config_file("");
@@ -232,7 +232,7 @@ TEST_CASE("which file: --config, else NDPSYNC_CONFIG, else the build's default")
   ::unsetenv("NDPSYNC_CONFIG");
 }
 
-TEST_CASE("the shipped packaging/ndpsync.json is the defaults, and valid with every key set") {
+TEST_CASE("the shipped packaging/ndpsync.json is the defaults and valid with every key set") {
   const auto text = read_text(NDPSYNC_SOURCE_DIR "/packaging/ndpsync.json");
   REQUIRE_FALSE(text.empty());
   const auto shipped = parse_config(text);
