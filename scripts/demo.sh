@@ -17,11 +17,36 @@ set -euo pipefail
 
 # Self-contained on a fresh Debian 12: dependencies from apt, then a build, unless NDPSYNC points
 # at a binary already.
+# Under sudo, PATH is sudo's secure_path; with `sudo -E` or `su` it may lack the sbin directories
+# (ip, sysctl). Nothing here reads HOME.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [[ $(id -u) -ne 0 ]]; then
+    echo "demo: run as root (sudo scripts/demo.sh): it installs packages and creates namespaces" >&2
+    exit 1
+fi
+# setup_step WHAT CMD...: run CMD quietly; on failure say what failed and show its last output.
+setup_step() {
+    local what=$1 log rc=0
+    shift
+    log=$(mktemp)
+    "$@" >"$log" 2>&1 || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        echo "demo: $what failed (exit $rc): $*" >&2
+        tail -n 40 "$log" | sed 's/^/   /' >&2
+        rm -f "$log"
+        exit 1
+    fi
+    rm -f "$log"
+}
 if [[ -z ${NDPSYNC:-} ]]; then
-    [[ $(id -u) -eq 0 ]] && "$repo/scripts/install-deps.sh"
-    cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$repo/build" -j"$(nproc)" --target ndpsync >/dev/null
+    if ! "$repo/scripts/install-deps.sh"; then
+        echo "demo: scripts/install-deps.sh failed; see its message above" >&2
+        exit 1
+    fi
+    setup_step "configuring the build" \
+        cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    setup_step "building ndpsync" cmake --build "$repo/build" -j"$(nproc)" --target ndpsync
 fi
 
 # shellcheck source=test/lab/lab.sh

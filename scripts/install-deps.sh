@@ -5,8 +5,15 @@
 # Some of these packages ship daemons (radvd, ndppd, npd6, lxc-net) that the tests only ever run
 # inside network namespaces. They must not start on the host: lxc-net would create lxcbr0 in the
 # root namespace. A policy-rc.d that says "no" keeps every service from starting during the
-# install, and services this script newly installed are disabled afterwards.
-set -euo pipefail
+# install, and services this script newly installed are disabled afterwards. A policy-rc.d that
+# was there before is left exactly as it was.
+#
+# For test/integration/test_install_deps.sh: NDPSYNC_POLICY_RC_D overrides the guard's path; the
+# test puts stub id, dpkg-query, apt-get and systemctl first on PATH.
+set -Eeuo pipefail
+# Under sudo, PATH is sudo's secure_path; with `sudo -E` or `su` it may lack the sbin directories.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+trap 'echo "install-deps: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "install-deps: run as root (apt-get)" >&2
@@ -20,6 +27,8 @@ packages=(
   libspdlog-dev libfmt-dev libsystemd-dev libcap-dev
   # integration tests: namespace labs, a router, real containers
   iproute2 radvd iputils-ping tcpdump jq python3 procps lxc busybox-static
+  # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
+  lintian
   # benchmarks: the peers and the plots
   ndppd npd6 gnuplot-nox strace
 )
@@ -35,17 +44,31 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 
-guard=/usr/sbin/policy-rc.d
+guard=${NDPSYNC_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 placed_guard=0
+# An EXIT trap's last status becomes the script's: it must not turn a success into a failure.
+cleanup() {
+  if [[ $placed_guard -eq 1 ]]; then
+    rm -f "$guard"
+  fi
+}
+trap cleanup EXIT
 if [[ ! -e $guard ]]; then
   printf '#!/bin/sh\n# ndpsync install-deps: start no services while installing\nexit 101\n' >"$guard"
   chmod 0755 "$guard"
   placed_guard=1
+else
+  echo "install-deps: keeping the existing $guard"
+  rc=0
+  "$guard" lxc-net start >/dev/null 2>&1 || rc=$?
+  if [[ $rc -ne 101 ]]; then
+    echo "install-deps: warning: $guard allows services to start (exit $rc, not 101);" \
+      "newly installed daemons are disabled after the install" >&2
+  fi
 fi
-cleanup() { [[ $placed_guard -eq 1 ]] && rm -f "$guard"; }
-trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 

@@ -4,6 +4,10 @@
 #   scripts/test.sh            everything
 #   scripts/test.sh --quick    unit and integration tests only (one build, no sanitizers, no fuzz)
 set -euo pipefail
+# Any failure says what failed (ctest and the fuzzers also print their own output).
+trap 'echo "test.sh: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+# Under sudo, PATH is sudo's secure_path; with `sudo -E` or `su` it may lack the sbin directories.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 
 quick=0
@@ -11,6 +15,8 @@ quick=0
 
 if [[ $(id -u) -eq 0 ]]; then
   scripts/install-deps.sh
+else
+  echo "test.sh: not root: no packages installed, and the integration tests will be skipped" >&2
 fi
 
 jobs=$(nproc)

@@ -21,6 +21,12 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
+void add_config_option(CLI::App& app, std::string& config_file) {
+  app.add_option("-c,--config", config_file,
+                 "JSON config file, comments allowed (default: " + ndpsync::default_config_path() +
+                     " when it exists)");
+}
+
 // Selection and sysctl options shared by `reconcile` and `run`; they override the config file.
 struct SelectionOptions {
   std::string config_file;
@@ -31,7 +37,7 @@ struct SelectionOptions {
   bool no_verify = false;
 
   void add_to(CLI::App& app) {
-    app.add_option("-c,--config", config_file, "JSON config file (comments allowed)");
+    add_config_option(app, config_file);
     app.add_option("--uplink", uplinks, "uplink interface (default: the IPv6 default route's)");
     app.add_option("--downstream", downstream,
                    "downstream interface name or glob (default: veth, bridge and lo)");
@@ -41,9 +47,11 @@ struct SelectionOptions {
     app.add_flag("--no-verify", no_verify, "claim STALE neighbours without probing them first");
   }
 
-  // Builds the whole config before anything uses it; throws ConfigError.
-  [[nodiscard]] Config build() const {
-    Config config = config_file.empty() ? Config{} : ndpsync::load_config_file(config_file);
+  // Builds the whole config before anything uses it: defaults, the file, then the command line.
+  // Throws ConfigError.
+  [[nodiscard]] ndpsync::LoadedConfig build() const {
+    auto loaded = ndpsync::load_config(ndpsync::choose_config_file(config_file));
+    Config& config = loaded.config;
     if (!uplinks.empty()) config.uplinks = uplinks;
     if (!downstream.empty()) config.downstream = downstream;
     if (!prefixes.empty()) {
@@ -59,9 +67,50 @@ struct SelectionOptions {
     if (no_sysctl) config.manage_sysctls = false;
     if (no_verify) config.verify_neighbours = false;
     config.validate();
-    return config;
+    return loaded;
   }
 };
+
+std::string config_source(const ndpsync::LoadedConfig& loaded) {
+  return loaded.file
+             ? "config file " + *loaded.file
+             : "built-in defaults (no file at " + ndpsync::choose_config_file("").path + ")";
+}
+
+// `ndpsync check-config [--config FILE]`: the file `run` would read, validated; 0 or 2.
+int check_config(const std::string& named) {
+  const auto loaded = ndpsync::load_config(ndpsync::choose_config_file(named));
+  std::cout << "ndpsync: " << config_source(loaded) << ": ok\n";
+  return kExitOk;
+}
+
+// `ndpsync run`. On SIGHUP the file is read again and the command line still wins over it.
+int run_agent_command(const SelectionOptions& selection, const ndpsync::cli::AgentOptions& agent,
+                      const std::string& log_level) {
+  const auto build = [&]() {
+    auto loaded = selection.build();
+    agent.apply_to(loaded.config);
+    if (!log_level.empty()) loaded.config.log_level = log_level;
+    loaded.config.validate();
+    loaded.config.validate_for_agent();  // e.g. dry_run: the agent has no observe-only mode
+    return loaded;
+  };
+  const auto loaded = build();
+  ndpsync::cli::setup_logging(loaded.config.log_level);
+  spdlog::info("using {}", config_source(loaded));
+  const auto reload = [&]() -> std::optional<Config> {
+    try {
+      const auto fresh = build();
+      spdlog::set_level(spdlog::level::from_str(fresh.config.log_level));
+      spdlog::info("reloaded {}", config_source(fresh));
+      return fresh.config;
+    } catch (const ConfigError& e) {
+      spdlog::error("{}", e.what());
+      return std::nullopt;
+    }
+  };
+  return agent.run(loaded.config, reload);
+}
 
 int run_reconcile(const Config& config) {
   auto kernel = ndpsync::make_netlink_kernel();
@@ -122,6 +171,10 @@ int main(int argc, char** argv) {
   bool keys_json = false;
   keys->add_flag("--json", keys_json, "print them as one JSON list");
 
+  std::string checked_file;
+  auto* check = app.add_subcommand("check-config", "validate the config file; exit 0 or 2");
+  add_config_option(*check, checked_file);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -139,35 +192,19 @@ int main(int argc, char** argv) {
           std::cout);
       return kExitOk;
     }
+    if (*check) {
+      return check_config(checked_file);
+    }
     if (*status) {
       ndpsync::cli::setup_logging(log_level.empty() ? "warn" : log_level);
       return agent.status();
     }
-    Config config = selection.build();
+    Config config = selection.build().config;
     if (dry_run) config.dry_run = true;
     if (json) config.json = true;
     if (!log_level.empty()) config.log_level = log_level;
     if (*run) {
-      agent.apply_to(config);
-      config.validate();
-      config.validate_for_agent();
-      ndpsync::cli::setup_logging(config.log_level);
-      // SIGHUP: the file is read again and the command line still wins over it.
-      const auto reload = [&]() -> std::optional<Config> {
-        try {
-          Config fresh = selection.build();
-          agent.apply_to(fresh);
-          if (!log_level.empty()) fresh.log_level = log_level;
-          fresh.validate();
-          fresh.validate_for_agent();
-          spdlog::set_level(spdlog::level::from_str(fresh.log_level));
-          return fresh;
-        } catch (const ConfigError& e) {
-          spdlog::error("{}", e.what());
-          return std::nullopt;
-        }
-      };
-      return agent.run(config, reload);
+      return run_agent_command(selection, agent, log_level);
     }
     ndpsync::cli::setup_logging(config.log_level);
     return run_reconcile(config);

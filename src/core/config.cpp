@@ -3,6 +3,10 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -226,9 +230,12 @@ Config parse_config(std::string_view text) {
 }
 
 Config load_config_file(const std::string& path) {
+  errno = 0;
   std::ifstream file(path);
   if (!file) {
-    throw ConfigError("cannot read config file '" + path + "'");
+    const int error = errno;
+    throw ConfigError("cannot read config file '" + path + "'" +
+                      (error != 0 ? std::string(": ") + std::strerror(error) : std::string()));
   }
   std::stringstream text;
   text << file.rdbuf();
@@ -237,6 +244,31 @@ Config load_config_file(const std::string& path) {
   } catch (const ConfigError& e) {
     throw ConfigError(path + ": " + e.what());
   }
+}
+
+std::string default_config_path() { return NDPSYNC_CONFIG_FILE; }
+
+ConfigFileChoice choose_config_file(const std::string& named) {
+  if (!named.empty()) return {.path = named, .requirement = ConfigFileRequirement::kRequired};
+  const char* override_path = std::getenv("NDPSYNC_CONFIG");
+  if (override_path != nullptr && *override_path != '\0') return {.path = override_path};
+  return {.path = default_config_path()};
+}
+
+LoadedConfig load_config(const ConfigFileChoice& choice) {
+  std::error_code error;
+  const auto status = std::filesystem::status(choice.path, error);
+  if (status.type() == std::filesystem::file_type::not_found &&
+      choice.requirement == ConfigFileRequirement::kOptional) {
+    return {.config = Config{}, .file = std::nullopt};
+  }
+  if (status.type() == std::filesystem::file_type::not_found) {
+    throw ConfigError("cannot read config file '" + choice.path + "': it does not exist");
+  }
+  if (status.type() == std::filesystem::file_type::directory) {
+    throw ConfigError("config file '" + choice.path + "' is a directory");
+  }
+  return {.config = load_config_file(choice.path), .file = choice.path};
 }
 
 void Config::validate() const {

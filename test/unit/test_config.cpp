@@ -1,4 +1,8 @@
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "ndpsync/config.hpp"
 
@@ -185,4 +189,104 @@ TEST_CASE("the agent refuses a config that asks for a dry run") {
     CHECK(what.find("'dry_run'") != std::string::npos);
     CHECK(what.find("ndpsync reconcile --dry-run") != std::string::npos);
   }
+}
+
+// --- the config file: default path, --config, NDPSYNC_CONFIG, the shipped default ---
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// A scratch directory removed at scope exit.
+struct ScratchDir {
+  std::filesystem::path path;
+  ScratchDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ndpsync-cfg-XXXXXX").string();
+    path = ::mkdtemp(pattern.data());
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path); }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  [[nodiscard]] std::string write(const std::string& name, const std::string& text) const {
+    const auto file = path / name;
+    std::ofstream(file) << text;
+    return file.string();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the default config file is read when it exists; --config must exist") {
+  using ndpsync::ConfigFileRequirement;
+  const ScratchDir dir;
+  const auto missing = (dir.path / "absent.json").string();
+
+  SECTION("an absent default file means the built-in defaults") {
+    const auto loaded = ndpsync::load_config({.path = missing});
+    CHECK_FALSE(loaded.file.has_value());
+    CHECK(loaded.config.max_entries == Config{}.max_entries);
+  }
+  SECTION("a file named on the command line must exist") {
+    CHECK_THROWS_WITH(
+        ndpsync::load_config({.path = missing, .requirement = ConfigFileRequirement::kRequired}),
+        Contains("does not exist"));
+  }
+  SECTION("an existing default file is read, and errors name the file and the key") {
+    const auto good = dir.write("good.json", R"({"max_entries": 7 /* few */})");
+    const auto loaded = ndpsync::load_config({.path = good});
+    CHECK(loaded.file == good);
+    CHECK(loaded.config.max_entries == 7);
+    const auto bad = dir.write("bad.json", R"({"max_entries": 0})");
+    CHECK_THROWS_WITH(ndpsync::load_config({.path = bad}),
+                      Contains(bad) && Contains("'max_entries'"));
+  }
+  SECTION("a directory is not a config file, even as the default") {
+    CHECK_THROWS_WITH(ndpsync::load_config({.path = dir.path.string()}),
+                      Contains("is a directory"));
+  }
+}
+
+TEST_CASE("which file: --config; else NDPSYNC_CONFIG; else the build default") {
+  using ndpsync::ConfigFileRequirement;
+  ::unsetenv("NDPSYNC_CONFIG");
+  const auto plain = ndpsync::choose_config_file("");
+  CHECK(plain.path == ndpsync::default_config_path());
+  CHECK(plain.path == "/etc/ndpsync/ndpsync.json");
+  CHECK(plain.requirement == ConfigFileRequirement::kOptional);
+
+  ::setenv("NDPSYNC_CONFIG", "/tmp/elsewhere.json", 1);
+  const auto overridden = ndpsync::choose_config_file("");
+  CHECK(overridden.path == "/tmp/elsewhere.json");
+  CHECK(overridden.requirement == ConfigFileRequirement::kOptional);
+  const auto named = ndpsync::choose_config_file("/srv/mine.json");
+  CHECK(named.path == "/srv/mine.json");
+  CHECK(named.requirement == ConfigFileRequirement::kRequired);
+  ::unsetenv("NDPSYNC_CONFIG");
+}
+
+TEST_CASE("the shipped packaging/ndpsync.json is the defaults and valid with every key set") {
+  const auto text = read_text(NDPSYNC_SOURCE_DIR "/packaging/ndpsync.json");
+  REQUIRE_FALSE(text.empty());
+  const auto shipped = parse_config(text);
+  CHECK(shipped.uplinks.empty());
+  CHECK(shipped.max_entries == Config{}.max_entries);
+  CHECK(shipped.status_socket == Config{}.status_socket);
+
+  // Uncomment every `// "key": value` line: the examples themselves must be valid.
+  std::string uncommented;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find("// \"");
+    if (at != std::string::npos && line.find_first_not_of(' ') == at) line.erase(at, 3);
+    uncommented += line + "\n";
+  }
+  const auto all = parse_config(uncommented);
+  CHECK(all.uplinks == std::vector<std::string>{"eth0"});
+  CHECK(all.max_entries == Config{}.max_entries);
+  CHECK(all.log_level == "info");
 }

@@ -91,4 +91,23 @@ struct ConfigKey {
 };
 std::vector<ConfigKey> config_keys();
 
+// Where a config comes from. Precedence: built-in defaults, then the file, then the command line.
+// A file named with --config must exist; the default one (NDPSYNC_CONFIG in the environment, else
+// default_config_path()) is read when it exists, and its absence means the built-in defaults.
+enum class ConfigFileRequirement { kOptional, kRequired };
+struct ConfigFileChoice {
+  std::string path;
+  ConfigFileRequirement requirement = ConfigFileRequirement::kOptional;
+};
+struct LoadedConfig {
+  Config config;
+  std::optional<std::string> file;  // the file read; nullopt: built-in defaults only
+};
+// The build's default, /etc/ndpsync/ndpsync.json unless configured otherwise (NDPSYNC_CONFIG_FILE).
+std::string default_config_path();
+// `named` is --config's value, empty when not given.
+ConfigFileChoice choose_config_file(const std::string& named);
+// Throws ConfigError: a required file missing, an existing file unreadable or invalid.
+LoadedConfig load_config(const ConfigFileChoice& choice);
+
 }  // namespace ndpsync

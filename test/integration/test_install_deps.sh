@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# scripts/install-deps.sh and the README commands' first step, without installing anything:
+# stub id (pretends root), dpkg-query, apt-get and systemctl come first on PATH, and the
+# policy-rc.d guard lives at a temporary path (NDPSYNC_POLICY_RC_D). Covers both states of the
+# guard (absent: placed during the install and removed after; present: left alone, and the
+# script still exits 0), the nothing-to-do run, and a failing apt-get, which install-deps.sh,
+# scripts/demo.sh and scripts/test.sh must each report. Needs no root; never touches the real
+# /usr/sbin/policy-rc.d (checked).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+checks=0
+ok() {
+  checks=$((checks + 1))
+  echo "ok $checks - $*"
+}
+fail() {
+  echo "not ok - $*" >&2
+  exit 1
+}
+
+real_guard=/usr/sbin/policy-rc.d
+real_before=$(sha256sum "$real_guard" 2>/dev/null || echo absent)
+
+stubs=$tmp/stubs
+state=$tmp/state
+mkdir -p "$stubs" "$state"
+cat >"$stubs/id" <<'EOF'
+#!/bin/sh
+[ "$1" = -u ] && { echo 0; exit 0; }
+exec /usr/bin/id "$@"
+EOF
+cat >"$stubs/dpkg-query" <<'EOF'
+#!/bin/sh
+for p; do :; done
+grep -qx "$p" "$STUB_STATE/installed" 2>/dev/null || exit 1
+printf 'install ok installed'
+EOF
+cat >"$stubs/apt-get" <<'EOF'
+#!/bin/bash
+echo "apt-get $*" >>"$STUB_STATE/apt.log"
+[[ $* == *install* ]] || exit 0
+if [[ -x $NDPSYNC_POLICY_RC_D ]]; then
+  rc=0
+  "$NDPSYNC_POLICY_RC_D" lxc-net start || rc=$?
+  echo "guard present, says $rc" >>"$STUB_STATE/apt.log"
+else
+  echo "guard absent" >>"$STUB_STATE/apt.log"
+fi
+if [[ -e $STUB_STATE/fail ]]; then
+  echo "E: Unable to locate package stub-failure" >&2
+  exit 100
+fi
+for p; do [[ $p == -* || $p == install ]] || echo "$p" >>"$STUB_STATE/installed"; done
+EOF
+cat >"$stubs/systemctl" <<'EOF'
+#!/bin/sh
+echo "systemctl $*" >>"$STUB_STATE/systemctl.log"
+EOF
+chmod +x "$stubs"/*
+
+guard=$tmp/policy-rc.d
+# deps [SCRIPT]: run SCRIPT (default install-deps.sh) with the stubs; sets rc, out (both streams).
+deps() {
+  local script=${1:-scripts/install-deps.sh}
+  rc=0
+  out=$(cd "$repo" && env -u NDPSYNC PATH="$stubs:$PATH" STUB_STATE="$state" \
+    NDPSYNC_POLICY_RC_D="$guard" bash "$script" 2>&1) || rc=$?
+}
+reset_state() {
+  rm -f "$state"/*
+}
+
+# 1. No policy-rc.d: one is placed for the install (saying 101) and removed afterwards.
+reset_state
+deps
+[[ $rc -eq 0 ]] || fail "without a policy-rc.d: exit $rc, want 0; output: $out"
+grep -q "guard present, says 101" "$state/apt.log" ||
+  fail "without a policy-rc.d: apt-get ran without the guard: $(cat "$state/apt.log")"
+[[ ! -e $guard ]] || fail "without a policy-rc.d: the guard was left behind"
+ok "without a policy-rc.d: exit 0, guard (exit 101) in place during apt-get, removed after"
+
+# 2. An existing policy-rc.d (as container images ship): kept byte for byte, exit 0.
+reset_state
+printf '#!/bin/sh\n# the image'"'"'s own\nexit 101\n' >"$guard"
+chmod 0755 "$guard"
+before=$(sha256sum "$guard")
+deps
+[[ $rc -eq 0 ]] || fail "with an existing policy-rc.d: exit $rc, want 0; output: $out"
+[[ $(sha256sum "$guard") == "$before" ]] || fail "with an existing policy-rc.d: it was changed"
+grep -q "keeping the existing" <<<"$out" || fail "with an existing policy-rc.d: not said: $out"
+ok "with an existing policy-rc.d: exit 0, the file is kept unchanged"
+
+# 2b. An existing one that lets services start: warned about.
+reset_state
+printf '#!/bin/sh\nexit 0\n' >"$guard"
+deps
+[[ $rc -eq 0 ]] || fail "with a permissive policy-rc.d: exit $rc; output: $out"
+grep -q "allows services to start" <<<"$out" || fail "no warning for a permissive policy-rc.d: $out"
+ok "with a policy-rc.d that allows starts: exit 0 and a warning"
+rm -f "$guard"
+
+# 3. Everything installed already: no apt-get at all.
+deps # the stub remembers what case 2b installed
+[[ $rc -eq 0 && $out == *"everything is installed"* ]] || fail "second run: exit $rc: $out"
+[[ ! -e $state/apt.log ]] || grep -vq install "$state/apt.log" ||
+  fail "second run called apt-get install"
+ok "second run: exit 0, nothing to install"
+
+# 4. apt-get fails: install-deps.sh says what failed, and removes the guard it placed.
+reset_state
+touch "$state/fail"
+deps
+[[ $rc -ne 0 ]] || fail "failing apt-get: install-deps.sh exited 0"
+grep -q "install-deps: failed (exit 100) at line [0-9]*: apt-get install" <<<"$out" ||
+  fail "failing apt-get: no message naming it: $out"
+[[ ! -e $guard ]] || fail "failing apt-get: the guard was left behind"
+ok "failing apt-get: exit $rc, 'install-deps: failed ... apt-get install', guard removed"
+
+# 5. The README's commands say why they stopped.
+deps scripts/demo.sh
+[[ $rc -ne 0 ]] || fail "demo.sh with a failing install-deps.sh exited 0"
+grep -q "demo: scripts/install-deps.sh failed" <<<"$out" || fail "demo.sh did not say why: $out"
+ok "demo.sh reports the failing install-deps.sh (exit $rc)"
+deps scripts/test.sh
+[[ $rc -ne 0 ]] || fail "test.sh with a failing install-deps.sh exited 0"
+grep -q "test.sh: failed (exit [0-9]*) at line [0-9]*: scripts/install-deps.sh" <<<"$out" ||
+  fail "test.sh did not say why: $out"
+ok "test.sh reports the failing install-deps.sh (exit $rc)"
+
+real_after=$(sha256sum "$real_guard" 2>/dev/null || echo absent)
+[[ $real_before == "$real_after" ]] || fail "the real $real_guard changed"
+ok "the real $real_guard was not touched"
+echo "$checks passed, 0 failed"

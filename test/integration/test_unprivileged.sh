@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The agent as the systemd unit runs it: a non-root user with only CAP_NET_ADMIN (ambient), a
+# bounding set of CAP_NET_ADMIN alone, and no_new_privs (User=ndpsync,
+# AmbientCapabilities=CAP_NET_ADMIN, CapabilityBoundingSet=CAP_NET_ADMIN, NoNewPrivileges=yes).
+#
+#   1. The kernel fact the unit relies on: /proc/sys/net files are owned by root (mode 0644), yet
+#      a non-root process with CAP_NET_ADMIN in the namespace's user namespace may write them
+#      (net/sysctl_net.c, net_ctl_permissions, gives such a process the owner's permission bits).
+#      Control: the same process without the capability is refused (EACCES).
+#   2. `ndpsync run` as uid 65534 with ambient CAP_NET_ADMIN: starts, sets accept_ra=2,
+#      proxy_ndp, forwarding and proxy_delay, installs the five lab entries, answers on its
+#      socket, keeps exactly CAP_NET_ADMIN, reloads on SIGHUP, and the host keeps its default
+#      route; SIGTERM exits 0.
+#
+# Needs root (to build the lab and switch user); exits 77 (skipped) otherwise.
+#   NDPSYNC=/path/to/ndpsync bash test/integration/test_unprivileged.sh
+set -euo pipefail
+
+LAB=${LAB:-nun$$}
+# shellcheck source=test/lab/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
+skip_unless_root
+command -v setpriv >/dev/null || {
+  echo "SKIP: setpriv (util-linux) not installed"
+  exit 77
+}
+trap lab_down EXIT
+lab_up
+
+NOBODY=65534
+# As uid/gid 65534 with CAP_NET_ADMIN alone (ambient, bounding), and with no capability at all.
+AS_NET_ADMIN=(setpriv "--reuid=$NOBODY" "--regid=$NOBODY" --clear-groups "--inh-caps=-all,+net_admin"
+  "--ambient-caps=-all,+net_admin" "--bounding-set=-all,+net_admin" --no-new-privs)
+AS_NOBODY=(setpriv "--reuid=$NOBODY" "--regid=$NOBODY" --clear-groups --inh-caps=-all
+  --bounding-set=-all --no-new-privs)
+
+section "1. CAP_NET_ADMIN alone may write a namespace's /proc/sys/net (root-owned, 0644)"
+CAPNS=${LAB}cap
+LAB_NAMESPACES+=("$CAPNS")
+ip netns add "$CAPNS"
+knob=/proc/sys/net/ipv6/conf/lo/forwarding
+owner=$(ip netns exec "$CAPNS" stat -c '%u %a' "$knob")
+expect_eq "$knob is owned by root, mode 644" "0 644" "$owner"
+if ip netns exec "$CAPNS" "${AS_NOBODY[@]}" sh -c "echo 1 >$knob" 2>/dev/null; then
+  fail "uid $NOBODY without capabilities could write $knob"
+fi
+expect_eq "control: without CAP_NET_ADMIN the write is refused" 0 "$(ip netns exec "$CAPNS" cat $knob)"
+for k in conf/all/forwarding conf/lo/forwarding conf/all/proxy_ndp conf/lo/accept_ra neigh/lo/proxy_delay; do
+  ip netns exec "$CAPNS" "${AS_NET_ADMIN[@]}" sh -c "echo 2 >/proc/sys/net/ipv6/$k" ||
+    fail "uid $NOBODY with CAP_NET_ADMIN could not write /proc/sys/net/ipv6/$k"
+done
+expect_eq "with CAP_NET_ADMIN: written" 2 "$(ip netns exec "$CAPNS" cat /proc/sys/net/ipv6/neigh/lo/proxy_delay)"
+ok "uid $NOBODY with only CAP_NET_ADMIN writes forwarding, proxy_ndp, accept_ra, proxy_delay"
+
+section "2. ndpsync run as uid $NOBODY with ambient CAP_NET_ADMIN"
+chmod 0711 "$LAB_DIR" # uid 65534 passes through to its files below
+RUN=$LAB_DIR/run
+install -d -o $NOBODY -g $NOBODY -m 0755 "$RUN"
+CONF=$LAB_DIR/ndpsync.json
+echo '{"log_level": "info"}' >"$CONF"
+chmod 0644 "$CONF"
+AGENT_SOCK=$RUN/status.sock
+AGENT_LOG=$LAB_DIR/unpriv.log
+BEFORE_FWD=$(sysctl_h net.ipv6.conf.all.forwarding)
+expect_eq "the lab starts with forwarding off" 0 "$BEFORE_FWD"
+ip netns exec "$LAB_H" env NDPSYNC_CONFIG="$CONF" "${AS_NET_ADMIN[@]}" "$NDPSYNC" run --status-socket "$AGENT_SOCK" >"$AGENT_LOG" 2>&1 &
+AGENT_PID=$!
+lab_bg "$AGENT_PID"
+wait_for 10 _agent_answers || afail "the unprivileged agent did not answer within 10 s"
+ok "the agent (uid $NOBODY) answers on its socket"
+ALL5=$(lab_expected_minus)
+wait_for 5 owned_is "$ALL5" || afail "entries: want"$'\n'"$ALL5"$'\n'"got"$'\n'"$(owned_set)"
+ok "the five lab entries are installed"
+expect_eq "all.proxy_ndp" 1 "$(sysctl_h net.ipv6.conf.all.proxy_ndp)"
+expect_eq "eth0.proxy_ndp" 1 "$(sysctl_h net.ipv6.conf.eth0.proxy_ndp)"
+expect_eq "all.forwarding" 1 "$(sysctl_h net.ipv6.conf.all.forwarding)"
+expect_eq "eth0.accept_ra" 2 "$(sysctl_h net.ipv6.conf.eth0.accept_ra)"
+expect_eq "eth0 proxy_delay" 0 "$(sysctl_h net.ipv6.neigh.eth0.proxy_delay)"
+grep -q "using config file $CONF" "$AGENT_LOG" || afail "the agent did not read $CONF"
+ok "the agent read its config file (NDPSYNC_CONFIG)"
+caps=$(awk '/^(Uid|CapEff|CapPrm|CapBnd):/ { printf "%s %s ", $1, $2 }' "/proc/$AGENT_PID/status")
+expect_eq "uid and capabilities of the running agent" \
+  "Uid: $NOBODY CapPrm: 0000000000001000 CapEff: 0000000000001000 CapBnd: 0000000000001000 " "$caps"
+wait_for 10 _host_has_ra_default || afail "the host lost its default route"
+ok "the host keeps its RA default route (forwarding on, accept_ra=2)"
+
+# A reload reads the file again, as the unprivileged user.
+echo '{"log_level": "info", "deny": ["'"$LAB_CT1"'/128"]}' >"$CONF"
+kill -HUP "$AGENT_PID"
+wait_for 5 owned_lacks "$LAB_CT1" || afail "SIGHUP: the denied $LAB_CT1 is still proxied"
+ok "SIGHUP: the new file is read and applied (deny $LAB_CT1)"
+
+agent_stop_term 5
+expect_eq "SIGTERM: exit 0" 0 "$AGENT_RC"
+echo "$LAB_CHECKS passed, 0 failed"
