@@ -19,15 +19,8 @@ for need in dpkg-deb dpkg-shlibdeps cmake; do
 done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-checks=0
-ok() {
-  checks=$((checks + 1))
-  echo "ok $checks - $*"
-}
-fail() {
-  echo "not ok - $*" >&2
-  exit 1
-}
+# shellcheck source=test/lab/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/checks.sh"
 
 if [[ -z ${DEB:-} ]]; then
   "$repo/scripts/build-deb.sh" --out "$tmp/out" >"$tmp/build.log" 2>&1 ||

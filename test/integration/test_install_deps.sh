@@ -11,15 +11,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-checks=0
-ok() {
-  checks=$((checks + 1))
-  echo "ok $checks - $*"
-}
-fail() {
-  echo "not ok - $*" >&2
-  exit 1
-}
+# shellcheck source=test/lab/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/checks.sh"
 
 real_guard=/usr/sbin/policy-rc.d
 real_before=$(sha256sum "$real_guard" 2>/dev/null || echo absent)

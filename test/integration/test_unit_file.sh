@@ -26,15 +26,8 @@ done
 }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-checks=0
-ok() {
-  checks=$((checks + 1))
-  echo "ok $checks - $*"
-}
-fail() {
-  echo "not ok - $*" >&2
-  exit 1
-}
+# shellcheck source=test/lab/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/checks.sh"
 # key KEY: every value of KEY= in the unit, one per line.
 key() { sed -n "s/^$1=//p" "$unit"; }
 
