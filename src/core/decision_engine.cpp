@@ -10,6 +10,12 @@
 namespace ndpsync {
 namespace {
 
+// An entry a judged address is eligible for, before the caps.
+struct Eligible {
+  IfAddressKey key;  // (uplink, address)
+  Desired desired;
+};
+
 struct Candidate {
   Ipv6Address address;
   IfIndex ifindex = 0;
@@ -85,7 +91,7 @@ class World {
   // Judges one address: refusals go to `skipped`; the winning source gives one Desired per
   // uplink whose prefixes cover the address (or a foreign refusal where another owner has one).
   void judge(const Ipv6Address& address, std::vector<Skipped>& skipped,
-             std::vector<Desired>& eligible) const;
+             std::vector<Eligible>& eligible) const;
 
  private:
   [[nodiscard]] bool alive(const NeighbourInfo& neighbour, const IfAddressKey& key) const {
@@ -133,7 +139,7 @@ std::optional<SkipReason> World::refuse(const Candidate& candidate) const {
 }
 
 void World::judge(const Ipv6Address& address, std::vector<Skipped>& skipped,
-                  std::vector<Desired>& eligible) const {
+                  std::vector<Eligible>& eligible) const {
   bool taken = false;
   candidates_for(address, [&](const Candidate& candidate) {
     if (const auto reason = refuse(candidate)) {
@@ -151,9 +157,9 @@ void World::judge(const Ipv6Address& address, std::vector<Skipped>& skipped,
         skipped.push_back({address, candidate.ifindex, SkipReason::kForeign});
         continue;
       }
-      eligible.push_back({.entry = {uplink.index, address, config_.owner_protocol},
-                          .source = candidate.source,
-                          .source_ifindex = candidate.ifindex});
+      eligible.push_back(
+          {.key = {uplink.index, address},
+           .desired = {.source = candidate.source, .source_ifindex = candidate.ifindex}});
     }
   });
 }
@@ -185,16 +191,16 @@ void for_each_address(const ObservedState& observed,
 }
 
 // Counts one admitted address against the caps; false when a cap refuses it.
-bool admit(Decision& decision, const Config& config, const Desired& desired) {
-  if (decision.claim(desired.entry.address) == nullptr) {
-    auto& count = decision.per_interface[desired.source_ifindex];
+bool admit(Decision& decision, const Config& config, const Eligible& eligible) {
+  if (decision.claim(eligible.key.second) == nullptr) {
+    auto& count = decision.per_interface[eligible.desired.source_ifindex];
     if (decision.admitted >= config.max_entries || count >= config.max_entries_per_interface) {
       return false;
     }
     ++count;
     ++decision.admitted;
   }
-  decision.desired[{desired.entry.ifindex, desired.entry.address}] = desired;
+  decision.desired[eligible.key] = eligible.desired;
   return true;
 }
 
@@ -223,22 +229,20 @@ void DecisionEngine::full(const Config& config, const ObservedState& observed,
   if (decision.judged()) {
     const World world(config, observed, liveness, decision);
     std::vector<Skipped> skipped;
-    std::vector<Desired> eligible;
+    std::vector<Eligible> eligible;
     for_each_address(observed, world.held(),
                      [&](const Ipv6Address& address) { world.judge(address, skipped, eligible); });
     decision.skipped.insert(skipped.begin(), skipped.end());
     // Caps: what is installed already keeps its place; newcomers queue behind it, configured
     // addresses before neighbours, then by interface and address.
-    std::sort(eligible.begin(), eligible.end(), [](const Desired& a, const Desired& b) {
-      return std::tie(a.source, a.source_ifindex, a.entry) <
-             std::tie(b.source, b.source_ifindex, b.entry);
+    std::sort(eligible.begin(), eligible.end(), [](const Eligible& a, const Eligible& b) {
+      return std::tie(a.desired, a.key) < std::tie(b.desired, b.key);
     });
-    std::stable_partition(eligible.begin(), eligible.end(), [&](const Desired& d) {
-      return observed.proxies().contains({d.entry.ifindex, d.entry.address});
-    });
-    for (const auto& desired : eligible) {
-      if (!admit(decision, config, desired)) {
-        decision.skipped.insert({desired.entry.address, desired.source_ifindex, SkipReason::kCap});
+    std::stable_partition(eligible.begin(), eligible.end(),
+                          [&](const Eligible& e) { return observed.proxies().contains(e.key); });
+    for (const auto& e : eligible) {
+      if (!admit(decision, config, e)) {
+        decision.skipped.insert({e.key.second, e.desired.source_ifindex, SkipReason::kCap});
         decision.capped = true;
       }
     }
@@ -258,7 +262,7 @@ bool DecisionEngine::update(const Config& config, const ObservedState& observed,
   // Judge first, without changing anything; check the caps on a copy of the counts.
   const World world(config, observed, liveness, decision_);
   std::vector<Skipped> skipped;
-  std::vector<Desired> eligible;
+  std::vector<Eligible> eligible;
   for (const auto& address : touched) world.judge(address, skipped, eligible);
   auto admitted = decision_.admitted;
   auto per_interface = decision_.per_interface;
@@ -269,16 +273,16 @@ bool DecisionEngine::update(const Config& config, const ObservedState& observed,
     }
   }
   std::set<Ipv6Address> counted;
-  for (const auto& desired : eligible) {
-    if (!counted.insert(desired.entry.address).second) continue;
-    auto& count = per_interface[desired.source_ifindex];
+  for (const auto& e : eligible) {
+    if (!counted.insert(e.key.second).second) continue;
+    auto& count = per_interface[e.desired.source_ifindex];
     if (admitted >= config.max_entries || count >= config.max_entries_per_interface) return false;
     ++count;
     ++admitted;
   }
   // Then commit.
   for (const auto& address : touched) forget(decision_, address);
-  for (const auto& desired : eligible) admit(decision_, config, desired);
+  for (const auto& e : eligible) admit(decision_, config, e);
   decision_.skipped.insert(skipped.begin(), skipped.end());
   return true;
 }

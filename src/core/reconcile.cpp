@@ -13,7 +13,7 @@ void plan_key(const Decision& decision, const ProxyTable& installed, std::uint8_
   const auto have = installed.find(key);
   if (want != decision.desired.end()) {
     if (have == installed.end()) {
-      plan.add.push_back(want->second.entry);
+      plan.add.push_back({key.first, key.second, owner});
     } else if (have->second == owner) {
       plan.keep.push_back(proxy_entry(*have));
     }

@@ -323,8 +323,7 @@ TEST_CASE("agent: judging only the touched addresses equals judging them all") {
     REQUIRE(h.agent->decision().desired.size() == fresh.desired.size());
     CHECK(std::equal(fresh.desired.begin(), fresh.desired.end(),
                      h.agent->decision().desired.begin(), [](const auto& a, const auto& b) {
-                       return a.first == b.first && a.second.entry == b.second.entry &&
-                              a.second.source == b.second.source &&
+                       return a.first == b.first && a.second.source == b.second.source &&
                               a.second.source_ifindex == b.second.source_ifindex;
                      }));
     CHECK(h.agent->decision().skipped == fresh.skipped);
@@ -332,7 +331,7 @@ TEST_CASE("agent: judging only the touched addresses equals judging them all") {
     // bookkeeping must agree too.
     CHECK(h.agent->decision().admitted == fresh.admitted);
     std::set<ProxyEntry> wanted;
-    for (const auto& [key, d] : fresh.desired) wanted.insert(d.entry);
+    for (const auto& [key, d] : fresh.desired) wanted.insert({key.first, key.second, kOwner});
     std::set<ProxyEntry> ours;
     for (const auto& e : h.kernel.proxies()) ours.insert(e);
     CHECK(ours == wanted);

@@ -17,13 +17,9 @@ ObservedState observe(FakeKernel& kernel) {
 }
 
 bool same(const Decision& a, const Decision& b) {
-  const auto same_desired = std::equal(a.desired.begin(), a.desired.end(), b.desired.begin(),
-                                       b.desired.end(), [](const auto& x, const auto& y) {
-                                         return x.first == y.first &&
-                                                x.second.entry == y.second.entry &&
-                                                x.second.source == y.second.source &&
-                                                x.second.source_ifindex == y.second.source_ifindex;
-                                       });
+  const auto same_desired = std::equal(
+      a.desired.begin(), a.desired.end(), b.desired.begin(), b.desired.end(),
+      [](const auto& x, const auto& y) { return x.first == y.first && x.second == y.second; });
   return same_desired && a.skipped == b.skipped && a.admitted == b.admitted &&
          a.per_interface == b.per_interface && a.capped == b.capped;
 }

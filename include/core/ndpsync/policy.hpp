@@ -45,10 +45,12 @@ struct Uplink {
   [[nodiscard]] bool held() const { return prefixes.empty() || remembered; }
 };
 
+// Where a wanted entry's address comes from. The entry itself is the key it is filed under in
+// Decision::desired, (uplink, address), with our owner protocol: kept once, in the key.
 struct Desired {
-  ProxyEntry entry;  // on the uplink, with our owner protocol
   Source source = Source::kAddress;
   IfIndex source_ifindex = 0;
+  auto operator<=>(const Desired&) const = default;
 };
 
 struct Skipped {
