@@ -272,9 +272,11 @@ bool DecisionEngine::update(const Config& config, const ObservedState& observed,
       --admitted;
     }
   }
-  std::set<Ipv6Address> counted;
+  // One count per address: an address's entries (one per covering uplink) are adjacent.
+  const Ipv6Address* counted = nullptr;
   for (const auto& e : eligible) {
-    if (!counted.insert(e.key.second).second) continue;
+    if (counted != nullptr && *counted == e.key.second) continue;
+    counted = &e.key.second;
     auto& count = per_interface[e.desired.source_ifindex];
     if (admitted >= config.max_entries || count >= config.max_entries_per_interface) return false;
     ++count;
