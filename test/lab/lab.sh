@@ -22,12 +22,15 @@
 # Environment:
 #   LAB      name prefix for this run (default nds<PID>, short on purpose)
 #   NDPSYNC  the binary under test (default <repo>/build/ndpsync)
+#   LAB_TIME_SCALE  factor for every wait_for timeout (default 1). The qemu guests of test/vm run
+#            without KVM, 10-25x slower: there the waits get longer, the assertions stay the same.
 
 LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_REPO=$(cd "$LAB_LIB_DIR/../.." && pwd)
 
 LAB=${LAB:-nds$$}
 NDPSYNC=${NDPSYNC:-$LAB_REPO/build/ndpsync}
+LAB_TIME_SCALE=${LAB_TIME_SCALE:-1}
 LAB_PYTHON=${LAB_PYTHON:-/usr/bin/python3}   # Debian's; another python3 may come first on PATH
 NDP_PROBE="$LAB_LIB_DIR/ndp_probe.py"
 
@@ -112,11 +115,18 @@ _now_us() {
     echo $((10#$t))
 }
 
+# scaled_secs S: S times LAB_TIME_SCALE (a whole number), as seconds with a fraction.
+scaled_secs() {
+    awk -v s="$1" -v f="$LAB_TIME_SCALE" 'BEGIN { printf "%.3f", s * f }'
+}
+
 # wait_for TIMEOUT_S CMD...: run CMD (quietly) every 0.1 s until it succeeds.
-# Returns 0 once it succeeded, 1 on timeout. TIMEOUT_S may have a fraction ("2.5").
+# Returns 0 once it succeeded, 1 on timeout. TIMEOUT_S may have a fraction ("2.5"); it is
+# multiplied by LAB_TIME_SCALE.
 wait_for() {
     local timeout=$1
     shift
+    [[ $LAB_TIME_SCALE == 1 ]] || timeout=$(scaled_secs "$timeout")
     local whole=${timeout%%.*} frac=0
     [[ $timeout == *.* ]] && frac=${timeout#*.}
     frac=${frac}000000

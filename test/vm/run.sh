@@ -16,8 +16,8 @@
 #                       oneshot unit (vm-run.service) that powers the guest off when done.
 #   --share DIR         the read-write share (default: the checkout). Never /, the machine's /tmp,
 #                       or any folder systemd-tmpfiles cleans: refused.
-#   --env NAME[=VALUE]  pass an environment variable to COMMAND (NDPSYNC* and VM_TIME_SCALE are
-#                       passed by default). Repeatable.
+#   --env NAME[=VALUE]  pass an environment variable to COMMAND (NDPSYNC*, LAB_TIME_SCALE and
+#                       LAB_REDUCED are passed when set). Repeatable.
 #   --mem MIB           guest memory (default 3072)       --cpus N    vCPUs (default 2)
 #   --timeout S         kill the guest after S seconds (default 3600)
 #   --bzimage           boot the compressed bzImage instead of the extracted ELF kernel (PVH)
@@ -255,7 +255,7 @@ trap 'exit 130' INT TERM
 cp "$VM_DIR/guest.sh" "$CTL/guest.sh"
 {
     printf 'cd %q || exit 125\n' "$PWD"
-    for v in $(compgen -e | grep -E '^(NDPSYNC.*|VM_TIME_SCALE)$' || true); do
+    for v in $(compgen -e | grep -E '^(NDPSYNC.*|LAB_TIME_SCALE|LAB_REDUCED)$' || true); do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
     for e in "${envs[@]}"; do
