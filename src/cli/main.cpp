@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "kernel_warning.hpp"
 #include "logging.hpp"
 #include "ndpsync/config.hpp"
 #include "ndpsync/netlink.hpp"
@@ -120,6 +121,10 @@ int main(int argc, char** argv) {
 
   auto* keys = app.add_subcommand("config-keys", "list every config key and its type");
 
+  auto* kernel_check =
+      app.add_subcommand("kernel-check", "known kernel defects that touch ndpsync");
+  kernel_check->add_flag("--json", json, "print the result as one JSON document");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -137,6 +142,9 @@ int main(int argc, char** argv) {
       }
       return kExitOk;
     }
+    if (*kernel_check) {
+      return ndpsync::cli::print_kernel_check(json);
+    }
     if (*status) {
       ndpsync::cli::setup_logging(log_level.empty() ? "warn" : log_level);
       return agent.status();
@@ -149,6 +157,7 @@ int main(int argc, char** argv) {
       agent.apply_to(config);
       config.validate();
       ndpsync::cli::setup_logging(config.log_level);
+      ndpsync::cli::warn_about_kernel();
       // SIGHUP: the file is read again and the command line still wins over it.
       const auto reload = [&]() -> std::optional<Config> {
         try {
@@ -166,6 +175,7 @@ int main(int argc, char** argv) {
       return agent.run(config, reload);
     }
     ndpsync::cli::setup_logging(config.log_level);
+    ndpsync::cli::warn_about_kernel();
     return run_reconcile(config);
   } catch (const ConfigError& e) {
     std::cerr << "ndpsync: " << e.what() << "\n";
