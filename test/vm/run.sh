@@ -17,7 +17,7 @@
 #   --share DIR         the read-write share (default: the checkout). Never /, the machine's /tmp,
 #                       or any folder systemd-tmpfiles cleans: refused.
 #   --env NAME[=VALUE]  pass an environment variable to COMMAND (NDPSYNC*, LAB_TIME_SCALE and
-#                       LAB_REDUCED are passed when set). Repeatable.
+#                       LAB_REDUCED are passed when set; LAB_TIME_SCALE defaults to 10). Repeatable.
 #   --mem MIB           guest memory (default 3072)       --cpus N    vCPUs (default 2)
 #   --timeout S         kill the guest after S seconds (default 3600)
 #   --bzimage           boot the compressed bzImage instead of the extracted ELF kernel (PVH)
@@ -266,6 +266,8 @@ cp "$VM_DIR/guest.sh" "$CTL/guest.sh"
         fi
     done
     printf 'export VM_KERNEL=%q VM_KERNEL_RELEASE=%q\n' "$kernel" "$KVER"
+    # The guest runs 10-25x slower than the machine: test/lab's waits stretch by this factor.
+    printf 'export LAB_TIME_SCALE=${LAB_TIME_SCALE:-10}\n'
     printf 'exec'
     printf ' %q' "$@"
     printf '\n'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/vm/suite.sh [SCRIPT]... — the integration suite, run inside a test/vm guest (or natively):
-# every test/integration/test_*.sh (or the SCRIPTs given) one after the other, each with its time,
-# then a summary. Exit 0 when every script passed (77 = skipped counts as a failure in a guest,
+# every test/integration/test_*.sh and test/vm/kernel_facts.sh (or the SCRIPTs given), one
+# after the other, each with its time, then a summary. Exit 0 when every script passed (77 = skipped counts as a failure in a guest,
 # where every prerequisite exists), 1 otherwise.
 #
 #   test/vm/run.sh --kernel 6.1 -- test/vm/suite.sh
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 export NDPSYNC=${NDPSYNC:-$PWD/build/ndpsync}
 export LAB_TIME_SCALE=${LAB_TIME_SCALE:-1}
 scripts=("$@")
-[[ ${#scripts[@]} -gt 0 ]] || scripts=(test/integration/test_*.sh)
+[[ ${#scripts[@]} -gt 0 ]] || scripts=(test/integration/test_*.sh test/vm/kernel_facts.sh)
 
 failed=()
 summary=()
