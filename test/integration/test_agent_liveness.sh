@@ -73,7 +73,8 @@ ok "$LAB_CT2 kept its proxy entry on every sample for ${hold} s"
 # The kernel's own events are the witness when sampling is too slow to catch the REACHABLE spell
 # (a qemu guest without KVM: each sample costs ~1 s there, and REACHABLE lasts 1-3 s in this lab).
 ct2_reachable_announced() {
-    tail -n +$((events_before + 1)) "$LAB_DIR/neigh.log" | grep -F "$LAB_CT2 " | grep -q REACHABLE
+    tail -n +$((events_before + 1)) "$LAB_DIR/neigh.log" |
+        awk -v a="$LAB_CT2 " 'index($0, a) && /REACHABLE/ { seen = 1 } END { exit !seen }'
 }
 if [[ -z $seen_reachable_ms ]] && ct2_reachable_announced; then
     seen_reachable_ms="at most $((hold * 1000))"

@@ -95,7 +95,9 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 section "2. the socket is created 0600, owned by root, whatever the umask"
-for mask in 000 077 022; do
+masks=(000 077 022)
+lab_reduced && masks=(077)
+for mask in "${masks[@]}"; do
     umask "$mask"
     agent_start "m$mask"
     umask 022

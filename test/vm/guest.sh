@@ -10,6 +10,11 @@ export HOME=/root LANG=C.UTF-8
 
 if [[ $mode == cmd ]]; then
     mkdir -p /dev/pts /dev/shm
+    # What udev would add to devtmpfs: bash's process substitution opens /dev/fd/N.
+    ln -sfn /proc/self/fd /dev/fd
+    ln -sf /proc/self/fd/0 /dev/stdin
+    ln -sf /proc/self/fd/1 /dev/stdout
+    ln -sf /proc/self/fd/2 /dev/stderr
     mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
     mount -t tmpfs -o mode=1777 tmpfs /dev/shm
     mount -t tmpfs -o mode=0755 tmpfs /run

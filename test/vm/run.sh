@@ -89,7 +89,8 @@ need depmod kmod
 need modprobe kmod
 need xz xz-utils
 need zstd zstd
-[[ -x /bin/busybox ]] && /bin/busybox --list | grep -qx cpio ||
+# (grep without -q: under pipefail, -q's early exit would fail the pipeline with SIGPIPE)
+[[ -x /bin/busybox ]] && /bin/busybox --list | grep -x cpio >/dev/null ||
     die 125 "/bin/busybox (static) not found: install the Debian package busybox-static"
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 export NDPSYNC=${NDPSYNC:-$PWD/build/ndpsync}
 export LAB_TIME_SCALE=${LAB_TIME_SCALE:-1}
+# In a guest /tmp is the guest's own: keep the logs of a failed test in the shared checkout.
+[[ -n ${VM_KERNEL:-} ]] && export AGENT_KEEP_DIR=${AGENT_KEEP_DIR:-$PWD/build/vm/keep}
 scripts=("$@")
 [[ ${#scripts[@]} -gt 0 ]] || scripts=(test/integration/test_*.sh test/vm/kernel_facts.sh)
 
