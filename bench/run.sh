@@ -335,9 +335,10 @@ ns_floods() {   # SYSTEM [TARGET [RATE...]]
 if phase_on ns; then
     phase "NS answers: latency ($NS_PROBES probes) and floods (${FLOOD_RATES[*]}/s, $FLOOD_SECONDS s)"
     peers=()
-    if [[ $NS_PEERS -eq 0 ]]; then :
-    elif command -v ndppd >/dev/null; then peers+=(ndppd-static ndppd-iface ndppd-auto); else log "ndppd not installed: rows skipped"; fi
-    if command -v npd6 >/dev/null; then peers+=(npd6); else log "npd6 not installed: rows skipped"; fi
+    if [[ $NS_PEERS -eq 1 ]]; then
+        if command -v ndppd >/dev/null; then peers+=(ndppd-static ndppd-iface ndppd-auto); else log "ndppd not installed: rows skipped"; fi
+        if command -v npd6 >/dev/null; then peers+=(npd6); else log "npd6 not installed: rows skipped"; fi
+    fi
     # ndpsync and the bare kernel entry take the same kernel path, so their difference is small
     # against the machine's noise: measure them in alternating rounds.
     for ((round = 1; round <= NS_ROUNDS; round++)); do
@@ -538,7 +539,7 @@ if [[ $MODE == kernel ]]; then
     n_limit=$(med 'select(.system == "kernel") | .latency_us[]?' ns.jsonl)
     f_zero=$(med 'select(.proxy_delay == 0) | .ms // empty' first.jsonl)
     f_dflt=$(med 'select(.proxy_delay == 80) | .ms // empty' first.jsonl)
-    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "-" }'; }
     {
         echo "| kernel $(uname -r) ($(uname -v | sed -n 's/.*Debian \([^ ]*\).*/\1/p')) | ndpsync | kernel limit | ratio |"
         echo "|---|---:|---:|---:|"

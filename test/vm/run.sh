@@ -46,6 +46,8 @@ usage() {
     exit 2
 }
 say() { echo "# vm: $*" >&2; }
+# /proc/uptime, not the wall clock: a virtual machine's clock may be stepped while the guest runs.
+uptime_s() { local up _; read -r up _ </proc/uptime; echo "${up%.*}"; }
 
 kernel="" mode=cmd share=$REPO mem=3072 cpus=2 timeout=3600 use_elf=1 prepare_only=0
 envs=()
@@ -278,7 +280,7 @@ append="console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off rdinit=/init"
 append+=" vm.ctl=$CTL vm.share=$share vm.mods=$KDIR/root/lib/modules/$KVER vm.kver=$KVER vm.mode=$mode"
 
 say "$kernel: $pkg ($KVER), $boot, $cpus vCPUs, $mem MiB, mode $mode, share $share"
-t0=${EPOCHREALTIME/[.,]/}
+t0=$(uptime_s)
 qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
     -machine pc,accel=tcg -smp "$cpus" -m "$mem" \
     -kernel "$kernel_image" -initrd "$KDIR/initramfs.img" -append "$append" \
@@ -291,9 +293,9 @@ qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
     -device virtio-9p-pci,fsdev=ctl,mount_tag=ctl \
     </dev/null &
 QEMU_PID=$!
-deadline=$(($(date +%s) + timeout))
+deadline=$(($(uptime_s) + timeout))
 while kill -0 "$QEMU_PID" 2>/dev/null; do
-    if (($(date +%s) >= deadline)); then
+    if (($(uptime_s) >= deadline)); then
         kill -TERM "$QEMU_PID" 2>/dev/null || true
         wait "$QEMU_PID" 2>/dev/null || true
         QEMU_PID=""
@@ -304,8 +306,7 @@ done
 qemu_rc=0
 wait "$QEMU_PID" || qemu_rc=$?
 QEMU_PID=""
-t1=${EPOCHREALTIME/[.,]/}
-secs=$(((t1 - t0) / 1000000))
+secs=$(($(uptime_s) - t0))
 if [[ ! -s $CTL/rc ]]; then
     die 125 "the guest reported no exit status (qemu exit $qemu_rc; boot failure or crash: see the console above)"
 fi
