@@ -22,6 +22,9 @@ packages=(
   iproute2 radvd iputils-ping tcpdump jq python3 procps lxc busybox-static
   # benchmarks: the peers and the plots
   ndppd npd6 gnuplot-nox strace
+  # test/vm: Debian's kernels in qemu guests (the kernel packages themselves are downloaded, not
+  # installed); kmod for depmod and the guests' modprobe, xz and zstd to unpack kernel and modules
+  qemu-system-x86 kmod xz-utils zstd
 )
 daemons=(radvd ndppd npd6 lxc lxc-net)
 

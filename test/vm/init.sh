@@ -68,6 +68,8 @@ FailureAction=poweroff-force
 WantedBy=multi-user.target
 EOF
     ln -sf ../vm-run.service /newroot/etc/systemd/system/multi-user.target.wants/vm-run.service
+    # No login prompt on the console the command writes to.
+    ln -sf /dev/null /newroot/etc/systemd/system/serial-getty@ttyS0.service
     for d in proc sys dev; do umount "/$d"; done
     exec switch_root /newroot /lib/systemd/systemd systemd.unit=multi-user.target
 fi
