@@ -22,9 +22,9 @@ void warn_about_kernel() {
   }
 }
 
-int print_kernel_check(bool json) {
+int print_kernel_check(KernelCheckFormat format) {
   const auto check = running_kernel_check();
-  if (!json) {
+  if (format == KernelCheckFormat::kText) {
     const auto lines = kernel_check_lines(check);
     if (lines.empty()) {
       std::cout << "kernel " << check.release << ": no known defect that touches ndpsync\n";

@@ -143,7 +143,9 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     if (*kernel_check) {
-      return ndpsync::cli::print_kernel_check(json);
+      using ndpsync::cli::KernelCheckFormat;
+      return ndpsync::cli::print_kernel_check(json ? KernelCheckFormat::kJson
+                                                   : KernelCheckFormat::kText);
     }
     if (*status) {
       ndpsync::cli::setup_logging(log_level.empty() ? "warn" : log_level);
