@@ -62,8 +62,8 @@ StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/ttyS0
 TimeoutStartSec=infinity
-SuccessAction=poweroff-force
-FailureAction=poweroff-force
+SuccessAction=reboot-force
+FailureAction=reboot-force
 [Install]
 WantedBy=multi-user.target
 EOF
