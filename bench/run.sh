@@ -5,6 +5,7 @@
 #
 #   sudo bench/run.sh [--quick] [--out DIR] [--only PHASE,...]
 #   sudo bench/run.sh --soak [--quick] [--out DIR]   the churn soak instead (bench/soak.sh)
+#   sudo bench/run.sh --kernel 6.1|6.12 [--out DIR]
 #
 #   --quick   CI mode: small sizes, ~1.5 min; prints the figures, asserts no thresholds (exit 0
 #             unless the harness itself breaks).
@@ -13,6 +14,10 @@
 #             docs/bench/*.png.
 #   --only    run some phases only: burst, single, ns, first, scale (for development; never
 #             writes docs/).
+#   --kernel  run in a qemu guest on Debian's 6.1 or 6.12 kernel (test/vm/run.sh): first contact,
+#             NS latency (ndpsync and a bare kernel entry) and the burst at 1,000, each against
+#             the kernel's own limit measured in the same guest; prints a table of ratios
+#             (default --out build/bench-kernel-K inside the checkout, which the guest shares).
 #
 # Phases (see docs/benchmarks.md for what each measures and how):
 #   burst   N permanent neighbours appear at once (ip -batch); time until all are proxied by
@@ -38,11 +43,14 @@ fi
 
 QUICK=0
 OUT=/tmp/ndpsync-bench
+OUT_GIVEN=0
 ONLY=""
+KERNEL=""
 while [[ $# -gt 0 ]]; do
     case $1 in
     --quick) QUICK=1 ;;
-    --out) OUT=$2; shift ;;
+    --kernel) KERNEL=$2; shift ;;
+    --out) OUT=$2; OUT_GIVEN=1; shift ;;
     --only) ONLY=$2; shift ;;
     -h | --help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -55,6 +63,18 @@ LAB=${LAB:-nb$$}
 source "$(dirname "$0")/lib.sh"
 REPO=$LAB_REPO
 
+# --kernel on the machine: build the helper here (a compile in the guest takes minutes), then run
+# this script again inside the guest, where VM_KERNEL is set.
+if [[ -n $KERNEL && -z ${VM_KERNEL:-} ]]; then
+    [[ $OUT_GIVEN -eq 1 ]] || OUT=$REPO/build/bench-kernel-$KERNEL
+    mkdir -p "$OUT/bin"
+    OUT=$(cd "$OUT" && pwd)
+    bench_build "$OUT/bin"
+    cp "$NDPSYNC" "$OUT/bin/ndpsync"
+    exec "$REPO/test/vm/run.sh" --kernel "$KERNEL" --env NDPSYNC="$OUT/bin/ndpsync" -- \
+        bash "$REPO/bench/run.sh" --kernel "$KERNEL" --out "$OUT"
+fi
+
 if [[ $(id -u) -ne 0 ]]; then
     echo "SKIP: bench/run.sh needs root (network namespaces)"
     exit 0
@@ -66,7 +86,17 @@ done
 [[ -x $NDPSYNC ]] || fail "no ndpsync binary at $NDPSYNC (cmake --build build)"
 
 # Sizes.
-if [[ $QUICK -eq 1 ]]; then
+NS_PEERS=1
+if [[ -n $KERNEL ]]; then
+    # In the guest: what a Debian user's kernel gives, each figure next to that kernel's limit.
+    MODE=kernel
+    ONLY=${ONLY:-burst,ns,first}
+    BURST_NS=(1000); BURST_REPS=3
+    SINGLE_COUNT=50
+    NS_PROBES=100; NS_ROUNDS=2; FLOOD_RATES=(); FLOOD_SECONDS=2; NS_PEERS=0
+    FIRST_REPS=10
+    IDLE_SECONDS=10; RESYNC_WINDOW=6; SINGLE_COUNT_BIG=20; FLOOD10K_RATES=(); ONESHOT_REPS=1; FWD_REPS=1; PING_COUNT=2000; UDP_SECONDS=1
+elif [[ $QUICK -eq 1 ]]; then
     MODE=quick
     BURST_NS=(1 100 1000); BURST_REPS=3
     SINGLE_COUNT=50
@@ -90,9 +120,13 @@ mkdir -p "$OUT/raw" "$OUT/bin"
 rm -f "$OUT"/raw/*.jsonl "$OUT"/*.png "$OUT"/results.json "$OUT"/benchmarks.md
 RAW=$OUT/raw
 # A private copy of the binary: the build tree may be rebuilt while we run.
-cp "$NDPSYNC" "$OUT/bin/ndpsync"
+[[ $NDPSYNC -ef $OUT/bin/ndpsync ]] || cp "$NDPSYNC" "$OUT/bin/ndpsync"
 NDPSYNC=$OUT/bin/ndpsync
-bench_build "$OUT/bin"
+if [[ -n $KERNEL && -x $OUT/bin/ndpbench ]]; then
+    NDPBENCH=$OUT/bin/ndpbench   # built on the machine
+else
+    bench_build "$OUT/bin"
+fi
 
 T_RUN=$(_now_us)
 phase_t0=0
@@ -308,8 +342,10 @@ ns_floods() {   # SYSTEM [TARGET [RATE...]]
 if phase_on ns; then
     phase "NS answers: latency ($NS_PROBES probes) and floods (${FLOOD_RATES[*]}/s, $FLOOD_SECONDS s)"
     peers=()
-    if command -v ndppd >/dev/null; then peers+=(ndppd-static ndppd-iface ndppd-auto); else log "ndppd not installed: rows skipped"; fi
-    if command -v npd6 >/dev/null; then peers+=(npd6); else log "npd6 not installed: rows skipped"; fi
+    if [[ $NS_PEERS -eq 1 ]]; then
+        if command -v ndppd >/dev/null; then peers+=(ndppd-static ndppd-iface ndppd-auto); else log "ndppd not installed: rows skipped"; fi
+        if command -v npd6 >/dev/null; then peers+=(npd6); else log "npd6 not installed: rows skipped"; fi
+    fi
     # ndpsync and the bare kernel entry take the same kernel path, so their difference is small
     # against the machine's noise: measure them in alternating rounds.
     for ((round = 1; round <= NS_ROUNDS; round++)); do
@@ -499,6 +535,28 @@ phase ""
 T_END=$(_now_us)
 jq --argjson s "$(((T_END - T_RUN) / 1000))" '. + {run_ms: $s}' "$RAW/machine.json" >"$RAW/machine.tmp" &&
     mv "$RAW/machine.tmp" "$RAW/machine.json"
+
+# ---------------------------------------------------------------------------------------------
+# --kernel: one table, each figure against the kernel's limit in the same guest.
+if [[ $MODE == kernel ]]; then
+    med() { jq -r "$1" "$RAW/$2" | median_of; }
+    b_agent=$(med 'select(.system == "ndpsync") | .converged_ms' burst.jsonl)
+    b_limit=$(med 'select(.system == "limit") | .converged_ms' burst.jsonl)
+    n_agent=$(med 'select(.system == "ndpsync") | .latency_us[]?' ns.jsonl)
+    n_limit=$(med 'select(.system == "kernel") | .latency_us[]?' ns.jsonl)
+    f_zero=$(med 'select(.proxy_delay == 0) | .ms // empty' first.jsonl)
+    f_dflt=$(med 'select(.proxy_delay == 80) | .ms // empty' first.jsonl)
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3g", a / b; else print "-" }'; }
+    {
+        echo "| kernel $(uname -r) ($(uname -v | sed -n 's/.*Debian \([^ ]*\).*/\1/p')) | ndpsync | kernel limit | ratio |"
+        echo "|---|---:|---:|---:|"
+        echo "| burst of 1,000 neighbours: all proxied (ms, median of $BURST_REPS) | $b_agent | $b_limit (ip -batch) | $(ratio "$b_agent" "$b_limit") |"
+        echo "| NS -> NA at the router (us, median of $((NS_PROBES * NS_ROUNDS))) | $n_agent | $n_limit (bare entry) | $(ratio "$n_agent" "$n_limit") |"
+        echo "| first ping after a neighbour flush (ms, median of $FIRST_REPS) | $f_zero (proxy_delay 0) | $f_dflt (kernel default 0.8 s) | $(ratio "$f_zero" "$f_dflt") |"
+    } | tee "$OUT/kernel.md"
+    echo "bench: results in $OUT ($((($(_now_us) - T_RUN) / 1000000)) s)"
+    exit 0
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Report: results.json, benchmarks.md, plots; docs/ after a full run of every phase.

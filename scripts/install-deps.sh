@@ -31,6 +31,9 @@ packages=(
   lintian
   # benchmarks: the peers and the plots
   ndppd npd6 gnuplot-nox strace
+  # test/vm: Debian's kernels in qemu guests (the kernel packages themselves are downloaded, not
+  # installed); kmod for depmod and the guests' modprobe, xz and zstd to unpack kernel and modules
+  qemu-system-x86 kmod xz-utils zstd
 )
 daemons=(radvd ndppd npd6 lxc lxc-net)
 

@@ -51,3 +51,37 @@ echo "== sanitizer build (ASan + UBSan): unit and integration tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNDPSYNC_SANITIZE=ON -DNDPSYNC_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ctest --output-on-failure)
+
+# =============================================================================================
+# Guest phase: the integration suite and the kernel facts (test/vm/kernel_facts.sh) on Debian
+# 12's 6.1 and bookworm's 6.12 kernels, each in a qemu guest (test/vm/run.sh, docs/testing.md).
+# No KVM here, so qemu emulates: the scripts run in their reduced mode (LAB_REDUCED=1) with
+# stretched waits (LAB_TIME_SCALE, 10 by default in a guest). Both guests run side by side; each
+# keeps about one core busy. NDPSYNC_SKIP_VM=1 skips this phase.
+# =============================================================================================
+if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
+  echo "== integration suite in qemu guests on Debian's 6.1 and 6.12 kernels"
+  vm_kernels=(6.1 6.12)
+  mkdir -p build/vm/logs
+  for k in "${vm_kernels[@]}"; do
+    test/vm/run.sh --kernel "$k" --prepare   # download, unpack, depmod: once, one at a time
+  done
+  vm_pids=()
+  for k in "${vm_kernels[@]}"; do
+    NDPSYNC=$PWD/build/ndpsync LAB_REDUCED=${LAB_REDUCED:-1} \
+      test/vm/run.sh --kernel "$k" --timeout 2700 -- test/vm/suite.sh >"build/vm/logs/suite-$k.log" 2>&1 &
+    vm_pids+=($!)
+  done
+  vm_failed=()
+  for i in "${!vm_kernels[@]}"; do
+    wait "${vm_pids[$i]}" || vm_failed+=("${vm_kernels[$i]}")
+  done
+  for k in "${vm_kernels[@]}"; do
+    sed -n '/^== summary/,/^# vm:/p' "build/vm/logs/suite-$k.log"
+  done
+  for k in "${vm_failed[@]}"; do
+    echo "== guest $k FAILED; the last 100 lines of build/vm/logs/suite-$k.log:"
+    tail -n 100 "build/vm/logs/suite-$k.log"
+  done
+  [[ ${#vm_failed[@]} -eq 0 ]]
+fi

@@ -87,7 +87,7 @@ complete_words() (
   _ndpsync
   echo "${COMPREPLY[*]}"
 )
-for case in "ndpsync |reconcile run status check-config config-keys" "ndpsync ch|check-config" \
+for case in "ndpsync |reconcile run status check-config config-keys kernel-check" "ndpsync ch|check-config" \
   "ndpsync run --re|--resync-interval --remove-on-exit" "ndpsync status --|--socket --json --log-level --help --version" \
   "ndpsync --log-level w|warn" "ndpsync check-config --config |FILE"; do
   got=$(complete_words "${case%%|*}")

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "kernel_warning.hpp"
 #include "logging.hpp"
 #include "ndpsync/config.hpp"
 #include "ndpsync/netlink.hpp"
@@ -97,6 +98,7 @@ int run_agent_command(const SelectionOptions& selection, const ndpsync::cli::Age
   };
   const auto loaded = build();
   ndpsync::cli::setup_logging(loaded.config.log_level);
+  ndpsync::cli::warn_about_kernel();
   spdlog::info("using {}", config_source(loaded));
   const auto reload = [&]() -> std::optional<Config> {
     try {
@@ -175,6 +177,10 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "validate the config file; exit 0 or 2");
   add_config_option(*check, checked_file);
 
+  auto* kernel_check =
+      app.add_subcommand("kernel-check", "known kernel defects that touch ndpsync");
+  kernel_check->add_flag("--json", json, "print the result as one JSON document");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -195,6 +201,11 @@ int main(int argc, char** argv) {
     if (*check) {
       return check_config(checked_file);
     }
+    if (*kernel_check) {
+      using ndpsync::cli::KernelCheckFormat;
+      return ndpsync::cli::print_kernel_check(json ? KernelCheckFormat::kJson
+                                                   : KernelCheckFormat::kText);
+    }
     if (*status) {
       ndpsync::cli::setup_logging(log_level.empty() ? "warn" : log_level);
       return agent.status();
@@ -207,6 +218,7 @@ int main(int argc, char** argv) {
       return run_agent_command(selection, agent, log_level);
     }
     ndpsync::cli::setup_logging(config.log_level);
+    ndpsync::cli::warn_about_kernel();
     return run_reconcile(config);
   } catch (const ConfigError& e) {
     std::cerr << "ndpsync: " << e.what() << "\n";

@@ -54,6 +54,7 @@ neigh_events() { grep -F "$1 " "$LAB_DIR/neigh.log" | sed 's/ lladdr [0-9a-f:]*/
 # ---------------------------------------------------------------------------------------------
 section "1. a live container's neighbour entry deleted by hand: the proxy entry stays"
 probes0=$(status_q .counters.probes)
+events_before=$(wc -l <"$LAB_DIR/neigh.log")
 ip -n "$LAB_H" -6 neigh del "$LAB_CT2" dev br0
 log "host neighbour for $LAB_CT2 after the delete: '$(neigh_state br0 "$LAB_CT2")'"
 ct2_reachable() { [[ $(neigh_state br0 "$LAB_CT2") == REACHABLE ]]; }
@@ -69,8 +70,17 @@ while (($(_now_us) - t0 < hold * 1000000)); do
     sleep 0.1
 done
 ok "$LAB_CT2 kept its proxy entry on every sample for ${hold} s"
+# The kernel's own events are the witness when sampling is too slow to catch the REACHABLE spell
+# (a qemu guest without KVM: each sample costs ~1 s there, and REACHABLE lasts 1-3 s in this lab).
+ct2_reachable_announced() {
+    tail -n +$((events_before + 1)) "$LAB_DIR/neigh.log" |
+        awk -v a="$LAB_CT2 " 'index($0, a) && /REACHABLE/ { seen = 1 } END { exit !seen }'
+}
+if [[ -z $seen_reachable_ms ]] && ct2_reachable_announced; then
+    seen_reachable_ms="at most $((hold * 1000))"
+fi
 [[ -n $seen_reachable_ms ]] ||
-    afail "the host's neighbour entry for $LAB_CT2 never came back REACHABLE (now '$(neigh_state br0 "$LAB_CT2")')"
+    afail "the host's neighbour entry for $LAB_CT2 never came back REACHABLE (now '$(neigh_state br0 "$LAB_CT2")'); kernel events:"$'\n'"$(neigh_events "$LAB_CT2")"
 ok "the neighbour for $LAB_CT2 came back REACHABLE after $seen_reachable_ms ms"
 probes1=$(status_q .counters.probes)
 ((probes1 > probes0)) || afail "counters.probes did not grow ($probes0 -> $probes1)"
@@ -90,8 +100,8 @@ while ! ct1_gone; do
         saw_verifying=$(elapsed_ms "$t0")
         log "status lists $LAB_CT1 under verifying after $saw_verifying ms: $(status_q ".verifying[] | select(.address == \"$LAB_CT1\") | tojson" 2>/dev/null || true)"
     fi
-    (($(_now_us) - t0 >= DROP_LIMIT_MS * 1000)) &&
-        afail "$LAB_CT1 (address dropped) still proxied after $DROP_LIMIT_MS ms (neighbour: '$(neigh_state vc1 "$LAB_CT1")'); kernel events:"$'\n'"$(neigh_events "$LAB_CT1")"
+    (($(_now_us) - t0 >= DROP_LIMIT_MS * LAB_TIME_SCALE * 1000)) &&
+        afail "$LAB_CT1 (address dropped) still proxied after $DROP_LIMIT_MS ms x $LAB_TIME_SCALE (neighbour: '$(neigh_state vc1 "$LAB_CT1")'); kernel events:"$'\n'"$(neigh_events "$LAB_CT1")"
     sleep 0.1
 done
 withdraw_ms=$(elapsed_ms "$t0")

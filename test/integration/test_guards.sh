@@ -182,6 +182,14 @@ ip -n "$LAB_H" -6 neigh del "$STRAY" dev vc1
 
 # ---------------------------------------------------------------------------------------------
 section "4. max_entries_per_interface 50 against a container flooding 300 addresses on br0"
+# The forbidden plants of sections 0-3 go first. They were refused because the host knows their
+# addresses on the uplink (the router, $OTHER), and the flood takes the neighbour table past
+# gc_thresh1 (128): the kernel may then collect those uplink entries once they are older than
+# gc_staletime (60 s, which a slow machine such as a qemu guest reaches by now), and the two plants
+# would count as ordinary br0 candidates under the cap. This section is about the cap alone.
+for a in "${FORBIDDEN[@]}"; do
+    ip -n "$LAB_H" -6 neigh del "$a" dev br0
+done
 echo '{"max_entries_per_interface": 50}' >"$LAB_DIR/g3.json"
 agent_start g3 --config "$LAB_DIR/g3.json"
 wait_for 3 owned_is "$ALL5" || afail "agent g3: owned set is not the lab's five: $(owned_set)"
@@ -190,6 +198,7 @@ BR0_BEFORE=$(status_q '[.entries[] | select(.interface == "br0")] | length')
 expect_eq "before the flood: 3 entries come from br0" 3 "$BR0_BEFORE"
 
 FLOOD_N=300
+lab_reduced && FLOOD_N=120   # still more than twice the cap
 t0=$(_now_us)
 flood_container "$LAB_C2" "$LAB_P::2:" 4096 "$FLOOD_N" "$LAB_BR0"   # ::2:1000 .. ::2:112b
 flood_present() {
@@ -212,8 +221,10 @@ wait_for 10 capped_settled ||
 DOC=$(status_json)
 expect_eq "status: exactly 50 entries sourced from br0" 50 \
     "$(jq -r '[.entries[] | select(.interface == "br0")] | length' <<<"$DOC")"
-expect_eq "status: counters.capped is the rest ($FLOOD_N + $BR0_BEFORE - 50)" "$WANT_CAPPED" \
-    "$(jq -r .counters.capped <<<"$DOC")"
+got_capped=$(jq -r .counters.capped <<<"$DOC")
+[[ $got_capped == "$WANT_CAPPED" ]] ||
+    afail "status: counters.capped is $got_capped, want $WANT_CAPPED; capped addresses outside the flood:"$'\n'"$(jq -r --arg p "$LAB_P::2:1" '.skipped[] | select(.reason == "cap" and (.address | startswith($p) | not)) | tojson' <<<"$DOC")"$'\n'"br0 neighbours outside the flood:"$'\n'"$(ip -n "$LAB_H" -6 neigh show dev br0 | grep -vE "^$LAB_P::2:1[0-9a-f]{3} ")"
+ok "status: counters.capped is the rest ($FLOOD_N + $BR0_BEFORE - 50)"
 expect_eq "status: $WANT_CAPPED skipped with reason cap, all on br0" "$WANT_CAPPED br0" \
     "$(jq -r '[.skipped[] | select(.reason == "cap")] | "\(length) \([.[].interface] | unique | join(","))"' <<<"$DOC")"
 expect_eq "kernel: 47 flood addresses proxied" 47 \

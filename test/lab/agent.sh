@@ -176,12 +176,13 @@ hold_for() {
     done
 }
 
-# wait_holding TIMEOUT_S COND HOLD: poll every 0.1 s until `eval COND` succeeds, checking that
-# `eval HOLD` succeeds on every sample. Returns 0 (COND met), 1 (timeout), 2 (HOLD broke).
+# wait_holding TIMEOUT_S COND HOLD: poll every 0.1 s (TIMEOUT_S scaled by LAB_TIME_SCALE) until
+# `eval COND` succeeds, checking that `eval HOLD` succeeds on every sample. Returns 0 (COND met), 1 (timeout), 2 (HOLD broke).
 # WAIT_MS = elapsed ms; HOLD_SAMPLES = samples taken.
 WAIT_MS=""
 wait_holding() {
     local timeout=$1 cond=$2 hold=$3 t0 deadline
+    [[ $LAB_TIME_SCALE == 1 ]] || timeout=$(scaled_secs "$timeout")
     t0=$(_now_us)
     deadline=$((t0 + $(_secs_to_us "$timeout")))
     HOLD_SAMPLES=0

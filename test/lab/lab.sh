@@ -22,12 +22,19 @@
 # Environment:
 #   LAB      name prefix for this run (default nds<PID>, short on purpose)
 #   NDPSYNC  the binary under test (default <repo>/build/ndpsync)
+#   LAB_TIME_SCALE  factor for every wait_for timeout (a whole number, default 1). The qemu guests
+#            of test/vm run without KVM, 10-25x slower: there the waits get longer, the assertions
+#            stay the same.
+#   LAB_REDUCED  1: scripts repeat less (lab_sample), as the guests of scripts/test.sh run them;
+#            every script still runs every section. Default 0: everything.
 
 LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_REPO=$(cd "$LAB_LIB_DIR/../.." && pwd)
 
 LAB=${LAB:-nds$$}
 NDPSYNC=${NDPSYNC:-$LAB_REPO/build/ndpsync}
+LAB_TIME_SCALE=${LAB_TIME_SCALE:-1}
+LAB_REDUCED=${LAB_REDUCED:-0}
 LAB_PYTHON=${LAB_PYTHON:-/usr/bin/python3}   # Debian's; another python3 may come first on PATH
 NDP_PROBE="$LAB_LIB_DIR/ndp_probe.py"
 
@@ -112,11 +119,29 @@ _now_us() {
     echo $((10#$t))
 }
 
+# scaled_secs S: S times LAB_TIME_SCALE (a whole number), as seconds with a fraction.
+scaled_secs() {
+    awk -v s="$1" -v f="$LAB_TIME_SCALE" 'BEGIN { printf "%.3f", s * f }'
+}
+
+# lab_reduced: true when LAB_REDUCED=1.
+lab_reduced() {
+    [[ $LAB_REDUCED == 1 ]]
+}
+
+# lab_sample I: whether to run the I-th (from 1) of a list of like cases: all of them normally,
+# the 1st, 4th, 7th, ... when reduced.
+lab_sample() {
+    ! lab_reduced || (((($1 - 1) % 3) == 0))
+}
+
 # wait_for TIMEOUT_S CMD...: run CMD (quietly) every 0.1 s until it succeeds.
-# Returns 0 once it succeeded, 1 on timeout. TIMEOUT_S may have a fraction ("2.5").
+# Returns 0 once it succeeded, 1 on timeout. TIMEOUT_S may have a fraction ("2.5"); it is
+# multiplied by LAB_TIME_SCALE.
 wait_for() {
     local timeout=$1
     shift
+    [[ $LAB_TIME_SCALE == 1 ]] || timeout=$(scaled_secs "$timeout")
     local whole=${timeout%%.*} frac=0
     [[ $timeout == *.* ]] && frac=${timeout#*.}
     frac=${frac}000000

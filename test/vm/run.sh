@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# test/vm/run.sh — run a command in a qemu guest booted from one of Debian's kernel packages.
+#
+#   test/vm/run.sh --kernel 6.1|6.12 [options] -- COMMAND [ARG]...
+#
+# The guest sees the machine's own root file system read-only (9p) under a tmpfs overlay, so every
+# tool installed here exists there; the checkout (or --share DIR) is shared read-write at the same
+# path; the unpacked kernel package's modules are bound to /lib/modules/<version>. There is no
+# network device. COMMAND runs as root in the guest's root namespace, in the current directory;
+# its exit status is this script's exit status (passed back through a shared file).
+#
+# Options:
+#   --kernel 6.1|6.12   Debian 12's kernel (linux-image-6.1.0-N-amd64-unsigned) or bookworm's 6.12
+#                       (linux-image-6.12.N+deb12-amd64-unsigned); the newest N apt-cache knows.
+#   --systemd           boot the machine's /lib/systemd/systemd as PID 1; COMMAND runs from a
+#                       oneshot unit (vm-run.service) that powers the guest off when done.
+#   --share DIR         the read-write share (default: the checkout). Never /, the machine's /tmp,
+#                       or any folder systemd-tmpfiles cleans: refused.
+#   --env NAME[=VALUE]  pass an environment variable to COMMAND (NDPSYNC*, LAB_TIME_SCALE and
+#                       LAB_REDUCED are passed when set; LAB_TIME_SCALE defaults to 10). Repeatable.
+#   --mem MIB           guest memory (default 3072)       --cpus N    vCPUs (default 2)
+#   --timeout S         kill the guest after S seconds (default 3600)
+#   --bzimage           boot the compressed bzImage instead of the extracted ELF kernel (PVH)
+#   --prepare           only download and unpack the kernel package and build the initramfs
+#
+# Exit status: COMMAND's; 2 for a usage error; 125 when the harness itself failed (qemu or the
+# kernel package missing, the guest did not boot, timeout).
+#
+# Kernels are cached in build/vm/<version>/ (the package unpacked, depmod run, the ELF kernel and
+# the initramfs); `rm -rf build/vm` drops the cache. Needs root (9p passthrough of the root fs),
+# qemu-system-x86_64, busybox-static, kmod, xz-utils and zstd (scripts/install-deps.sh).
+set -euo pipefail
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$VM_DIR/../.." && pwd)
+CACHE=${VM_CACHE:-$REPO/build/vm}
+
+die() {   # die CODE MSG...
+    local code=$1
+    shift
+    echo "test/vm: $*" >&2
+    exit "$code"
+}
+usage() {
+    sed -n '3,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+say() { echo "# vm: $*" >&2; }
+# /proc/uptime, not the wall clock: a virtual machine's clock may be stepped while the guest runs.
+uptime_s() { local up _; read -r up _ </proc/uptime; echo "${up%.*}"; }
+
+kernel="" mode=cmd share=$REPO mem=3072 cpus=2 timeout=3600 use_elf=1 prepare_only=0
+envs=()
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --kernel) kernel=${2:-}; shift 2 || usage ;;
+    --systemd) mode=systemd; shift ;;
+    --share) share=${2:-}; shift 2 || usage ;;
+    --env) envs+=("${2:-}"); shift 2 || usage ;;
+    --mem) mem=${2:-}; shift 2 || usage ;;
+    --cpus) cpus=${2:-}; shift 2 || usage ;;
+    --timeout) timeout=${2:-}; shift 2 || usage ;;
+    --bzimage) use_elf=0; shift ;;
+    --prepare) prepare_only=1; shift ;;
+    -h | --help) usage ;;
+    --) shift; break ;;
+    *) echo "test/vm: unknown option '$1'" >&2; usage ;;
+    esac
+done
+case $kernel in
+6.1) pkg_re='^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' ;;
+6.12) pkg_re='^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' ;;
+"") echo "test/vm: --kernel 6.1|6.12 is required" >&2; usage ;;
+*) die 2 "unknown kernel '$kernel' (known: 6.1, 6.12)" ;;
+esac
+[[ $prepare_only -eq 1 || $# -gt 0 ]] || { echo "test/vm: no COMMAND after --" >&2; usage; }
+for n in "$mem" "$cpus" "$timeout"; do
+    [[ $n =~ ^[0-9]+$ ]] || die 2 "--mem, --cpus and --timeout take whole numbers (got '$n')"
+done
+
+# ---------------------------------------------------------------------------------------------
+# Prerequisites
+
+[[ $(id -u) -eq 0 ]] || die 125 "needs root (the guest reads the machine's root file system over 9p)"
+need() {   # need COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 ||
+        die 125 "$1 not found: install the Debian package $2 (scripts/install-deps.sh does)"
+}
+need qemu-system-x86_64 qemu-system-x86
+need depmod kmod
+need modprobe kmod
+need xz xz-utils
+need zstd zstd
+# (grep without -q: under pipefail, -q's early exit would fail the pipeline with SIGPIPE)
+[[ -x /bin/busybox ]] && /bin/busybox --list | grep -x cpio >/dev/null ||
+    die 125 "/bin/busybox (static) not found: install the Debian package busybox-static"
+
+# ---------------------------------------------------------------------------------------------
+# The shares. A 9p share is read-write on the machine: whatever the guest deletes there is gone
+# here. The guest's systemd-tmpfiles empties /tmp and ages out other folders at boot, so sharing
+# such a folder would empty it on the machine. Refuse them, and every folder that contains one.
+
+cleaned_paths() {
+    printf '%s\n' /tmp /var/tmp /run /dev /dev/shm /proc /sys
+    if command -v systemd-tmpfiles >/dev/null 2>&1; then
+        # Lines that empty a folder at boot (D), remove it (R, r), or age out its contents.
+        systemd-tmpfiles --cat-config 2>/dev/null |
+            awk '!/^[[:space:]]*(#|$)/ { t = substr($1, 1, 1)
+                 if (t ~ /[DRr]/ || (t ~ /[dDevqQC]/ && $6 != "" && $6 != "-")) print $2 }' |
+            grep '^/' | sed -E 's|/[^/]*[*?[%].*$||' | grep . || true
+    fi
+}
+
+# check_share DIR: refuse /, a cleaned folder, and any folder holding one. With --systemd (where
+# systemd-tmpfiles runs) also any folder inside one; without, nothing in the guest cleans.
+check_share() {
+    local dir=$1 p
+    [[ $dir == / ]] && die 2 "refusing to share / read-write; share a dedicated folder"
+    while read -r p; do
+        if [[ $dir == "$p" ]]; then
+            die 2 "refusing to share $dir read-write: the guest's systemd-tmpfiles cleans it; share a dedicated folder"
+        elif [[ $p == "$dir"/* ]]; then
+            die 2 "refusing to share $dir read-write: it holds $p, which the guest's systemd-tmpfiles cleans; share a dedicated folder"
+        elif [[ $dir == "$p"/* && $mode == systemd ]]; then
+            die 2 "refusing to share $dir read-write with --systemd: it lies in $p, which the guest's systemd-tmpfiles cleans; share a dedicated folder"
+        fi
+    done < <(cleaned_paths | sort -u)
+}
+
+[[ -d $share ]] || die 2 "--share $share: no such directory"
+share=$(cd "$share" && pwd -P)
+[[ $share =~ ^[A-Za-z0-9/._+-]+$ ]] || die 2 "share path '$share' has characters the kernel command line cannot carry"
+[[ $CACHE =~ ^[A-Za-z0-9/._+-]+$ ]] || die 2 "cache path '$CACHE' has characters the kernel command line cannot carry"
+check_share "$share"
+
+# ---------------------------------------------------------------------------------------------
+# The kernel package: newest N that apt-cache knows, unpacked and prepared once in the cache.
+
+newest_package() {
+    apt-cache search --names-only '^linux-image-6\.' 2>/dev/null | awk '{ print $1 }' |
+        grep -E "$pkg_re" | sort -V | tail -n1 || true
+}
+
+# extract_elf BZIMAGE OUT: the uncompressed ELF kernel inside a bzImage (what scripts/extract-vmlinux
+# does). qemu boots an ELF with a PVH note directly, which skips the decompressor (~5 s in TCG).
+extract_elf() {
+    local img=$1 out=$2 pat dec off
+    for spec in 'xz:\xfd\x37\x7a\x58\x5a\x00' 'zstd:\x28\xb5\x2f\xfd' 'gzip:\x1f\x8b\x08'; do
+        dec=${spec%%:*}
+        pat=${spec#*:}
+        for off in $(LC_ALL=C grep -obUaP "$pat" "$img" | cut -d: -f1 | head -n 5); do
+            tail -c +$((off + 1)) "$img" | "$dec" -dc >"$out.tmp" 2>/dev/null || true
+            if [[ $(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]]; then
+                mv "$out.tmp" "$out"
+                return 0
+            fi
+        done
+    done
+    rm -f "$out.tmp"
+    return 1
+}
+
+# build_initramfs KDIR KVER: busybox, the init script and the modules the guest needs to mount its
+# root (virtio_pci, 9pnet_virtio, 9p, overlay and their dependencies), decompressed, in load order.
+build_initramfs() {
+    local kdir=$1 kver=$2 stage=$1/initramfs.d m line path
+    rm -rf "$stage"
+    mkdir -p "$stage"/{bin,dev,proc,sys,modules,lower,rw,newroot}
+    cp /bin/busybox "$stage/bin/busybox"
+    cp "$VM_DIR/init.sh" "$stage/init"
+    chmod 0755 "$stage/init"
+    : >"$stage/modules/order"
+    for m in virtio_pci 9pnet_virtio 9p overlay; do
+        modprobe -d "$kdir/root" -S "$kver" --show-depends "$m" || die 125 "modprobe cannot resolve $m in $kdir/root"
+    done | while read -r line; do
+        [[ $line == insmod\ * ]] || continue
+        path=$(awk '{ print $2 }' <<<"$line")
+        m=$(basename "$path")
+        m=${m%.xz}
+        m=${m%.zst}
+        grep -qxF "$m" "$stage/modules/order" && continue
+        case $path in
+        *.xz) xz -dc "$path" >"$stage/modules/$m" ;;
+        *.zst) zstd -qdc "$path" >"$stage/modules/$m" ;;
+        *) cp "$path" "$stage/modules/$m" ;;
+        esac
+        echo "$m" >>"$stage/modules/order"
+    done
+    (cd "$stage" && find . | /bin/busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$kdir/initramfs.img"
+    rm -rf "$stage"
+}
+
+prepare_kernel() {
+    local pkg=$1 kdir deb kver
+    mkdir -p "$CACHE"
+    exec 9>"$CACHE/.lock-$pkg"
+    flock 9
+    kdir=$CACHE/$pkg
+    if [[ ! -f $kdir/.ready || $VM_DIR/init.sh -nt $kdir/initramfs.img ]]; then
+        if [[ ! -d $kdir/root/boot ]]; then
+            say "downloading and unpacking $pkg"
+            rm -rf "$kdir"
+            mkdir -p "$kdir/deb"
+            (cd "$kdir/deb" && apt-get download "$pkg" >/dev/null 2>"$kdir/download.log") ||
+                die 125 "apt-get download $pkg failed: $(tail -n 3 "$kdir/download.log")"
+            deb=$(ls "$kdir"/deb/*.deb)
+            dpkg-deb -x "$deb" "$kdir/root"
+            rm -rf "$kdir/deb"
+        fi
+        kver=$(ls "$kdir/root/lib/modules")
+        say "depmod -b for $kver (once per kernel; the 6.12 package's xz modules take ~1 min)"
+        depmod -b "$kdir/root" "$kver"
+        if [[ ! -f $kdir/vmlinux ]] && ! extract_elf "$kdir/root/boot/vmlinuz-$kver" "$kdir/vmlinux"; then
+            say "no ELF kernel found in the bzImage; booting the bzImage"
+        fi
+        build_initramfs "$kdir" "$kver"
+        touch "$kdir/.ready"
+    fi
+    flock -u 9
+    exec 9>&-
+}
+
+pkg=$(newest_package)
+if [[ -z $pkg ]]; then
+    # apt-cache knows none (no package lists?): use the newest one already in the cache.
+    pkg=$(ls "$CACHE" 2>/dev/null | grep -E "$pkg_re" | sort -V | tail -n1 || true)
+    [[ -n $pkg ]] || die 125 "no kernel package for $kernel: apt-cache search shows no name like $pkg_re (run apt-get update; bookworm's 6.12 needs bookworm or bookworm-security in sources.list)"
+fi
+prepare_kernel "$pkg"
+KDIR=$CACHE/$pkg
+KVER=$(ls "$KDIR/root/lib/modules")
+[[ $prepare_only -eq 1 ]] && { say "ready: $pkg ($KVER) in $KDIR"; exit 0; }
+
+kernel_image=$KDIR/root/boot/vmlinuz-$KVER
+boot=bzImage
+if [[ $use_elf -eq 1 && -f $KDIR/vmlinux ]]; then
+    kernel_image=$KDIR/vmlinux
+    boot="ELF (PVH)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# The run: a private control folder (its own 9p share) holding the command, its environment and
+# working directory, the guest script, and the exit status the guest writes back.
+
+mkdir -p "$CACHE/runs"
+CTL=$(mktemp -d "$CACHE/runs/run.XXXXXX")
+QEMU_PID=""
+cleanup() {
+    if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then
+        kill -TERM "$QEMU_PID" 2>/dev/null || true
+        wait "$QEMU_PID" 2>/dev/null || true
+    fi
+    rm -rf "$CTL"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cp "$VM_DIR/guest.sh" "$CTL/guest.sh"
+{
+    printf 'cd %q || exit 125\n' "$PWD"
+    for v in $(compgen -e | grep -E '^(NDPSYNC.*|LAB_TIME_SCALE|LAB_REDUCED)$' || true); do
+        printf 'export %s=%q\n' "$v" "${!v}"
+    done
+    for e in "${envs[@]}"; do
+        if [[ $e == *=* ]]; then
+            printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
+        else
+            printf 'export %s=%q\n' "$e" "${!e:-}"
+        fi
+    done
+    printf 'export VM_KERNEL=%q VM_KERNEL_RELEASE=%q\n' "$kernel" "$KVER"
+    # The guest runs 10-25x slower than the machine: test/lab's waits stretch by this factor.
+    printf 'export LAB_TIME_SCALE=${LAB_TIME_SCALE:-10}\n'
+    printf 'exec'
+    printf ' %q' "$@"
+    printf '\n'
+} >"$CTL/cmd.sh"
+
+append="console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off rdinit=/init"
+append+=" vm.ctl=$CTL vm.share=$share vm.mods=$KDIR/root/lib/modules/$KVER vm.kver=$KVER vm.mode=$mode"
+
+say "$kernel: $pkg ($KVER), $boot, $cpus vCPUs, $mem MiB, mode $mode, share $share"
+t0=$(uptime_s)
+qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
+    -machine pc,accel=tcg -smp "$cpus" -m "$mem" \
+    -kernel "$kernel_image" -initrd "$KDIR/initramfs.img" -append "$append" \
+    -chardev stdio,id=con,signal=off -serial chardev:con \
+    -fsdev local,id=root,path=/,security_model=passthrough,readonly=on,multidevs=remap \
+    -device virtio-9p-pci,fsdev=root,mount_tag=root \
+    -fsdev local,id=share,path="$share",security_model=passthrough,multidevs=remap \
+    -device virtio-9p-pci,fsdev=share,mount_tag=share \
+    -fsdev local,id=ctl,path="$CTL",security_model=passthrough \
+    -device virtio-9p-pci,fsdev=ctl,mount_tag=ctl \
+    </dev/null &
+QEMU_PID=$!
+deadline=$(($(uptime_s) + timeout))
+while kill -0 "$QEMU_PID" 2>/dev/null; do
+    if (($(uptime_s) >= deadline)); then
+        kill -TERM "$QEMU_PID" 2>/dev/null || true
+        wait "$QEMU_PID" 2>/dev/null || true
+        QEMU_PID=""
+        die 125 "timeout: the guest ran longer than $timeout s and was killed"
+    fi
+    sleep 1
+done
+qemu_rc=0
+wait "$QEMU_PID" || qemu_rc=$?
+QEMU_PID=""
+secs=$(($(uptime_s) - t0))
+if [[ ! -s $CTL/rc ]]; then
+    die 125 "the guest reported no exit status (qemu exit $qemu_rc; boot failure or crash: see the console above)"
+fi
+rc=$(cat "$CTL/rc")
+say "$kernel ($KVER): exit $rc after $secs s (boot $(cat "$CTL/boot_s" 2>/dev/null || echo '?') s)"
+exit "$rc"
