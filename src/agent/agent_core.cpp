@@ -190,7 +190,9 @@ void AgentCore::reconcile(SteadyTime now) {
   structural_ = false;
   touched_.clear();
   apply(plan, now);
-  if (scope.is_everything()) writer_.ledger().prune(observed_.proxies(), config_.owner_protocol);
+  if (scope.is_everything()) {
+    writer_.ledger().prune(observed_.proxies(), config_.owner_protocol, decision().desired);
+  }
 }
 
 // The common case, a few containers came or went, is judged in proportion to the change; the
@@ -267,15 +269,21 @@ void AgentCore::write(const ProxyEntry& entry, WriteOp op, SteadyTime now) {
 void AgentCore::tick(SteadyTime now) {
   const bool verdicts = prober_.tick(now);
   if (verdicts) structural_ = true;  // rare: a verdict; judge everything again
-  writer_.due(now, touched_);
+  for (const auto& [key, retry] : writer_.pending()) {
+    if (now >= retry.next && !prober_.waiting(key)) touched_.insert(key.second);
+  }
   prober_.due(now, touched_);
   reconcile(now);
   if (verdicts) forget_absent(observed_, prober_);
 }
 
+// A retry whose entry waits at the uplink-probe gate is woken by the end of the wait, not by its
+// own (past) time: counting it would spin the loop for the whole wait.
 std::optional<SteadyTime> AgentCore::next_wakeup() const {
   auto next = prober_.next_wakeup();
-  if (const auto retry = writer_.next_retry(); retry && (!next || *retry < *next)) next = retry;
+  for (const auto& [key, retry] : writer_.pending()) {
+    if (!prober_.waiting(key) && (!next || retry.next < *next)) next = retry.next;
+  }
   return next;
 }
 
@@ -295,11 +303,16 @@ void AgentCore::remove_owned() {
     spdlog::error("cannot list proxy entries to remove them: {}", proxies.status.message);
     return;
   }
+  // The last chance: every entry of ours is tried now, whatever backoff a failed write was in.
+  writer_.clear_retries();
   const auto now = std::chrono::steady_clock::now();
   for (const auto& entry : proxies.value) {
     if (entry.protocol != config_.owner_protocol) continue;
     const auto outcome = writer_.write(entry, WriteOp::kDelete, observed_, now);
-    if (outcome.kind == WriteOutcome::Kind::kFailed) spdlog::error("{}", outcome.status.message);
+    if (outcome.kind != WriteOutcome::Kind::kWritten) {
+      spdlog::error("left {} on {}: {}", entry.address.to_string(), link_name(entry.ifindex),
+                    outcome.status.message);
+    }
   }
 }
 
@@ -329,7 +342,14 @@ StatusView AgentCore::view() const {
 
 nlohmann::json AgentCore::status(SteadyTime now) const { return view().document(now); }
 std::string AgentCore::status_text(SteadyTime now) const { return view().text(now); }
-std::string AgentCore::summary() const { return view().summary(); }
+std::string AgentCore::summary() const {
+  std::string uplinks;
+  for (const auto& u : decision().uplinks) uplinks += (uplinks.empty() ? "" : ",") + u.name;
+  return std::to_string(decision().desired.size()) + " entries on " +
+         (uplinks.empty() ? "no uplink" : uplinks) + ", " +
+         std::to_string(prober_.liveness().verifying().size()) + " verifying, " +
+         std::to_string(writer_.pending().size()) + " pending";
+}
 
 // A neighbour whose state matters to liveness: one we claim an address from, or are verifying,
 // or have withdrawn.

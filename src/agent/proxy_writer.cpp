@@ -21,14 +21,24 @@ std::uint32_t unix_seconds(WallTime t) {
       std::clamp<std::time_t>(seconds, 1, std::numeric_limits<std::uint32_t>::max()));
 }
 
+std::vector<InstallLedger::Note>::const_iterator InstallLedger::place(
+    const IfAddressKey& key) const {
+  return std::lower_bound(sorted_.begin(), sorted_.end(), key,
+                          [](const Note& n, const IfAddressKey& k) { return n.key < k; });
+}
+
+std::vector<InstallLedger::Note>::iterator InstallLedger::place(const IfAddressKey& key) {
+  return std::lower_bound(sorted_.begin(), sorted_.end(), key,
+                          [](const Note& n, const IfAddressKey& k) { return n.key < k; });
+}
+
 InstallLedger::Note* InstallLedger::find(const IfAddressKey& key) {
   return const_cast<Note*>(std::as_const(*this).find(key));
 }
 
 const InstallLedger::Note* InstallLedger::find(const IfAddressKey& key) const {
-  const auto it = std::lower_bound(sorted_.begin(), sorted_.end(), key,
-                                   [](const Note& n, const IfAddressKey& k) { return n.key < k; });
-  if (it != sorted_.end() && it->key == key) return &*it;
+  const auto it = place(key);
+  if (it != sorted_.end() && it->key == key) return it->since != 0 ? &*it : nullptr;
   const auto tail =
       std::find_if(tail_.begin(), tail_.end(), [&key](const Note& n) { return n.key == key; });
   return tail != tail_.end() ? &*tail : nullptr;
@@ -39,6 +49,12 @@ void InstallLedger::note(const IfAddressKey& key, std::uint32_t since) {
     existing->since = since;
     return;
   }
+  const auto it = place(key);
+  if (it != sorted_.end() && it->key == key) {  // erased before: its place is still there
+    it->since = since;
+    --erased_;
+    return;
+  }
   tail_.push_back({key, since});
   if (tail_.size() >= kTailLimit) settle();
 }
@@ -46,9 +62,11 @@ void InstallLedger::note(const IfAddressKey& key, std::uint32_t since) {
 void InstallLedger::erase(const IfAddressKey& key) {
   const auto on_key = [&key](const Note& n) { return n.key == key; };
   std::erase_if(tail_, on_key);
-  const auto it = std::lower_bound(sorted_.begin(), sorted_.end(), key,
-                                   [](const Note& n, const IfAddressKey& k) { return n.key < k; });
-  if (it != sorted_.end() && it->key == key) sorted_.erase(it);
+  const auto it = place(key);
+  if (it != sorted_.end() && it->key == key && it->since != 0) {
+    it->since = 0;
+    ++erased_;
+  }
 }
 
 std::optional<std::uint32_t> InstallLedger::since(const IfAddressKey& key) const {
@@ -57,6 +75,10 @@ std::optional<std::uint32_t> InstallLedger::since(const IfAddressKey& key) const
 }
 
 void InstallLedger::settle() {
+  if (erased_ > sorted_.size() / 8) {
+    std::erase_if(sorted_, [](const Note& n) { return n.since == 0; });
+    erased_ = 0;
+  }
   if (tail_.empty()) return;
   std::sort(tail_.begin(), tail_.end(), [](const Note& a, const Note& b) { return a.key < b.key; });
   // Merged from the back, in place: no temporary buffer, and the array grows by an eighth at a
@@ -76,12 +98,15 @@ void InstallLedger::settle() {
   tail_.clear();
 }
 
-void InstallLedger::prune(const ProxyTable& installed, std::uint8_t owner) {
+void InstallLedger::prune(const ProxyTable& installed, std::uint8_t owner,
+                          const std::map<IfAddressKey, Desired>& wanted) {
   settle();
   std::erase_if(sorted_, [&](const Note& n) {
+    if (n.since == 0) return true;
     const auto it = installed.find(n.key);
-    return it == installed.end() || it->second != owner;
+    return (it == installed.end() || it->second != owner) && !wanted.contains(n.key);
   });
+  erased_ = 0;
   sorted_.shrink_to_fit();
 }
 
@@ -129,20 +154,6 @@ void ProxyWriter::drop_moot(const Decision& decision) {
   std::erase_if(retries_, [&](const auto& item) {
     return (item.second.op == WriteOp::kAdd) != decision.desired.contains(item.first);
   });
-}
-
-void ProxyWriter::due(SteadyTime now, std::set<Ipv6Address>& addresses) const {
-  for (const auto& [key, retry] : retries_) {
-    if (now >= retry.next) addresses.insert(key.second);
-  }
-}
-
-std::optional<SteadyTime> ProxyWriter::next_retry() const {
-  std::optional<SteadyTime> next;
-  for (const auto& [key, retry] : retries_) {
-    if (!next || retry.next < *next) next = retry.next;
-  }
-  return next;
 }
 
 }  // namespace ndpsync

@@ -138,13 +138,4 @@ nlohmann::json StatusView::frame(SteadyTime now) const {
           {"counters", counters_json(s_.counters)}};
 }
 
-std::string StatusView::summary() const {
-  std::string uplinks;
-  for (const auto& u : s_.decision.uplinks) uplinks += (uplinks.empty() ? "" : ",") + u.name;
-  return std::to_string(s_.decision.desired.size()) + " entries on " +
-         (uplinks.empty() ? "no uplink" : uplinks) + ", " +
-         std::to_string(s_.prober.liveness().verifying().size()) + " verifying, " +
-         std::to_string(s_.writer.pending().size()) + " pending";
-}
-
 }  // namespace ndpsync

@@ -144,65 +144,57 @@ int run_reconcile(const Config& config) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The command line: every subcommand and option, and which one runs.
+struct CommandLine {
   CLI::App app{"ndpsync: keep kernel proxy-NDP entries for container addresses"};
-  app.require_subcommand(1);
-  app.fallthrough();  // global options may follow the subcommand too
   std::string log_level;
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  app.set_version_flag("--version", ndpsync::kVersion);
-
   SelectionOptions selection;
+  ndpsync::cli::AgentOptions agent;
   bool dry_run = false;
   bool json = false;
-  auto* reconcile = app.add_subcommand("reconcile", "look once, apply the difference, exit");
-  selection.add_to(*reconcile);
-  reconcile->add_flag("--dry-run", dry_run, "change nothing; print what would change");
-  reconcile->add_flag("--json", json, "print the result as one JSON document");
-
-  ndpsync::cli::AgentOptions agent;
-  auto* run = app.add_subcommand("run", "keep the proxy table right until stopped");
-  selection.add_to(*run);
-  agent.add_run_options(*run);
-
-  auto* status = app.add_subcommand("status", "show what a running agent proxies");
-  agent.add_status_options(*status);
-
-  auto* keys = app.add_subcommand("config-keys", "list every config key: type, default, meaning");
   bool keys_json = false;
-  keys->add_flag("--json", keys_json, "print them as one JSON list");
-
   std::string checked_file;
-  auto* check = app.add_subcommand("check-config", "validate the config file; exit 0 or 2");
-  add_config_option(*check, checked_file);
+  CLI::App* reconcile = nullptr;
+  CLI::App* run = nullptr;
+  CLI::App* status = nullptr;
+  CLI::App* keys = nullptr;
+  CLI::App* check = nullptr;
+  CLI::App* kernel_check = nullptr;
 
-  auto* kernel_check =
-      app.add_subcommand("kernel-check", "known kernel defects that touch ndpsync");
-  kernel_check->add_flag("--json", json, "print the result as one JSON document");
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      return app.exit(e);  // --help, --version
-    }
-    std::cerr << "ndpsync: " << e.what() << "\nRun with --help for more information.\n";
-    return kExitUsage;
+  CommandLine() {
+    app.require_subcommand(1);
+    app.fallthrough();  // global options may follow the subcommand too
+    app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+    app.set_version_flag("--version", ndpsync::kVersion);
+    reconcile = app.add_subcommand("reconcile", "look once, apply the difference, exit");
+    selection.add_to(*reconcile);
+    reconcile->add_flag("--dry-run", dry_run, "change nothing; print what would change");
+    reconcile->add_flag("--json", json, "print the result as one JSON document");
+    run = app.add_subcommand("run", "keep the proxy table right until stopped");
+    selection.add_to(*run);
+    agent.add_run_options(*run);
+    status = app.add_subcommand("status", "show what a running agent proxies");
+    agent.add_status_options(*status);
+    keys = app.add_subcommand("config-keys", "list every config key: type, default, meaning");
+    keys->add_flag("--json", keys_json, "print them as one JSON list");
+    check = app.add_subcommand("check-config", "validate the config file; exit 0 or 2");
+    add_config_option(*check, checked_file);
+    kernel_check = app.add_subcommand("kernel-check", "known kernel defects that touch ndpsync");
+    kernel_check->add_flag("--json", json, "print the result as one JSON document");
   }
 
-  try {
+  // Runs the chosen subcommand; throws ConfigError on a bad config.
+  int dispatch() {
+    using ndpsync::cli::KernelCheckFormat;
+    using ndpsync::cli::KeysFormat;
     if (*keys) {
-      ndpsync::cli::print_config_keys(
-          keys_json ? ndpsync::cli::KeysFormat::kJson : ndpsync::cli::KeysFormat::kTable,
-          std::cout);
+      ndpsync::cli::print_config_keys(keys_json ? KeysFormat::kJson : KeysFormat::kTable,
+                                      std::cout);
       return kExitOk;
     }
-    if (*check) {
-      return check_config(checked_file);
-    }
+    if (*check) return check_config(checked_file);
     if (*kernel_check) {
-      using ndpsync::cli::KernelCheckFormat;
       return ndpsync::cli::print_kernel_check(json ? KernelCheckFormat::kJson
                                                    : KernelCheckFormat::kText);
     }
@@ -210,16 +202,30 @@ int main(int argc, char** argv) {
       ndpsync::cli::setup_logging(log_level.empty() ? "warn" : log_level);
       return agent.status();
     }
+    if (*run) return run_agent_command(selection, agent, log_level);
     Config config = selection.build().config;
     if (dry_run) config.dry_run = true;
     if (json) config.json = true;
     if (!log_level.empty()) config.log_level = log_level;
-    if (*run) {
-      return run_agent_command(selection, agent, log_level);
-    }
     ndpsync::cli::setup_logging(config.log_level);
     ndpsync::cli::warn_about_kernel();
     return run_reconcile(config);
+  }
+};
+
+int main(int argc, char** argv) {
+  CommandLine cli;
+  try {
+    cli.app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      return cli.app.exit(e);  // --help, --version
+    }
+    std::cerr << "ndpsync: " << e.what() << "\nRun with --help for more information.\n";
+    return kExitUsage;
+  }
+  try {
+    return cli.dispatch();
   } catch (const ConfigError& e) {
     std::cerr << "ndpsync: " << e.what() << "\n";
     return kExitUsage;

@@ -10,10 +10,15 @@
 namespace ndpsync {
 namespace {
 
+// How a source ranks when a cap makes sources compete: configured addresses, then live
+// neighbours, then neighbours liveness still holds.
+enum class Rank : std::uint8_t { kAddress, kNeighbour, kHeld };
+
 // An entry a judged address is eligible for, before the caps.
 struct Eligible {
   IfAddressKey key;  // (uplink, address)
   Desired desired;
+  Rank rank = Rank::kAddress;
 };
 
 struct Candidate {
@@ -21,6 +26,7 @@ struct Candidate {
   IfIndex ifindex = 0;
   Source source = Source::kAddress;
   std::uint32_t flags = 0;
+  Rank rank = Rank::kAddress;
 };
 
 // What one address is on the uplinks, if anything: the host's own, a router's, another node's.
@@ -32,9 +38,6 @@ class World {
   World(const Config& config, const ObservedState& observed, const LivenessView& liveness,
         const Decision& decision)
       : config_(config), observed_(observed), liveness_(liveness), decision_(decision) {
-    for (const auto& [key, route] : observed.routes()) {
-      if (route.gateway && decision.uplink(route.oif) != nullptr) gateways_.insert(*route.gateway);
-    }
     for (const auto& key : liveness.held) held_.emplace(key.second, key.first);
   }
 
@@ -53,14 +56,14 @@ class World {
     }
     for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
       if (downstream(key.ifindex) && alive(neighbour, key.if_key())) {
-        visit(Candidate{address, key.ifindex, Source::kNeighbour, 0});
+        visit(Candidate{address, key.ifindex, Source::kNeighbour, 0, Rank::kNeighbour});
       }
     }
     const auto [first, last] = held_.equal_range(address);
     for (auto it = first; it != last; ++it) {
       const IfAddressKey key{it->second, address};
       if (downstream(key.first) && observed_.neighbour(key) == nullptr) {
-        visit(Candidate{address, key.first, Source::kNeighbour, 0});
+        visit(Candidate{address, key.first, Source::kNeighbour, 0, Rank::kHeld});
       }
     }
   }
@@ -69,7 +72,7 @@ class World {
     for (const auto& [key, configured] : observed_.addresses_of(address)) {
       if (decision_.uplink(key.ifindex) != nullptr) return UplinkRole::kOwn;
     }
-    bool router = gateways_.contains(address);
+    bool router = decision_.gateways.contains(address);
     bool node = false;
     for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
       if (decision_.uplink(key.ifindex) == nullptr) continue;
@@ -104,7 +107,6 @@ class World {
   const ObservedState& observed_;
   const LivenessView& liveness_;
   const Decision& decision_;
-  std::set<Ipv6Address> gateways_;            // of routes on uplinks
   std::multimap<Ipv6Address, IfIndex> held_;  // liveness.held, address first
 };
 
@@ -226,6 +228,12 @@ void DecisionEngine::full(const Config& config, const ObservedState& observed,
   Decision decision;
   decision.uplinks = select_uplinks(config, observed, memory, decision.missing_uplinks);
   decision.downstream = select_downstream(config, observed, memory, decision.uplinks);
+  // Routes on an uplink change only with a full pass (a route event there is structural).
+  for (const auto& [key, route] : observed.routes()) {
+    if (route.gateway && decision.uplink(route.oif) != nullptr) {
+      decision.gateways.insert(*route.gateway);
+    }
+  }
   if (decision.judged()) {
     const World world(config, observed, liveness, decision);
     std::vector<Skipped> skipped;
@@ -236,7 +244,8 @@ void DecisionEngine::full(const Config& config, const ObservedState& observed,
     // Caps: what is installed already keeps its place; newcomers queue behind it, configured
     // addresses before neighbours, then by interface and address.
     std::sort(eligible.begin(), eligible.end(), [](const Eligible& a, const Eligible& b) {
-      return std::tie(a.desired, a.key) < std::tie(b.desired, b.key);
+      return std::tie(a.rank, a.desired.source_ifindex, a.key.second, a.key.first) <
+             std::tie(b.rank, b.desired.source_ifindex, b.key.second, b.key.first);
     });
     std::stable_partition(eligible.begin(), eligible.end(),
                           [&](const Eligible& e) { return observed.proxies().contains(e.key); });
@@ -264,22 +273,30 @@ bool DecisionEngine::update(const Config& config, const ObservedState& observed,
   std::vector<Skipped> skipped;
   std::vector<Eligible> eligible;
   for (const auto& address : touched) world.judge(address, skipped, eligible);
+  // Count on deltas, so that a host with many interfaces copies nothing per batch.
   auto admitted = decision_.admitted;
-  auto per_interface = decision_.per_interface;
+  std::map<IfIndex, std::ptrdiff_t> delta;
   for (const auto& address : touched) {
     if (const auto* claim = decision_.claim(address)) {
-      --per_interface[claim->source_ifindex];
+      --delta[claim->source_ifindex];
       --admitted;
     }
   }
+  const auto count_of = [this, &delta](IfIndex index) {
+    const auto it = decision_.per_interface.find(index);
+    const auto base = it != decision_.per_interface.end() ? it->second : 0;
+    return static_cast<std::size_t>(static_cast<std::ptrdiff_t>(base) + delta[index]);
+  };
   // One count per address: an address's entries (one per covering uplink) are adjacent.
   const Ipv6Address* counted = nullptr;
   for (const auto& e : eligible) {
     if (counted != nullptr && *counted == e.key.second) continue;
     counted = &e.key.second;
-    auto& count = per_interface[e.desired.source_ifindex];
-    if (admitted >= config.max_entries || count >= config.max_entries_per_interface) return false;
-    ++count;
+    const auto index = e.desired.source_ifindex;
+    if (admitted >= config.max_entries || count_of(index) >= config.max_entries_per_interface) {
+      return false;
+    }
+    ++delta[index];
     ++admitted;
   }
   // Then commit.

@@ -629,3 +629,54 @@ TEST_CASE("agent uplink_probe: a first claim waits for the uplink; a node that a
   // Nothing pending: no wakeups.
   CHECK_FALSE(h.agent->next_wakeup().has_value());
 }
+
+TEST_CASE("agent: remove_on_exit removes an entry whose delete was backing off") {
+  Harness h;
+  REQUIRE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
+  h.kernel.fail_address(FakeKernel::Call::kDelete, "2001:db8:0:1::1:1", EBUSY);
+  h.now = std::chrono::steady_clock::now();  // the loop's clock, as in production
+  h.kernel.remove_address(kVc1, "2001:db8:0:1::1:1");
+  h.pump();
+  REQUIRE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
+  h.kernel.clear_faults();
+  h.agent->remove_owned();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
+  CHECK(h.kernel.proxies().size() == 0);
+}
+
+TEST_CASE("agent uplink_probe: a lost entry whose re-add failed once is not gated again") {
+  Config config;
+  config.uplink_probe = 1000ms;
+  Harness h(config);
+  h.advance(1100ms);
+  REQUIRE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  h.kernel.erase_proxy(kEth0, "2001:db8:0:1::2:3");
+  h.kernel.fail_address(FakeKernel::Call::kAdd, "2001:db8:0:1::2:3", ENOBUFS);
+  h.agent->resync(h.now, ResyncReason::kPeriodic);
+  REQUIRE_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  h.kernel.clear_faults();
+  h.kernel.probes.clear();
+  h.advance(1100ms);
+  CHECK_FALSE(std::any_of(h.kernel.probes.begin(), h.kernel.probes.end(), [&](const auto& p) {
+    return p.first == kEth0 && p.second == ip("2001:db8:0:1::2:3");
+  }));
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+}
+
+TEST_CASE(
+    "agent uplink_probe: a due retry waiting at the gate does not wake the loop in the past") {
+  Config config;
+  config.uplink_probe = 1000ms;
+  Harness h(config);
+  // A first claim whose add fails once.
+  h.kernel.fail_address(FakeKernel::Call::kAdd, "2001:db8:0:1::2:20", ENOBUFS);
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:20", kNudReachable);
+  h.pump();
+  h.advance(1100ms);  // gate cleared, add fails, retry in 1 s
+  h.kernel.clear_faults();
+  h.advance(1000ms);  // retry due: gate again (since 0), no write
+  REQUIRE_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:20"));
+  const auto next = h.agent->next_wakeup();
+  REQUIRE(next.has_value());
+  CHECK(*next > h.now);  // else the loop spins until the gate opens
+}

@@ -142,3 +142,22 @@ TEST_CASE("decision engine: update is idempotent") {
   REQUIRE(engine.update(Config{}, observed, {}, everything));
   CHECK(same(engine.decision(), before));
 }
+
+TEST_CASE("decision engine: caps admit in source, interface, address order across uplinks") {
+  FakeKernel k;
+  k.add_link({.index = 2, .name = "eth0", .up = true, .carrier = true});
+  k.add_link({.index = 7, .name = "eth1", .up = true, .carrier = true});
+  k.add_link({.index = 3, .name = "vc1", .kind = "veth", .up = true, .carrier = true});
+  k.add_address(2, "2001:db8:0:2::ff", 64);
+  k.add_address(7, "2001:db8:0:1::ff", 64);
+  k.set_neighbour(3, "2001:db8:0:1::5", kNudReachable);  // eth1's prefix, lower address
+  k.set_neighbour(3, "2001:db8:0:2::5", kNudReachable);  // eth0's prefix, higher address
+  Config config;
+  config.uplinks = {"eth0", "eth1"};
+  config.max_entries = 1;
+  ObservedState o;
+  o.replace(k.dump().value);
+  const auto d = decide(config, o);
+  // Newcomers queue by source, interface and address, then uplink: ::1:5 (on eth1) first.
+  CHECK(d.desired.contains({7, ip("2001:db8:0:1::5")}));
+}

@@ -21,6 +21,10 @@ TEST_CASE("install ledger: notes survive merging, erasing and pruning, in any or
   CHECK(ledger.since({kEth0, ip("2001:db8::200")}) == 200U);
   CHECK_FALSE(ledger.since({kVc1, ip("2001:db8::7")}));  // another uplink, another entry
   ledger.erase({kEth0, ip("2001:db8::1")});
+  ledger.erase({kEth0, ip("2001:db8::1")});  // twice: still one erasure
+  ledger.erase({kEth0, ip("2001:db8::2")});
+  ledger.note({kEth0, ip("2001:db8::2")}, 22);  // noted again in its old place
+  CHECK(ledger.since({kEth0, ip("2001:db8::2")}) == 22U);
   ledger.note({kEth0, ip("2001:db8::1000")}, 1);  // in the tail, not yet merged
   ledger.erase({kEth0, ip("2001:db8::1000")});
   CHECK_FALSE(ledger.since({kEth0, ip("2001:db8::1")}));
@@ -30,9 +34,12 @@ TEST_CASE("install ledger: notes survive merging, erasing and pruning, in any or
   ProxyTable installed;
   installed[{kEth0, ip("2001:db8::7")}] = kOwner;
   installed[{kEth0, ip("2001:db8::8")}] = 3;  // someone else's now
-  ledger.prune(installed, kOwner);
-  CHECK(ledger.size() == 1);
+  std::map<IfAddressKey, Desired> wanted;
+  wanted[{kEth0, ip("2001:db8::9")}] = {};  // wanted, lost by the kernel: keeps its note
+  ledger.prune(installed, kOwner, wanted);
+  CHECK(ledger.size() == 2);
   CHECK(ledger.since({kEth0, ip("2001:db8::7")}) == 7000U);
+  CHECK(ledger.since({kEth0, ip("2001:db8::9")}) == 9U);
 }
 
 TEST_CASE("proxy writer: the agent's retries with backoff, the one-shot's reports once") {
@@ -51,11 +58,11 @@ TEST_CASE("proxy writer: the agent's retries with backoff, the one-shot's report
     CHECK(outcome.kind == WriteOutcome::Kind::kFailed);
     CHECK(outcome.status.error == EPERM);
     CHECK(writer.pending().size() == 1);
-    CHECK(writer.next_retry() == t0 + 1s);
+    CHECK(writer.pending().begin()->second.next == t0 + 1s);
     CHECK(writer.write(entry, WriteOp::kAdd, observed, t0 + 500ms).kind ==
           WriteOutcome::Kind::kDeferred);
     CHECK(writer.write(entry, WriteOp::kAdd, observed, t0 + 1s).attempts == 2);
-    CHECK(writer.next_retry() == t0 + 3s);  // 1 s, then 2 s
+    CHECK(writer.pending().begin()->second.next == t0 + 3s);  // 1 s, then 2 s
     kernel.clear_faults();
     outcome = writer.write(entry, WriteOp::kAdd, observed, t0 + 3s);
     CHECK(outcome.kind == WriteOutcome::Kind::kWritten);
@@ -70,7 +77,6 @@ TEST_CASE("proxy writer: the agent's retries with backoff, the one-shot's report
     ProxyWriter writer(kernel, Retries::kNone, wall);
     CHECK(writer.write(entry, WriteOp::kAdd, observed, t0).kind == WriteOutcome::Kind::kFailed);
     CHECK(writer.pending().empty());
-    CHECK_FALSE(writer.next_retry());
   }
   SECTION("a retry that is no longer wanted is dropped") {
     ProxyWriter writer(kernel, Retries::kWithBackoff, wall);

@@ -52,6 +52,8 @@ class Prober {
   void drop_claims(Moot&& moot) {
     std::erase_if(claim_waits_, [&](const auto& item) { return moot(item.first); });
   }
+  // True while the first claim of `key` waits at the gate.
+  [[nodiscard]] bool waiting(const IfAddressKey& key) const { return claim_waits_.contains(key); }
   // Addresses whose claim wait is over.
   void due(SteadyTime now, std::set<Ipv6Address>& addresses) const;
 

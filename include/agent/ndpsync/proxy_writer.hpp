@@ -30,7 +30,8 @@ enum class Retries : std::uint8_t {
 
 // When each entry we own was installed or adopted, in Unix seconds. A sorted array rather than a
 // map: 24 bytes an entry instead of about 64 (docs/benchmarks.md). Notes made during a batch of
-// writes go to a short unsorted tail, merged in once per batch (settle()).
+// writes go to a short unsorted tail, merged in once per batch (settle()); erased notes are
+// marked and compacted once they are an eighth of the array, so erasing stays O(log n).
 class InstallLedger {
  public:
   void note(const IfAddressKey& key, std::uint32_t since);
@@ -38,20 +39,26 @@ class InstallLedger {
   [[nodiscard]] std::optional<std::uint32_t> since(const IfAddressKey& key) const;
   // Merges the tail; call once a batch of writes is done.
   void settle();
-  // Drops the notes of entries no longer installed as ours.
-  void prune(const ProxyTable& installed, std::uint8_t owner);
-  [[nodiscard]] std::size_t size() const { return sorted_.size() + tail_.size(); }
+  // Drops the notes of entries neither installed as ours nor wanted (a wanted entry the kernel
+  // lost keeps its note: it was claimed before, and its re-add is no first claim).
+  void prune(const ProxyTable& installed, std::uint8_t owner,
+             const std::map<IfAddressKey, Desired>& wanted);
+  [[nodiscard]] std::size_t size() const { return sorted_.size() - erased_ + tail_.size(); }
 
  private:
   struct Note {
     IfAddressKey key;
     std::uint32_t since;
   };
+  // Where `key` is or would be in the sorted array.
+  [[nodiscard]] std::vector<Note>::const_iterator place(const IfAddressKey& key) const;
+  [[nodiscard]] std::vector<Note>::iterator place(const IfAddressKey& key);
   [[nodiscard]] Note* find(const IfAddressKey& key);
   [[nodiscard]] const Note* find(const IfAddressKey& key) const;
 
-  std::vector<Note> sorted_;
+  std::vector<Note> sorted_;  // an erased note keeps its place with since 0 until compacted
   std::vector<Note> tail_;
+  std::size_t erased_ = 0;
 };
 
 struct Retry {
@@ -90,9 +97,8 @@ class ProxyWriter {
 
   // Retries whose operation no longer matches what is wanted are moot.
   void drop_moot(const Decision& decision);
-  // Addresses whose retry is due.
-  void due(SteadyTime now, std::set<Ipv6Address>& addresses) const;
-  [[nodiscard]] std::optional<SteadyTime> next_retry() const;
+  // At exit: every write may be tried at once.
+  void clear_retries() { retries_.clear(); }
 
   [[nodiscard]] const std::map<IfAddressKey, Retry>& pending() const { return retries_; }
   [[nodiscard]] const WriterCounters& counters() const { return counters_; }

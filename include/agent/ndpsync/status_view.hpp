@@ -50,7 +50,6 @@ class StatusView {
   // The same document as text, written one entry at a time: at 10,000 entries a whole tree of
   // them would take ~20 MB for a moment; this takes the text and one entry at a time.
   [[nodiscard]] std::string text(SteadyTime now) const;
-  [[nodiscard]] std::string summary() const;  // one line, for sd_notify STATUS=
 
  private:
   // Everything but the entries (an empty list).

@@ -84,7 +84,8 @@ struct Decision {
   std::vector<ProxyEntry> foreign;           // entries on uplinks that another owner installed
 
   // Bookkeeping that lets DecisionEngine::update() judge one address without judging them all.
-  std::size_t admitted = 0;  // addresses admitted (each counts once against the caps)
+  std::set<Ipv6Address> gateways;  // of the routes on the uplinks: routers, never claimed
+  std::size_t admitted = 0;        // addresses admitted (each counts once against the caps)
   std::map<IfIndex, std::size_t> per_interface;
   bool capped = false;  // a cap refused something: only a full pass is fair then
 
