@@ -3,7 +3,6 @@
 
 #include <limits>
 #include <map>
-#include <ranges>
 #include <utility>
 
 #include "ndpsync/kernel_port.hpp"
@@ -79,9 +78,17 @@ class ObservedState {
   }
 
  private:
+  // A pair of iterators for range-for (not std::ranges::subrange: clang 14, which builds the
+  // fuzz targets, cannot use libstdc++ 12's ranges).
+  template <typename Iterator>
+  struct Range {
+    Iterator first;
+    Iterator last;
+    [[nodiscard]] Iterator begin() const { return first; }
+    [[nodiscard]] Iterator end() const { return last; }
+  };
   template <typename Map>
-  static std::ranges::subrange<typename Map::const_iterator> range_of(const Map& map,
-                                                                      const Ipv6Address& address) {
+  static Range<typename Map::const_iterator> range_of(const Map& map, const Ipv6Address& address) {
     return {map.lower_bound({address, 0}),
             map.upper_bound({address, std::numeric_limits<IfIndex>::max()})};
   }
