@@ -132,7 +132,7 @@ ip -n "$LAB_H" link set vb4 master br0 up
 _container_up "$LAB_C4" "$LAB_CT4" "$LAB_BR0"
 t0=$(_now_us)
 _container_ping "$LAB_C4" "$LAB_BR0"
-has_entry() { ip -n "$LAB_H" -6 neigh show proxy | grep -q "^$1 .*proto $LAB_OWNER_PROTO"; }
+has_entry() { ip -n "$LAB_H" -6 neigh show proxy | grep "^$1 .*proto $LAB_OWNER_PROTO" >/dev/null; }
 if wait_for 5 has_entry "$LAB_CT4"; then
     echo "   proxied $(( ($(_now_us) - t0) / 1000 )) ms after its first packet"
     record PASS "c4 proxied by the agent"

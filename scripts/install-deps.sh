@@ -37,7 +37,7 @@ packages=(
 )
 daemons=(radvd ndppd npd6 lxc lxc-net)
 
-was_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+was_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep "ok installed" >/dev/null; }
 missing=()
 for p in "${packages[@]}"; do
   was_installed "$p" || missing+=("$p")

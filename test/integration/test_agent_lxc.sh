@@ -51,7 +51,7 @@ lxc_h() {
 
 lxc_cleanup() {
     if [[ -n $LXCPATH && -d $LXCPATH/$CT ]]; then
-        if ip netns list | grep -qw "$LAB_H"; then
+        if ip netns list | grep -w "$LAB_H" >/dev/null; then
             lxc_h lxc-stop -k >/dev/null 2>&1 || true
         fi
         lxc-destroy -P "$LXCPATH" -n "$CT" -f >/dev/null 2>&1 ||
@@ -112,7 +112,7 @@ fi
 ok "$CT is RUNNING (init pid $(lxc_h lxc-info -p -H))"
 expect_eq "its host-side veth $CT_VETH is a port of br0 in the host namespace" "br0" \
     "$(ip -n "$LAB_H" -j link show dev "$CT_VETH" | jq -r '.[0].master // empty')"
-ct_has_addr() { lxc_h lxc-attach -- ip -6 addr show dev eth0 | grep -q "inet6 $CT_ADDR/112"; }
+ct_has_addr() { lxc_h lxc-attach -- ip -6 addr show dev eth0 | grep "inet6 $CT_ADDR/112" >/dev/null; }
 wait_for 5 ct_has_addr ||
     fail "the container has no $CT_ADDR/112 on eth0: $(lxc_h lxc-attach -- ip addr 2>&1 | tr '\n' ' ')"
 ok "the container has $CT_ADDR/112 (from its LXC config)"

@@ -132,7 +132,7 @@ expect_eq "the admin's entry is untouched" "$LAB_ADMIN dev eth0 proxy" \
     "$(ip -n "$LAB_H" -6 neigh show proxy "$LAB_ADMIN" | sed 's/ *$//')"
 # Withdrawn is withdrawn: the agent stops probing the vanished addresses, so the kernel's
 # resolutions it started (INCOMPLETE, at most 3 x 1 s) run out and probes stop growing.
-no_incomplete_bulk() { ! ip -n "$LAB_H" -6 neigh show dev br0 nud incomplete | grep -qF "$LAB_P::3:"; }
+no_incomplete_bulk() { ! ip -n "$LAB_H" -6 neigh show dev br0 nud incomplete | grep -F "$LAB_P::3:" >/dev/null; }
 wait_for 5 no_incomplete_bulk ||
     afail "still resolving ::3:* addresses 5 s after their withdrawal: $(ip -n "$LAB_H" -6 neigh show dev br0 nud incomplete | grep -cF "$LAB_P::3:") INCOMPLETE"
 ok "no ::3:* resolutions left in the kernel"

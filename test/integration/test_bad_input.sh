@@ -203,7 +203,7 @@ bad_reload() {
     if [[ $content == - ]]; then rm -f "$CONF"; else printf '%s\n' "$content" >"$CONF"; fi
     lines0=$(wc -l <"$AGENT_LOG")
     kill -HUP "$AGENT_PID"
-    _reload_failed() { tail -n +$((lines0 + 1)) "$AGENT_LOG" | grep -q 'reload failed'; }
+    _reload_failed() { tail -n +$((lines0 + 1)) "$AGENT_LOG" | grep 'reload failed' >/dev/null; }
     wait_for 3 _reload_failed || afail "SIGHUP with '$content' was not logged as a failed reload"
     kill -0 "$AGENT_PID" 2>/dev/null || afail "agent died on SIGHUP with '$content'"
     line=$(tail -n +$((lines0 + 1)) "$AGENT_LOG" | grep -F -- "$needle" | tail -n1) ||

@@ -43,7 +43,7 @@ section "0. set the stage: the uplink's own addresses, its router and another no
 # carries the Router flag.
 wait_for 10 ip netns exec "$LAB_H" ping -6 -c1 -W1 -n "$LAB_ROUTER" || fail "host cannot ping the router"
 wait_for 3 _host_neigh_present eth0 "$LAB_ROUTER" || fail "host has no neighbour entry for $LAB_ROUTER"
-ip -n "$LAB_H" -6 neigh show "$LAB_ROUTER" dev eth0 | grep -qw router ||
+ip -n "$LAB_H" -6 neigh show "$LAB_ROUTER" dev eth0 | grep -w router >/dev/null ||
     fail "host's entry for $LAB_ROUTER lacks the router flag: $(ip -n "$LAB_H" -6 neigh show "$LAB_ROUTER" dev eth0)"
 ok "host learned the router $LAB_ROUTER on eth0, with the router flag"
 

@@ -114,7 +114,7 @@ expect_eq "host sysctls hold" \
     "$(for k in net.ipv6.conf.all.proxy_ndp net.ipv6.conf.eth0.proxy_ndp \
         net.ipv6.conf.all.forwarding net.ipv6.conf.eth0.forwarding \
         net.ipv6.conf.eth0.accept_ra net.ipv6.neigh.eth0.proxy_delay; do sysctl_h "$k"; done)"
-ip -n "$LAB_H" -6 route show default dev eth0 | grep -q 'proto ra' ||
+ip -n "$LAB_H" -6 route show default dev eth0 | grep 'proto ra' >/dev/null ||
     fail "the RA-learned default route is gone: $(ip -n "$LAB_H" -6 route show default)"
 ok "the RA-learned default route (proto ra) is still there"
 kill "$MONITOR_PID" 2>/dev/null || true
@@ -186,7 +186,7 @@ section "8. a container that loses its address is withdrawn (after verification)
 ip -n "$LAB_C3" addr del "$LAB_CT3/112" dev eth0
 ok "c3 dropped $LAB_CT3"
 ct3_not_reachable() {
-    ! ip -n "$LAB_H" -6 neigh show "$LAB_CT3" dev br0 | grep -q REACHABLE
+    ! ip -n "$LAB_H" -6 neigh show "$LAB_CT3" dev br0 | grep REACHABLE >/dev/null
 }
 wait_for 15 ct3_not_reachable ||
     fail "host's neighbour entry for $LAB_CT3 stayed REACHABLE for 15 s: $(ip -n "$LAB_H" -6 neigh show "$LAB_CT3")"

@@ -121,10 +121,10 @@ owned_set() {
     our_proxies_h
 }
 owned_has() {
-    our_proxies_h | grep -qxF "$1"
+    our_proxies_h | grep -xF "$1" >/dev/null
 }
 owned_lacks() {
-    ! our_proxies_h | grep -qxF "$1"
+    ! our_proxies_h | grep -xF "$1" >/dev/null
 }
 owned_is() {
     [[ $(our_proxies_h) == "$1" ]]

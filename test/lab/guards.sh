@@ -20,7 +20,7 @@ _uplink_neigh_plain() {   # ADDR: present on the host's eth0, without the router
 
 learn_plain_uplink_neighbour() {
     local addr=$1
-    ip -n "$LAB_R" -6 addr show dev wan | grep -q "inet6 $addr/" ||
+    ip -n "$LAB_R" -6 addr show dev wan | grep "inet6 $addr/" >/dev/null ||
         ip -n "$LAB_R" addr add "$addr/64" dev wan nodad
     ip -n "$LAB_H" -6 neigh del "$addr" dev eth0 2>/dev/null || true
     ip netns exec "$LAB_R" sysctl -qw "net.ipv6.conf.wan.forwarding=0"

@@ -261,11 +261,11 @@ _ns_init() {
 }
 
 _host_has_ra_default() {
-    ip -n "$LAB_H" -6 route show default dev eth0 | grep -q 'proto ra'
+    ip -n "$LAB_H" -6 route show default dev eth0 | grep 'proto ra' >/dev/null
 }
 
 _host_has_slaac() {
-    ip -n "$LAB_H" -6 addr show dev eth0 scope global | grep -q "inet6 $LAB_P:.* dynamic"
+    ip -n "$LAB_H" -6 addr show dev eth0 scope global | grep "inet6 $LAB_P:.* dynamic" >/dev/null
 }
 
 # _host_neigh_present NS IFACE ADDR: the host has a usable neighbour entry for ADDR.

@@ -62,7 +62,7 @@ prop() { systemctl show -p "$1" --value ndpsync; }
 active() { [[ $(systemctl is-active ndpsync) == active ]]; }
 inactive() { [[ $(systemctl is-active ndpsync) == inactive ]]; }
 # journal_since CURSOR_FILE NEEDLE: NEEDLE in the unit's journal after the cursor.
-journal_has() { journalctl --no-pager -u ndpsync --after-cursor="$(cat "$1")" | grep -qF -- "$2"; }
+journal_has() { journalctl --no-pager -u ndpsync --after-cursor="$(cat "$1")" | grep -F -- "$2" >/dev/null; }
 mark() { journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p' >"$1"; }
 pkg_version() { dpkg-query -W -f='${Version}' ndpsync; }
 CONF=/etc/ndpsync/ndpsync.json
@@ -101,7 +101,7 @@ wait_for 5 test "$(sysctl -n net.ipv6.conf.all.proxy_ndp)" = 1 || fail "all.prox
 ok "the unprivileged agent set net.ipv6.conf.all.proxy_ndp=1"
 ndpsync status >/dev/null || fail "ndpsync status (as root) does not reach the agent"
 ok "ndpsync status answers"
-journalctl --no-pager -u ndpsync | grep -q "using config file $CONF" || fail "the agent did not read $CONF"
+journalctl --no-pager -u ndpsync | grep "using config file $CONF" >/dev/null || fail "the agent did not read $CONF"
 ok "the agent reads the shipped $CONF"
 
 echo "## watchdog"

@@ -33,16 +33,16 @@ fact() {   # fact NAME VALUE
 H=$LAB_H
 A=2001:db8:0:1::a:1   # permanent (ip's default state), proto 176
 B=2001:db8:0:1::a:2   # not permanent (nud noarp), proto 176
-present() { ip -n "$H" -6 neigh show proxy "$1" dev up0 | grep -q .; }
+present() { ip -n "$H" -6 neigh show proxy "$1" dev up0 | grep . >/dev/null; }
 proto_of() { ip -n "$H" -6 neigh show proxy "$1" dev up0 | sed -n 's/.* proto \([^ ]*\).*/\1/p'; }
 add_ab() {
     ip -n "$H" -6 neigh replace proxy "$A" dev up0 proto 176
     ip -n "$H" -6 neigh replace proxy "$B" dev up0 proto 176 nud noarp
 }
 kept_or_flushed() { present "$1" && echo kept || echo flushed; }
-carrier_up() { ip -n "$H" link show up0 | grep -q LOWER_UP; }
-carrier_down() { ip -n "$H" link show up0 | grep -q NO-CARRIER; }
-ra_default() { ip -n "$H" -6 route show default dev eth0 | grep -q 'proto ra'; }
+carrier_up() { ip -n "$H" link show up0 | grep LOWER_UP >/dev/null; }
+carrier_down() { ip -n "$H" link show up0 | grep NO-CARRIER >/dev/null; }
+ra_default() { ip -n "$H" -6 route show default dev eth0 | grep 'proto ra' >/dev/null; }
 hsys() { ip netns exec "$H" sysctl -qw "$@"; }
 
 echo "kernel: $(uname -r) ($(uname -v))"
