@@ -317,15 +317,7 @@ void AgentCore::remove_owned() {
 }
 
 Counters AgentCore::counters() const {
-  auto c = counters_;
-  c.adds = writer_.counters().adds;
-  c.removes = writer_.counters().removes;
-  c.errors += writer_.counters().errors + keeper_.counters().errors;
-  c.probes = prober_.counters().probes;
-  c.uplink_probes = prober_.counters().uplink_probes;
-  c.withdrawals = prober_.counters().withdrawals;
-  c.sysctl_repairs = keeper_.counters().repairs;
-  return c;
+  return gather_counters(counters_, writer_.counters(), prober_.counters(), keeper_.counters());
 }
 
 StatusView AgentCore::view() const {
@@ -342,14 +334,7 @@ StatusView AgentCore::view() const {
 
 nlohmann::json AgentCore::status(SteadyTime now) const { return view().document(now); }
 std::string AgentCore::status_text(SteadyTime now) const { return view().text(now); }
-std::string AgentCore::summary() const {
-  std::string uplinks;
-  for (const auto& u : decision().uplinks) uplinks += (uplinks.empty() ? "" : ",") + u.name;
-  return std::to_string(decision().desired.size()) + " entries on " +
-         (uplinks.empty() ? "no uplink" : uplinks) + ", " +
-         std::to_string(prober_.liveness().verifying().size()) + " verifying, " +
-         std::to_string(writer_.pending().size()) + " pending";
-}
+std::string AgentCore::summary() const { return summary_line(decision(), prober_, writer_); }
 
 // A neighbour whose state matters to liveness: one we claim an address from, or are verifying,
 // or have withdrawn.

@@ -42,6 +42,28 @@ nlohmann::json counters_json(const Counters& c) {
 
 }  // namespace
 
+Counters gather_counters(Counters own, const WriterCounters& writer, const ProberCounters& prober,
+                         const KeeperCounters& keeper) {
+  own.adds = writer.adds;
+  own.removes = writer.removes;
+  own.errors += writer.errors + keeper.errors;
+  own.probes = prober.probes;
+  own.uplink_probes = prober.uplink_probes;
+  own.withdrawals = prober.withdrawals;
+  own.sysctl_repairs = keeper.repairs;
+  return own;
+}
+
+std::string summary_line(const Decision& decision, const Prober& prober,
+                         const ProxyWriter& writer) {
+  std::string uplinks;
+  for (const auto& u : decision.uplinks) uplinks += (uplinks.empty() ? "" : ",") + u.name;
+  return std::to_string(decision.desired.size()) + " entries on " +
+         (uplinks.empty() ? "no uplink" : uplinks) + ", " +
+         std::to_string(prober.liveness().verifying().size()) + " verifying, " +
+         std::to_string(writer.pending().size()) + " pending";
+}
+
 StatusView::StatusView(StatusSources sources) : s_(std::move(sources)) {
   for (const auto& [index, link] : s_.observed.links()) names_[index] = link.name;
 }

@@ -36,11 +36,8 @@ systemd-detect-virt --vm --quiet || skip "not a VM (systemd-detect-virt --vm)"
 ! dpkg-query -W ndpsync >/dev/null 2>&1 ||
   skip "ndpsync is installed already: this test needs a clean image"
 
-checks=0
-ok() {
-  checks=$((checks + 1))
-  echo "ok $checks - $*"
-}
+# shellcheck source=test/lab/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/checks.sh"  # ok; fail is extended below
 fail() {
   echo "not ok - $*" >&2
   echo "--- systemctl status ndpsync:" >&2

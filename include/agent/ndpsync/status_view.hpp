@@ -9,6 +9,7 @@
 #include "ndpsync/prober.hpp"
 #include "ndpsync/proxy_writer.hpp"
 #include "ndpsync/report.hpp"
+#include "ndpsync/sysctl_keeper.hpp"
 
 namespace ndpsync {
 
@@ -41,6 +42,12 @@ struct StatusSources {
   WallTime started;
   std::optional<WallTime> last_resync;
 };
+
+// The agent's own counters completed with those its rooms keep.
+Counters gather_counters(Counters own, const WriterCounters& writer, const ProberCounters& prober,
+                         const KeeperCounters& keeper);
+// One line, for sd_notify STATUS=: cheap, since the loop sends it after every batch.
+std::string summary_line(const Decision& decision, const Prober& prober, const ProxyWriter& writer);
 
 class StatusView {
  public:
