@@ -157,8 +157,9 @@ expect_eq "each proxy address appears once" "" \
 
 section "8. a hand-deleted owned entry is restored by the resync"
 resyncs0=$(status_q .counters.resyncs)
-ip -n "$LAB_H" -6 neigh del proxy "$LAB_CT2" dev eth0
-owned_lacks "$LAB_CT2" || fail "could not delete $LAB_CT2 by hand"
+# The kernel's answer proves the delete; a look at the table afterwards could already see the
+# entry restored by the 2 s resync when commands are slow (an emulated guest).
+ip -n "$LAB_H" -6 neigh del proxy "$LAB_CT2" dev eth0 || fail "could not delete $LAB_CT2 by hand"
 t0=$(_now_us)
 wait_for 3.5 owned_has "$LAB_CT2" || afail "hand-deleted $LAB_CT2 not restored within 3.5 s (resync 2 s)"
 ok "$LAB_CT2 restored $(elapsed_ms "$t0") ms after the hand delete"
