@@ -146,6 +146,8 @@ nlohmann::json StatusView::frame(SteadyTime now) const {
           {"pid", static_cast<int>(getpid())},
           {"started", iso_time(s_.started)},
           {"last_resync", s_.last_resync ? json(iso_time(*s_.last_resync)) : json(nullptr)},
+          {"config_file", s_.config.origin_file ? json(*s_.config.origin_file) : json(nullptr)},
+          {"config_digest", s_.config.origin_digest},
           {"owner_protocol", s_.config.owner_protocol},
           {"uplinks", uplinks_json(s_.decision, s_.sysctls)},
           {"missing_uplinks", s_.decision.missing_uplinks},

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "doctor.hpp"
 #include "kernel_warning.hpp"
 #include "logging.hpp"
 #include "ndpsync/config.hpp"
@@ -160,6 +161,8 @@ struct CommandLine {
   CLI::App* keys = nullptr;
   CLI::App* check = nullptr;
   CLI::App* kernel_check = nullptr;
+  CLI::App* doctor = nullptr;
+  ndpsync::cli::DoctorOptions doctor_options;
 
   CommandLine() {
     app.require_subcommand(1);
@@ -182,6 +185,11 @@ struct CommandLine {
     add_config_option(*check, checked_file);
     kernel_check = app.add_subcommand("kernel-check", "known kernel defects that touch ndpsync");
     kernel_check->add_flag("--json", json, "print the result as one JSON document");
+    doctor = app.add_subcommand("doctor", "find what is wrong on this host and say how to fix it");
+    add_config_option(*doctor, checked_file);
+    doctor->add_option("--socket", doctor_options.socket,
+                       "the agent's status socket (default: status_socket of the config)");
+    doctor->add_flag("--json", doctor_options.json, "print the result as one JSON document");
   }
 
   // Runs the chosen subcommand; throws ConfigError on a bad config.
@@ -194,6 +202,11 @@ struct CommandLine {
       return kExitOk;
     }
     if (*check) return check_config(checked_file);
+    if (*doctor) {
+      ndpsync::cli::setup_logging(log_level.empty() ? "warn" : log_level);
+      return ndpsync::cli::run_doctor(
+          ndpsync::load_config(ndpsync::choose_config_file(checked_file)), doctor_options);
+    }
     if (*kernel_check) {
       return ndpsync::cli::print_kernel_check(json ? KernelCheckFormat::kJson
                                                    : KernelCheckFormat::kText);

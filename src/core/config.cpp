@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -240,10 +241,24 @@ Config load_config_file(const std::string& path) {
   std::stringstream text;
   text << file.rdbuf();
   try {
-    return parse_config(text.str());
+    auto config = parse_config(text.str());
+    config.origin_file = path;
+    config.origin_digest = config_digest(text.str());
+    return config;
   } catch (const ConfigError& e) {
     throw ConfigError(path + ": " + e.what());
   }
+}
+
+std::string config_digest(std::string_view bytes) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : bytes) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
 }
 
 std::string default_config_path() { return NDPSYNC_CONFIG_FILE; }

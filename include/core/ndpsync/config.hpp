@@ -66,6 +66,12 @@ struct Config {
   bool dry_run;
   bool json;
 
+  // Where this config came from, set by load_config_file() and shown in the agent's status: the
+  // file read (nullopt: built-in defaults) and config_digest() of its bytes, so that `doctor` can
+  // tell whether the file changed after the agent read it.
+  std::optional<std::string> origin_file;
+  std::string origin_digest;
+
   // Throws ConfigError naming the first contradiction (an uplink also listed downstream, ...).
   void validate() const;
   // The agent writes to the kernel, always: a config that asks for a dry run is refused rather
@@ -77,6 +83,9 @@ struct Config {
 
 // True when `name` matches a name or glob ("veth*") of the list.
 bool matches_any(const std::vector<std::string>& patterns, std::string_view name);
+
+// FNV-1a of the bytes, 64 bits, in hex.
+std::string config_digest(std::string_view bytes);
 
 // Parses JSON with comments. Unknown keys, wrong types and bad values throw ConfigError.
 Config parse_config(std::string_view text);

@@ -1,0 +1,217 @@
+// What `ndpsync doctor` reads from the host. Nothing here judges; diagnose() does.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "doctor.hpp"
+#include "kernel_warning.hpp"
+#include "ndpsync/netlink.hpp"
+#include "status_client.hpp"
+
+extern char** environ;
+
+namespace ndpsync::cli {
+namespace {
+
+std::optional<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  if (!file) return std::nullopt;
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Runs argv (looked up in PATH) with stdin and stderr on /dev/null; its stdout, or nullopt when
+// it cannot run or exits non-zero.
+std::optional<std::string> capture(const std::vector<std::string>& argv) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return std::nullopt;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  std::string out;
+  if (spawned == 0) {
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+      if (n > 0) out.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(pipe_fds[0]);
+  if (spawned != 0) return std::nullopt;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
+  return out;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string trim(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+// `ip6tables -S`: a FORWARD chain with a DROP policy, with every rule of every chain (an accept
+// for the containers may sit in a chain FORWARD jumps to: DOCKER-USER, ufw6-user-forward...).
+std::optional<ForwardFilter> ip6tables_filter(const std::string& text) {
+  bool drops = false;
+  ForwardFilter filter{.tool = "ip6tables", .chain = "FORWARD", .rules = {}};
+  for (const auto& line : lines_of(text)) {
+    if (line == "-P FORWARD DROP") drops = true;
+    if (line.starts_with("-A ")) filter.rules.push_back(line);
+  }
+  if (!drops) return std::nullopt;
+  return filter;
+}
+
+// `nft list ruleset`: the forward-hook chains of ip6 and inet tables whose policy is drop. The
+// table ip6tables-nft keeps (ip6 filter) is left out when ip6tables already reported it.
+std::vector<ForwardFilter> nft_filters(const std::string& text, bool skip_ip6tables_table) {
+  std::vector<ForwardFilter> filters;
+  std::string table;
+  std::optional<ForwardFilter> chain;
+  bool forward_drop = false;
+  for (const auto& raw : lines_of(text)) {
+    const auto line = trim(raw);
+    if (line.starts_with("table ")) {
+      table = line.substr(6, line.find(" {") - 6);
+    } else if (line.starts_with("chain ")) {
+      chain = ForwardFilter{
+          .tool = "nft", .chain = table + " " + line.substr(6, line.find(" {") - 6), .rules = {}};
+      forward_drop = false;
+    } else if (chain && line == "}") {
+      const bool ip6 = table.starts_with("ip6 ") || table.starts_with("inet ");
+      const bool ip6tables_own = skip_ip6tables_table && chain->chain == "ip6 filter FORWARD";
+      if (forward_drop && ip6 && !ip6tables_own) filters.push_back(std::move(*chain));
+      chain.reset();
+    } else if (chain) {
+      if (line.find("hook forward") != std::string::npos &&
+          line.find("policy drop") != std::string::npos) {
+        forward_drop = true;
+      } else if (!line.empty()) {
+        chain->rules.push_back(line);
+      }
+    }
+  }
+  return filters;
+}
+
+void read_firewall(HostFacts& facts) {
+  const auto ip6tables = capture({"ip6tables", "-S"});
+  if (ip6tables) {
+    if (auto filter = ip6tables_filter(*ip6tables)) facts.forward_filters.push_back(*filter);
+  }
+  const auto nft = capture({"nft", "list", "ruleset"});
+  if (nft) {
+    for (auto& filter : nft_filters(*nft, !facts.forward_filters.empty())) {
+      facts.forward_filters.push_back(std::move(filter));
+    }
+  }
+  if (!ip6tables && !nft) {
+    facts.firewall_unreadable = geteuid() != 0
+                                    ? "not root: ip6tables and nft need CAP_NET_ADMIN"
+                                    : "neither ip6tables -S nor nft list ruleset ran";
+  }
+}
+
+void read_sysctls(HostFacts& facts) {
+  ProcSysctls proc;
+  const auto read = [&](SysctlKey key) {
+    const auto value = proc.read_sysctl(key);
+    if (value.ok()) facts.sysctls[key] = value.value;
+  };
+  std::vector<std::string> names{"all"};
+  for (const auto& link : facts.kernel.links) names.push_back(link.name);
+  for (const auto& name : names) {
+    for (const char* key : {"forwarding", "accept_ra", "proxy_ndp", "ndisc_notify"}) {
+      read({SysctlKey::Tree::kConf, name, key});
+    }
+    if (name != "all") read({SysctlKey::Tree::kNeigh, name, "proxy_delay"});
+  }
+}
+
+void read_processes(HostFacts& facts) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    const auto name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (auto comm = read_file(entry.path() / "comm")) {
+      facts.processes.push_back(trim(comm->substr(0, comm->find('\n'))));
+    }
+  }
+}
+
+void read_agent(HostFacts& facts, const std::string& socket) {
+  const auto text = query_status(socket);
+  if (!text.ok() || text.value.empty()) {
+    facts.agent_error = text.ok() ? "the agent on " + socket + " closed without answering"
+                                  : text.status.message;
+    return;
+  }
+  try {
+    const auto document = nlohmann::json::parse(text.value);
+    AgentFacts agent;
+    agent.pid = document.value("pid", 0);
+    if (document.contains("config_file") && document["config_file"].is_string()) {
+      agent.config_file = document["config_file"].get<std::string>();
+    }
+    agent.config_digest = document.value("config_digest", "");
+    facts.agent = agent;
+  } catch (const nlohmann::json::exception& e) {
+    facts.agent_error = "the agent on " + socket + " sent no valid status: " + e.what();
+  }
+}
+
+}  // namespace
+
+Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::string& socket) {
+  HostFacts facts;
+  auto kernel = make_netlink_kernel();
+  if (!kernel) {
+    return {.status = {.error = EIO, .message = "cannot open a netlink socket"}, .value = {}};
+  }
+  auto dump = kernel->dump();
+  if (!dump.ok()) return {.status = dump.status, .value = {}};
+  facts.kernel = std::move(dump.value);
+  facts.config = loaded.config;
+  facts.config_file = loaded.file;
+  if (loaded.file) {
+    facts.config_digest = config_digest(read_file(*loaded.file).value_or(""));
+  }
+  read_sysctls(facts);
+  read_processes(facts);
+  read_agent(facts, socket.empty() ? loaded.config.status_socket : socket);
+  facts.kernel_check = running_kernel_check();
+  for (const auto& link : facts.kernel.links) {
+    if (link.kind != "bridge") continue;
+    if (const auto text = read_file("/sys/class/net/" + link.name + "/addr_assign_type")) {
+      facts.bridge_mac_assignment[link.name] = std::atoi(text->c_str());
+    }
+  }
+  read_firewall(facts);
+  return {.status = {}, .value = std::move(facts)};
+}
+
+}  // namespace ndpsync::cli

@@ -1,0 +1,256 @@
+// `ndpsync doctor`'s checks on made-up hosts: the lab host made healthy, then broken one way at
+// a time. Each check must name its problem, and only its own.
+#include <catch2/catch.hpp>
+
+#include "lab.hpp"
+#include "ndpsync/doctor.hpp"
+
+namespace ndpsync {
+namespace {
+
+using testing::FakeKernel;
+using testing::kBr0;
+using testing::kEth0;
+using testing::kOwner;
+using testing::kVc1;
+
+SysctlKey conf(const std::string& iface, const std::string& name) {
+  return {SysctlKey::Tree::kConf, iface, name};
+}
+SysctlKey neigh(const std::string& iface, const std::string& name) {
+  return {SysctlKey::Tree::kNeigh, iface, name};
+}
+
+// The lab host as ndpsync's agent leaves it: sysctls set, every container proxied.
+struct Host {
+  FakeKernel kernel;
+  HostFacts facts;
+
+  Host() {
+    testing::build_lab(kernel);
+    kernel.add_route("2001:db8:0:1::1:0/112", kVc1, std::nullopt);
+    kernel.add_route("2001:db8:0:1::2:0/112", kBr0, std::nullopt);
+    for (const auto* address : {"2001:db8:0:1::1:1", "2001:db8:0:1::1:2", "2001:db8:0:1::2:1",
+                                "2001:db8:0:1::2:2", "2001:db8:0:1::2:3"}) {
+      kernel.put_proxy(kEth0, address, kOwner);
+    }
+    facts.config.owner_protocol = kOwner;
+    facts.config_file = "/etc/ndpsync/ndpsync.json";
+    facts.config_digest = "0123456789abcdef";
+    facts.agent = AgentFacts{.pid = 42, .config_file = facts.config_file, .config_digest = "0123456789abcdef"};
+    for (const auto* name : {"all", "lo", "eth0", "vc1", "br0", "vb2", "vb3"}) {
+      facts.sysctls[conf(name, "forwarding")] = "1";
+      facts.sysctls[conf(name, "accept_ra")] = "1";
+      facts.sysctls[conf(name, "proxy_ndp")] = "0";
+      facts.sysctls[conf(name, "ndisc_notify")] = "0";
+      facts.sysctls[neigh(name, "proxy_delay")] = "80";
+    }
+    facts.sysctls[conf("eth0", "accept_ra")] = "2";
+    facts.sysctls[conf("all", "proxy_ndp")] = "1";
+    facts.sysctls[conf("eth0", "proxy_ndp")] = "1";
+    facts.sysctls[neigh("eth0", "proxy_delay")] = "0";
+    facts.processes = {"systemd", "sshd", "ndpsync", "bash"};
+    facts.bridge_mac_assignment["br0"] = 3;
+  }
+
+  Diagnosis diagnose() {
+    facts.kernel = kernel.dump().value;
+    return ndpsync::diagnose(facts);
+  }
+};
+
+std::vector<std::string> checks_with_problems(const Diagnosis& d) {
+  std::vector<std::string> ids;
+  for (const auto& f : d.findings) {
+    if (ids.empty() || ids.back() != f.check) ids.push_back(f.check);
+  }
+  return ids;
+}
+
+// Exactly one check complains, and its text contains `words`.
+void expect_only(const Diagnosis& d, const std::string& check, const std::string& words) {
+  INFO("findings: " << d.findings.size());
+  for (const auto& f : d.findings) INFO(f.check + ": " + f.problem);
+  REQUIRE(checks_with_problems(d) == std::vector<std::string>{check});
+  CHECK_FALSE(d.healthy());
+  bool found = false;
+  for (const auto& f : d.findings) {
+    found = found || (f.problem + " " + f.fix).find(words) != std::string::npos;
+    CHECK_FALSE(f.fix.empty());
+  }
+  CHECK(found);
+}
+
+TEST_CASE("doctor: the healthy lab host has no problem, and every check ran") {
+  Host host;
+  const auto d = host.diagnose();
+  for (const auto& f : d.findings) INFO(f.check + ": " + f.problem);
+  CHECK(d.healthy());
+  CHECK(d.checks.size() == 17);
+  CHECK(d.decision.desired.size() == 5);
+}
+
+TEST_CASE("doctor: no agent, and an agent whose config is older than the file") {
+  Host host;
+  host.facts.agent.reset();
+  host.facts.agent_error = "no agent answers on /run/ndpsync/status.sock";
+  expect_only(host.diagnose(), "agent", "no ndpsync agent is running");
+  host.facts.agent = AgentFacts{.pid = 7, .config_file = host.facts.config_file, .config_digest = "old"};
+  expect_only(host.diagnose(), "agent", "changed after the running agent");
+  host.facts.agent->config_file.reset();
+  expect_only(host.diagnose(), "agent", "built-in defaults");
+}
+
+TEST_CASE("doctor: no uplink, named as Docker's forwarding eating the RA route") {
+  Host host;
+  host.kernel.remove_route("::/0", kEth0);  // what forwarding=1 did to it with accept_ra=1
+  host.facts.sysctls[conf("eth0", "accept_ra")] = "1";
+  host.facts.processes.push_back("dockerd");
+  const auto d = host.diagnose();
+  REQUIRE(checks_with_problems(d) == std::vector<std::string>{"no-uplink"});
+  const auto& text = d.findings.front().problem;
+  CHECK(text.find("Docker") != std::string::npos);
+  CHECK(text.find("eth0") != std::string::npos);
+  CHECK(d.findings.front().fix.find("net.ipv6.conf.eth0.accept_ra=2") != std::string::npos);
+}
+
+TEST_CASE("doctor: a configured uplink that does not exist") {
+  Host host;
+  host.facts.config.uplinks = {"eth9"};
+  const auto d = host.diagnose();
+  CHECK(d.findings.front().check == "no-uplink");
+  CHECK(d.findings.front().problem.find("eth9") != std::string::npos);
+}
+
+TEST_CASE("doctor: forwarding on with the uplink at accept_ra=1") {
+  Host host;
+  host.facts.sysctls[conf("eth0", "accept_ra")] = "1";
+  host.facts.processes.push_back("dockerd");
+  expect_only(host.diagnose(), "ra-route-at-risk", "Docker");
+}
+
+TEST_CASE("doctor: another interface that takes RAs loses its routes to forwarding") {
+  Host host;
+  host.kernel.add_link({.index = 9, .name = "eth1", .up = true, .carrier = true});
+  host.kernel.add_address(9, "2001:db8:9::5", 64);
+  host.facts.sysctls[conf("eth1", "accept_ra")] = "1";
+  expect_only(host.diagnose(), "ra-other-interfaces", "eth1");
+  host.facts.sysctls[conf("eth1", "accept_ra")] = "2";
+  CHECK(host.diagnose().healthy());
+}
+
+TEST_CASE("doctor: forwarding off on the uplink") {
+  Host host;
+  host.facts.sysctls[conf("eth0", "forwarding")] = "0";
+  expect_only(host.diagnose(), "forwarding-off", "forwarding is off");
+}
+
+TEST_CASE("doctor: all.proxy_ndp off") {
+  Host host;
+  host.facts.sysctls[conf("all", "proxy_ndp")] = "0";
+  expect_only(host.diagnose(), "proxy-ndp-off", "unicast Neighbor Solicitations");
+}
+
+TEST_CASE("doctor: proxy_delay left at the kernel's 0.8 s") {
+  Host host;
+  host.facts.sysctls[neigh("eth0", "proxy_delay")] = "80";
+  expect_only(host.diagnose(), "proxy-delay", "0.80 s");
+}
+
+TEST_CASE("doctor: an uplink prefix that is not a /64, and none at all") {
+  Host host;
+  host.facts.config.prefixes = {*Prefix::parse("2001:db8::/48")};
+  expect_only(host.diagnose(), "uplink-prefix", "not a /64");
+}
+
+TEST_CASE("doctor: container addresses outside the uplink's prefix (routed to the host)") {
+  Host host;
+  host.kernel.add_address(kVc1, "2001:db8:77::1", 64);
+  expect_only(host.diagnose(), "outside-prefix", "2001:db8:77::1");
+}
+
+TEST_CASE("doctor: a proxied address the host has no route for") {
+  Host host;
+  host.kernel.remove_route("2001:db8:0:1::1:0/112", kVc1);
+  const auto d = host.diagnose();
+  expect_only(d, "no-route", "2001:db8:0:1::1:2 (routed to eth0)");
+}
+
+TEST_CASE("doctor: a proxied address with no live neighbour behind it") {
+  Host host;
+  host.kernel.put_proxy(kEth0, "2001:db8:0:1::2:99", 0);  // by hand: nobody holds it
+  expect_only(host.diagnose(), "no-neighbour", "2001:db8:0:1::2:99");
+  host.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:99", kNudFailed);
+  expect_only(host.diagnose(), "no-neighbour", "2001:db8:0:1::2:99");
+}
+
+TEST_CASE("doctor: our entries on a downstream interface") {
+  Host host;
+  host.kernel.put_proxy(kBr0, "2001:db8:0:1::2:2", kOwner);
+  expect_only(host.diagnose(), "entries-downstream", "2001:db8:0:1::2:2 dev br0");
+}
+
+TEST_CASE("doctor: a foreign entry that shadows ours") {
+  Host host;
+  host.kernel.put_proxy(kEth0, "2001:db8:0:1::2:3", 0);
+  expect_only(host.diagnose(), "foreign-entries", "2001:db8:0:1::2:3 dev eth0");
+}
+
+TEST_CASE("doctor: a conflicting daemon") {
+  Host host;
+  host.facts.processes.push_back("ndppd");
+  expect_only(host.diagnose(), "conflicting-daemon", "systemctl disable --now ndppd");
+  CHECK(is_conflicting_daemon("npd6"));
+  CHECK_FALSE(is_conflicting_daemon("ndpsync"));
+}
+
+TEST_CASE("doctor: a forward firewall that drops the containers' traffic") {
+  Host host;
+  host.facts.forward_filters.push_back(
+      {.tool = "ip6tables", .chain = "FORWARD", .rules = {"-A FORWARD -m conntrack --ctstate "
+                                                          "RELATED,ESTABLISHED -j ACCEPT"}});
+  expect_only(host.diagnose(), "firewall-forward", "ip6tables -I FORWARD -o BRIDGE");
+
+  SECTION("an accept for a container interface lets them in") {
+    host.facts.forward_filters.back().rules.push_back("-A FORWARD -o br0 -j ACCEPT");
+    host.facts.forward_filters.back().rules.push_back("-A FORWARD -o vc+ -j ACCEPT");
+    CHECK(host.diagnose().healthy());
+  }
+  SECTION("so does one for their prefix, in nft's words") {
+    host.facts.forward_filters.back() = {
+        .tool = "nft", .chain = "inet filter forward", .rules = {"ip6 daddr 2001:db8:0:1::/64 accept"}};
+    CHECK(host.diagnose().healthy());
+  }
+  SECTION("Docker's and ufw's chains are named") {
+    host.facts.forward_filters.back().rules.push_back("-A FORWARD -j DOCKER-USER");
+    expect_only(host.diagnose(), "firewall-forward", "DOCKER-USER");
+    host.facts.forward_filters.back().rules.back() = "-A FORWARD -j ufw6-before-forward";
+    expect_only(host.diagnose(), "firewall-forward", "ufw route allow");
+  }
+  SECTION("an unreadable firewall is not applicable, not healthy by guess") {
+    host.facts.firewall_unreadable = "not root";
+    const auto d = host.diagnose();
+    CHECK(d.healthy());
+    CHECK(std::find(d.checks.begin(), d.checks.end(),
+                    std::pair<std::string, CheckResult>{"firewall-forward",
+                                                        CheckResult::kNotApplicable}) !=
+          d.checks.end());
+  }
+}
+
+TEST_CASE("doctor: a kernel with a known defect") {
+  Host host;
+  host.facts.kernel_check = check_kernel("4.19.0-27-amd64", "#1 SMP Debian 4.19.316-1");
+  expect_only(host.diagnose(), "kernel-defect", "no-proxy-protocol");
+}
+
+TEST_CASE("doctor: a downstream bridge without a fixed MAC") {
+  Host host;
+  host.facts.bridge_mac_assignment["br0"] = 1;  // NET_ADDR_RANDOM
+  expect_only(host.diagnose(), "bridge-mac", "ip link set br0 address");
+  host.facts.sysctls[conf("br0", "ndisc_notify")] = "1";
+  CHECK(host.diagnose().healthy());
+}
+
+}  // namespace
+}  // namespace ndpsync
