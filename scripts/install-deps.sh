@@ -27,6 +27,8 @@ packages=(
   libspdlog-dev libfmt-dev libsystemd-dev libcap-dev
   # integration tests: namespace labs, a router, real containers
   iproute2 radvd iputils-ping tcpdump jq python3 procps lxc busybox-static
+  # ndpsync doctor's firewall cases (ip6tables, nft)
+  iptables nftables
   # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
   lintian
   # benchmarks: the peers and the plots
@@ -35,7 +37,7 @@ packages=(
   # installed); kmod for depmod and the guests' modprobe, xz and zstd to unpack kernel and modules
   qemu-system-x86 kmod xz-utils zstd
 )
-daemons=(radvd ndppd npd6 lxc lxc-net)
+daemons=(radvd ndppd npd6 lxc lxc-net nftables)
 
 was_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep "ok installed" >/dev/null; }
 missing=()

@@ -152,11 +152,17 @@ void read_sysctls(HostFacts& facts) {
   }
 }
 
+// The processes of this network namespace: a daemon in another one (another container, a test
+// lab) answers on other links. A process whose namespace cannot be read (not root) counts.
 void read_processes(HostFacts& facts) {
   std::error_code error;
+  const auto own = std::filesystem::read_symlink("/proc/self/ns/net", error);
   for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
     const auto name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ns_error;
+    const auto ns = std::filesystem::read_symlink(entry.path() / "ns" / "net", ns_error);
+    if (!ns_error && !own.empty() && ns != own) continue;
     if (auto comm = read_file(entry.path() / "comm")) {
       facts.processes.push_back(trim(comm->substr(0, comm->find('\n'))));
     }
