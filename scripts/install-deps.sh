@@ -27,6 +27,8 @@ packages=(
   libspdlog-dev libfmt-dev libsystemd-dev libcap-dev
   # integration tests: namespace labs, a router, real containers
   iproute2 radvd iputils-ping tcpdump jq python3 procps lxc busybox-static
+  # the metrics: the alert rules' YAML (test/check_docs.sh), the exposition format (test_agent_metrics)
+  python3-yaml python3-prometheus-client
   # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
   lintian
   # benchmarks: the peers and the plots
