@@ -29,6 +29,8 @@ packages=(
   iproute2 radvd iputils-ping tcpdump jq python3 procps lxc busybox-static
   # ndpsync doctor's firewall cases (ip6tables, nft)
   iptables nftables
+  # the metrics: the alert rules' YAML (test/check_docs.sh), the exposition format (test_agent_metrics)
+  python3-yaml python3-prometheus-client
   # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
   lintian
   # benchmarks: the peers and the plots

@@ -46,6 +46,30 @@ for reason in $(sed -n 's/.*case SkipReason::k[A-Za-z]*: return "\([a-z-]*\)";/\
     fi
 done
 
+# ---- the example alert rules (docs/alerts.yml): valid YAML, each rule an alert with an expr,
+# and every ndpsync metric they use is in docs/metrics.md's table (which the unit tests hold to
+# what the renderer prints).
+alerts=$repo/docs/alerts.yml
+if ! /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
+  echo "check_docs.sh needs Debian's python3-yaml (scripts/install-deps.sh) to check $alerts"
+  missing=1
+elif ! err=$(/usr/bin/python3 - "$alerts" 2>&1 <<'PY'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+rules = [r for g in doc["groups"] for r in g["rules"]]
+bad = [r.get("alert", "?") for r in rules if not isinstance(r.get("alert"), str) or not isinstance(r.get("expr"), str)]
+if not rules or bad:
+    sys.exit("rules without an alert name or an expr: %s" % bad)
+PY
+); then
+  echo "docs/alerts.yml: $err"
+  missing=1
+fi
+for metric in $(grep -o 'ndpsync_[a-z_]*' "$alerts" | sort -u); do
+  grep -q "^| \`$metric\` |" "$repo/docs/metrics.md" ||
+    { echo "docs/alerts.yml uses $metric, which docs/metrics.md does not list"; missing=1; }
+done
+
 # ---- man page and bash completion (packaging/ndpsync.8, packaging/bash-completion/ndpsync) ----
 # Every subcommand and every option of `ndpsync --help` and `ndpsync SUB --help` is in the man
 # page and offered by the completion; every config key is in the man page and in the shipped
@@ -88,7 +112,7 @@ complete_words() (
   echo "${COMPREPLY[*]}"
 )
 for case in "ndpsync |reconcile run status check-config config-keys kernel-check" "ndpsync ch|check-config" \
-  "ndpsync run --re|--resync-interval --remove-on-exit" "ndpsync status --|--socket --json --log-level --help --version" \
+  "ndpsync run --re|--resync-interval --remove-on-exit" "ndpsync status --|--socket --json --prometheus --log-level --help --version" \
   "ndpsync --log-level w|warn" "ndpsync check-config --config |FILE"; do
   got=$(complete_words "${case%%|*}")
   [[ $got == "${case#*|}" ]] || { echo "completion of '${case%%|*}': got '$got', want '${case#*|}'"; missing=1; }

@@ -193,6 +193,7 @@ void AgentCore::reconcile(SteadyTime now) {
   if (scope.is_everything()) {
     writer_.ledger().prune(observed_.proxies(), config_.owner_protocol, decision().desired);
   }
+  if (writer_.pending().empty()) last_reconcile_ = wall_();
 }
 
 // The common case, a few containers came or went, is judged in proportion to the change; the
@@ -329,11 +330,13 @@ StatusView AgentCore::view() const {
                      .sysctls = keeper_.report(),
                      .counters = counters(),
                      .started = started_,
-                     .last_resync = last_resync_});
+                     .last_resync = last_resync_,
+                     .last_reconcile = last_reconcile_});
 }
 
 nlohmann::json AgentCore::status(SteadyTime now) const { return view().document(now); }
 std::string AgentCore::status_text(SteadyTime now) const { return view().text(now); }
+MetricsSnapshot AgentCore::metrics(SteadyTime now) const { return view().metrics(now); }
 std::string AgentCore::summary() const { return summary_line(decision(), prober_, writer_); }
 
 // A neighbour whose state matters to liveness: one we claim an address from, or are verifying,

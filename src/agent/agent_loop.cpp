@@ -14,6 +14,7 @@
 
 #include "ndpsync/agent.hpp"
 #include "ndpsync/agent_start.hpp"
+#include "ndpsync/metrics_file.hpp"
 #include "ndpsync/netlink.hpp"
 #include "privileges.hpp"
 #include "status_server.hpp"
@@ -24,6 +25,10 @@ namespace {
 namespace asio = boost::asio;
 using SteadyClock = std::chrono::steady_clock;
 constexpr std::size_t kBatchKept = 256;  // events
+// The metrics file is written after each piece of work, but at most this often: a burst of
+// events must not become a burst of file writes. The last change is always written, late by
+// at most this much.
+constexpr auto kMetricsGap = std::chrono::seconds(1);
 
 class AgentLoop {
  public:
@@ -35,6 +40,7 @@ class AgentLoop {
         resync_timer_(io_),
         wake_timer_(io_),
         watchdog_timer_(io_),
+        metrics_timer_(io_),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         status_(io_, [this] { return render_status(); }),
         core_(config, *kernel_),
@@ -73,6 +79,7 @@ class AgentLoop {
       return *exit_code;
     }
     start_watchdog();
+    schedule_metrics();
     wait_events();
     schedule_resync();
     schedule_wake();
@@ -86,6 +93,39 @@ class AgentLoop {
   void worked() {
     ++generation_;
     notify("");
+    schedule_metrics();
+  }
+
+  // Writes the metrics file now, or arms a timer for the end of the gap since the last write.
+  void schedule_metrics() {
+    if (core_.config().metrics_file.empty() || metrics_armed_) return;
+    const auto now = SteadyClock::now();
+    if (now - metrics_written_at_ >= kMetricsGap) {
+      write_metrics(true);
+      return;
+    }
+    metrics_armed_ = true;
+    metrics_timer_.expires_at(metrics_written_at_ + kMetricsGap);
+    metrics_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      metrics_armed_ = false;
+      write_metrics(true);
+    });
+  }
+
+  // `up` false: the last write of a cleanly stopping agent. A failure is logged once, and so
+  // is the recovery: the agent's job does not depend on the file.
+  void write_metrics(bool up) {
+    const auto& path = core_.config().metrics_file;
+    if (path.empty()) return;
+    const auto now = SteadyClock::now();
+    auto metrics = core_.metrics(now);
+    metrics.up = up;
+    const auto status = write_file_atomically(path, render_prometheus(metrics));
+    metrics_written_at_ = now;
+    if (!status.ok() && metrics_ok_) spdlog::warn("{}", status.message);
+    if (status.ok() && !metrics_ok_) spdlog::info("metrics file {} written", path);
+    metrics_ok_ = status.ok();
   }
 
   void notify(const std::string& state) {
@@ -198,6 +238,7 @@ class AgentLoop {
           ::malloc_trim(0);
           schedule_resync();
           schedule_wake();
+          schedule_metrics();
         } else {
           spdlog::error("config reload failed: keeping the old config");
         }
@@ -210,6 +251,9 @@ class AgentLoop {
           core_.config().remove_on_exit ? "removing our entries" : "leaving entries in place");
       notify("STOPPING=1");
       if (core_.config().remove_on_exit) core_.remove_owned();
+      // The file stays (node_exporter's convention); it says the agent is down now.
+      metrics_timer_.cancel();
+      write_metrics(false);
       status_.close();
       io_.stop();
     });
@@ -222,6 +266,7 @@ class AgentLoop {
   asio::steady_timer resync_timer_;
   asio::steady_timer wake_timer_;
   asio::steady_timer watchdog_timer_;
+  asio::steady_timer metrics_timer_;
   asio::signal_set signals_;
   StatusServer status_;
   AgentCore core_;
@@ -230,6 +275,9 @@ class AgentLoop {
   std::chrono::microseconds watchdog_period_{0};
   std::string last_summary_;
   bool wake_armed_ = false;
+  bool metrics_armed_ = false;
+  bool metrics_ok_ = true;
+  SteadyClock::time_point metrics_written_at_;
   std::uint64_t generation_ = 0;
   std::uint64_t rendered_generation_ = ~std::uint64_t{0};
   SteadyClock::time_point rendered_at_;

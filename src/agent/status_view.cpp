@@ -29,6 +29,7 @@ nlohmann::json counters_json(const Counters& c) {
           {"adds", c.adds},
           {"removes", c.removes},
           {"errors", c.errors},
+          {"write_errors", c.write_errors},
           {"resyncs", c.resyncs},
           {"overruns", c.overruns},
           {"malformed", c.malformed},
@@ -47,6 +48,7 @@ Counters gather_counters(Counters own, const WriterCounters& writer, const Probe
   own.adds = writer.adds;
   own.removes = writer.removes;
   own.errors += writer.errors + keeper.errors;
+  own.write_errors = writer.errors;
   own.probes = prober.probes;
   own.uplink_probes = prober.uplink_probes;
   own.withdrawals = prober.withdrawals;
@@ -115,6 +117,15 @@ std::string StatusView::text(SteadyTime now) const {
   return text;
 }
 
+MetricsSnapshot StatusView::metrics(SteadyTime now) const {
+  auto metrics = metrics_from_status(frame(now));
+  for (const auto& [key, desired] : s_.decision.desired) {
+    if (!s_.observed.proxies().contains(key)) continue;  // as for_each_entry
+    ++metrics.entries[{name_of(names_, key.first), std::string(to_string(desired.source))}];
+  }
+  return metrics;
+}
+
 nlohmann::json StatusView::frame(SteadyTime now) const {
   using nlohmann::json;
   json verifying = json::array();
@@ -140,26 +151,28 @@ nlohmann::json StatusView::frame(SteadyTime now) const {
   }
   json downstream = json::array();
   for (const auto index : s_.decision.downstream) downstream.push_back(name_of(names_, index));
-  return {{"schema", kSchemaVersion},
-          {"version", kVersion},
-          {"mode", "agent"},
-          {"pid", static_cast<int>(getpid())},
-          {"started", iso_time(s_.started)},
-          {"last_resync", s_.last_resync ? json(iso_time(*s_.last_resync)) : json(nullptr)},
-          {"config_file", s_.config.origin_file ? json(*s_.config.origin_file) : json(nullptr)},
-          {"config_digest", s_.config.origin_digest},
-          {"owner_protocol", s_.config.owner_protocol},
-          {"uplinks", uplinks_json(s_.decision, s_.sysctls)},
-          {"missing_uplinks", s_.decision.missing_uplinks},
-          {"sysctls", sysctls_json(s_.sysctls, "all")},
-          {"downstream", std::move(downstream)},
-          {"entries", json::array()},
-          {"foreign", foreign_json(s_.decision, names_)},
-          {"skipped", skipped_json(s_.decision, names_)},
-          {"verifying", std::move(verifying)},
-          {"withdrawn", std::move(withdrawn)},
-          {"pending", std::move(pending)},
-          {"counters", counters_json(s_.counters)}};
+  return {
+      {"schema", kSchemaVersion},
+      {"version", kVersion},
+      {"mode", "agent"},
+      {"pid", static_cast<int>(getpid())},
+      {"started", iso_time(s_.started)},
+      {"last_resync", s_.last_resync ? json(iso_time(*s_.last_resync)) : json(nullptr)},
+      {"last_reconcile", s_.last_reconcile ? json(iso_time(*s_.last_reconcile)) : json(nullptr)},
+      {"config_file", s_.config.origin_file ? json(*s_.config.origin_file) : json(nullptr)},
+      {"config_digest", s_.config.origin_digest},
+      {"owner_protocol", s_.config.owner_protocol},
+      {"uplinks", uplinks_json(s_.decision, s_.sysctls)},
+      {"missing_uplinks", s_.decision.missing_uplinks},
+      {"sysctls", sysctls_json(s_.sysctls, "all")},
+      {"downstream", std::move(downstream)},
+      {"entries", json::array()},
+      {"foreign", foreign_json(s_.decision, names_)},
+      {"skipped", skipped_json(s_.decision, names_)},
+      {"verifying", std::move(verifying)},
+      {"withdrawn", std::move(withdrawn)},
+      {"pending", std::move(pending)},
+      {"counters", counters_json(s_.counters)}};
 }
 
 }  // namespace ndpsync

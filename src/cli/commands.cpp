@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ndpsync/agent_loop.hpp"
+#include "ndpsync/metrics.hpp"
 #include "status_client.hpp"
 #include "status_text.hpp"
 
@@ -22,11 +23,15 @@ void AgentOptions::add_run_options(CLI::App& app) {
   app.add_option("--netlink-rcvbuf", netlink_rcvbuf, "event socket receive buffer, bytes")
       ->check(CLI::Range(4096, 1 << 30));
   app.add_flag("--remove-on-exit", remove_on_exit, "remove our entries when stopped");
+  app.add_option("--metrics-file", metrics_file,
+                 "write Prometheus metrics to this file (node_exporter textfile collector)");
 }
 
 void AgentOptions::add_status_options(CLI::App& app) {
   app.add_option("--socket", status_socket, "the agent's status socket");
-  app.add_flag("--json", json, "print the raw JSON document");
+  auto* as_json = app.add_flag("--json", json, "print the raw JSON document");
+  app.add_flag("--prometheus", prometheus, "print the status as Prometheus metrics")
+      ->excludes(as_json);
 }
 
 void AgentOptions::apply_to(Config& config) const {
@@ -35,6 +40,7 @@ void AgentOptions::apply_to(Config& config) const {
   if (liveness_timeout) config.liveness_timeout = std::chrono::seconds(*liveness_timeout);
   if (netlink_rcvbuf) config.netlink_rcvbuf = *netlink_rcvbuf;
   if (remove_on_exit) config.remove_on_exit = true;
+  if (!metrics_file.empty()) config.metrics_file = metrics_file;
 }
 
 int AgentOptions::run(const Config& config,
@@ -63,6 +69,8 @@ int AgentOptions::status() const {
   }
   if (json) {
     std::cout << document.dump(2) << "\n";
+  } else if (prometheus) {
+    std::cout << render_prometheus(metrics_from_status(document));
   } else {
     print_status(document, std::cout);
   }

@@ -13,11 +13,13 @@ namespace ndpsync::cli {
 
 struct AgentOptions {
   std::string status_socket;
+  std::string metrics_file;
   std::optional<unsigned> resync_interval;
   std::optional<unsigned> liveness_timeout;
   std::optional<std::size_t> netlink_rcvbuf;
   bool remove_on_exit = false;
   bool json = false;
+  bool prometheus = false;
 
   void add_run_options(CLI::App& app);
   void add_status_options(CLI::App& app);

@@ -173,6 +173,9 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, const json& v, const std::string& p) {
          c.resync_interval = std::chrono::seconds(as_uint(v, p, 1, 86400));
        }},
+      {"metrics_file", "absolute path", "", "none",
+       "Prometheus metrics for node_exporter's textfile collector (docs/metrics.md); none: off",
+       [](Config& c, const json& v, const std::string& p) { c.metrics_file = as_string(v, p); }},
       {"liveness_timeout", "seconds, 1..3600", 30, nullptr,
        "how long a vanished neighbour stays claimed while it is verified",
        [](Config& c, const json& v, const std::string& p) {
@@ -293,6 +296,10 @@ void Config::validate() const {
   }
   if (status_socket.size() >= 108) {
     fail("status_socket", "longer than a Unix socket path may be");
+  }
+  // Here too, so that --metrics-file is held to it.
+  if (!metrics_file.empty() && (metrics_file.front() != '/' || metrics_file.back() == '/')) {
+    fail("metrics_file", "must be an absolute path to a file, got '" + metrics_file + "'");
   }
   for (const auto& uplink : uplinks) {
     if (matches_any(downstream, uplink)) {

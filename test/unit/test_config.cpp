@@ -20,6 +20,7 @@ TEST_CASE("an empty config gives the documented defaults") {
   CHECK(config.proxy_delay_ms == 0U);
   CHECK(config.owner_protocol == 176);
   CHECK(config.status_socket == "/run/ndpsync/status.sock");
+  CHECK(config.metrics_file.empty());  // no metrics unless asked for
   CHECK(config.resync_interval.count() == 60);
   CHECK(config.liveness_timeout.count() == 30);
   CHECK_FALSE(config.remove_on_exit);
@@ -68,6 +69,7 @@ TEST_CASE("every key parses, and comments are allowed") {
     "status_socket_mode": "0660",
     "status_socket_group": "adm",
     "resync_interval": 5,
+    "metrics_file": "/var/lib/node-exporter/ndpsync.prom",
     "liveness_timeout": 7,
     "netlink_rcvbuf": 65536,
     "remove_on_exit": true,
@@ -89,13 +91,14 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK_FALSE(config.verify_neighbours);
   CHECK(config.status_socket_mode == 0660);
   CHECK(config.resync_interval.count() == 5);
+  CHECK(config.metrics_file == "/var/lib/node-exporter/ndpsync.prom");
   CHECK(config.liveness_timeout.count() == 7);
   CHECK(config.netlink_rcvbuf == 65536);
   CHECK(config.remove_on_exit);
   CHECK(config.dry_run);
   CHECK(config.json);
   // Every key of the table is exercised above.
-  CHECK(ndpsync::config_keys().size() == 22);
+  CHECK(ndpsync::config_keys().size() == 23);
 }
 
 TEST_CASE("config errors name the key") {
@@ -135,6 +138,12 @@ TEST_CASE("config errors name the key") {
       {.description = "relative socket",
        .text = R"({"status_socket": "run/x"})",
        .expected = "'status_socket': must be an absolute path"},
+      {.description = "relative metrics file",
+       .text = R"({"metrics_file": "ndpsync.prom"})",
+       .expected = "'metrics_file': must be an absolute path to a file, got 'ndpsync.prom'"},
+      {.description = "metrics file that is a directory",
+       .text = R"({"metrics_file": "/var/lib/node-exporter/"})",
+       .expected = "'metrics_file': must be an absolute path to a file"},
       {.description = "socket mode",
        .text = R"({"status_socket_mode": "0666"})",
        .expected = "'status_socket_mode'"},

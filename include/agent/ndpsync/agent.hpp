@@ -56,6 +56,8 @@ class AgentCore {
   // The same document as text, built one entry at a time (what the status socket sends).
   [[nodiscard]] std::string status_text(SteadyTime now) const;
   [[nodiscard]] std::string summary() const;  // one line, for sd_notify STATUS=
+  // The status as metrics (docs/metrics.md): what `status --prometheus` shows.
+  [[nodiscard]] MetricsSnapshot metrics(SteadyTime now) const;
   [[nodiscard]] Counters counters() const;
   [[nodiscard]] const Config& config() const { return config_; }
   [[nodiscard]] const Decision& decision() const { return engine_.decision(); }
@@ -91,6 +93,7 @@ class AgentCore {
   std::optional<SteadyTime> last_malformed_resync_;
   WallTime started_;
   std::optional<WallTime> last_resync_;
+  std::optional<WallTime> last_reconcile_;  // a reconcile left nothing pending
 };
 
 }  // namespace ndpsync

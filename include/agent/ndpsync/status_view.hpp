@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ndpsync/metrics.hpp"
 #include "ndpsync/prober.hpp"
 #include "ndpsync/proxy_writer.hpp"
 #include "ndpsync/report.hpp"
@@ -20,6 +21,7 @@ struct Counters {
   std::uint64_t adds = 0;
   std::uint64_t removes = 0;
   std::uint64_t errors = 0;
+  std::uint64_t write_errors = 0;  // of those, proxy entry writes the kernel refused
   std::uint64_t resyncs = 0;
   std::uint64_t overruns = 0;
   std::uint64_t malformed = 0;  // event batches with a message we could not parse (re-read)
@@ -41,6 +43,7 @@ struct StatusSources {
   Counters counters;
   WallTime started;
   std::optional<WallTime> last_resync;
+  std::optional<WallTime> last_reconcile;  // the table last matched the decision
 };
 
 // The agent's own counters completed with those its rooms keep.
@@ -57,6 +60,8 @@ class StatusView {
   // The same document as text, written one entry at a time: at 10,000 entries a whole tree of
   // them would take ~20 MB for a moment; this takes the text and one entry at a time.
   [[nodiscard]] std::string text(SteadyTime now) const;
+  // What `metrics_from_status(document(now))` gives, without the entries' document.
+  [[nodiscard]] MetricsSnapshot metrics(SteadyTime now) const;
 
  private:
   // Everything but the entries (an empty list).

@@ -57,6 +57,7 @@ struct Config {
   unsigned status_socket_mode;
   std::string status_socket_group;  // empty: root's group
   std::chrono::seconds resync_interval;
+  std::string metrics_file;  // Prometheus textfile (docs/metrics.md); empty: none
   std::chrono::seconds liveness_timeout;
   std::size_t netlink_rcvbuf;
   bool remove_on_exit;

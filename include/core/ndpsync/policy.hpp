@@ -33,6 +33,7 @@ enum class SkipReason : std::uint8_t {
   kCap,
   kForeign,  // the kernel already has an entry for it that another owner installed
 };
+constexpr SkipReason kLastSkipReason = SkipReason::kForeign;  // metrics list every reason up to it
 std::string_view to_string(SkipReason reason);
 
 struct Uplink {
