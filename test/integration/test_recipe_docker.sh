@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Docker recipe (docs/recipes/docker.md), run for real with Debian's docker.io in the lab:
 #   * dockerd runs in the lab's host namespace, in a mount namespace of its own (cgroup2 on
-#     /sys/fs/cgroup; tmpfs on /run and /etc/docker, so neither its shims' sockets nor its trust
-#     key land on the machine), with its own data root, exec root, pidfile and socket, and the
+#     /sys/fs/cgroup; tmpfs on /run, /var/lib and /etc/docker, so neither its shims' sockets nor
+#     its trust key land on the machine: test/lab/engines.sh), with its own data root, exec root,
+#     pidfile and socket, and the
 #     recipe's options: --ipv6 --fixed-cidr-v6 <a /112 of the lab's /64> --ip6tables=false;
 #   * it sets all.forwarding=1 while the uplink still has accept_ra=1, so the host loses its RA
 #     default route at once (the pitfall the recipe warns about; asserted, so this test shows it);
@@ -15,9 +16,11 @@
 #
 # dockerd never sees the root namespace: --iptables=false and --ip6tables=false (its tables
 # would be the host namespace's anyway), and the test checks that the root namespace has no
-# docker0 and that its ip6tables/iptables rules are unchanged.
+# docker0, that its ip6tables/iptables rules are unchanged, and that none of Docker's default
+# state paths (/var/lib/docker, /run/docker, /etc/docker/key.json, ...) appeared.
 #
-# Needs root, docker.io (dockerd, /usr/bin/docker, containerd, runc), busybox and unshare; exits
+# Needs root, docker.io (dockerd, /usr/bin/docker, containerd, runc), busybox-static, unshare and
+# nsenter; exits
 # 77 (skipped) otherwise, or when dockerd cannot run here (the reason is printed). ~30 s.
 #
 #   NDPSYNC=/path/to/ndpsync bash test/integration/test_recipe_docker.sh
@@ -27,6 +30,8 @@ set -euo pipefail
 LAB=${LAB:-ndk$$}
 # shellcheck source=test/lab/agent.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
+# shellcheck source=test/lab/engines.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/engines.sh"
 skip_unless_root
 
 skip() {
@@ -38,12 +43,11 @@ DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
 DOCKER=${DOCKER:-/usr/bin/docker}
 [[ -x $DOCKERD ]] || skip "docker.io's dockerd not found at $DOCKERD (apt-get install docker.io)"
 [[ -x $DOCKER ]] || skip "docker.io's client not found at $DOCKER (apt-get install docker.io)"
-for tool in containerd runc unshare busybox; do
-    command -v "$tool" >/dev/null 2>&1 || skip "$tool not found (apt-get install docker.io busybox-static)"
+for tool in containerd runc; do
+    command -v "$tool" >/dev/null 2>&1 || skip "$tool not found (apt-get install docker.io)"
 done
-BUSYBOX=$(command -v busybox)
-file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
-file_is_static "$BUSYBOX" || skip "$BUSYBOX is not statically linked (apt-get install busybox-static)"
+why=$(engine_prereqs)
+[[ -z $why ]] || skip "$why"
 
 # What the recipe configures (docs/recipes/docker.md): a /112 of the /64 for Docker's bridge.
 DOCKER_CIDR=$LAB_P::d0c:0/112
@@ -55,17 +59,7 @@ LIVENESS=5
 
 D=""            # dockerd's private dir (set once the lab's temp dir exists)
 DOCKERD_PID=""
-root_fw_before=""
-
-# root_firewall: the root namespace's packet filter rules, to prove dockerd left them alone.
-root_firewall() {
-    local t
-    for t in iptables-save ip6tables-save; do
-        if command -v "$t" >/dev/null 2>&1; then
-            "$t" 2>/dev/null | grep -v '^#' || true
-        fi
-    done
-}
+root_before=""
 
 # dk ARGS...: Debian's docker client against our dockerd, from the host namespace.
 dk() {
@@ -95,12 +89,8 @@ cleanup_all() {
     docker_cleanup
     lab_down
     # After lab_down: the namespaces (and the mount namespace holding dockerd's mounts) are gone.
-    if ip link show dev docker0 >/dev/null 2>&1; then
-        echo "FAIL: the root namespace has a docker0" >&2
-        bad=1
-    fi
-    if [[ -n $root_fw_before && $(root_firewall | sha256sum) != "$root_fw_before" ]]; then
-        echo "FAIL: the root namespace's iptables/ip6tables rules changed" >&2
+    if [[ -n $root_before ]] && ! diff <(echo "$root_before") <(root_untouched_snapshot) >&2; then
+        echo "FAIL: Docker left something in the root namespace or on the machine (diff above)" >&2
         bad=1
     fi
     return "$bad"
@@ -108,12 +98,12 @@ cleanup_all() {
 trap 'rc=$?; cleanup_all || rc=1; exit $rc' EXIT
 
 ip link show dev docker0 >/dev/null 2>&1 && skip "the root namespace already has a docker0 (this test proves it gets none)"
-root_fw_before=$(root_firewall | sha256sum)
+root_before=$(root_untouched_snapshot)
 
 T_START=$(_now_us)
 lab_up
 D=$LAB_DIR/docker
-mkdir -p "$D/client" "$D/rootfs/bin"
+mkdir -p "$D/client"
 echo '{}' >"$D/daemon.json"
 
 host_has_default() { ip -n "$LAB_H" -6 route show default dev eth0 | grep 'proto ra' >/dev/null; }
@@ -121,23 +111,14 @@ host_lacks_default() { ! host_has_default; }
 
 # ---------------------------------------------------------------------------------------------
 section "1. a busybox image from a rootfs tarball"
-cp "$BUSYBOX" "$D/rootfs/bin/busybox"
-for applet in sh ping httpd ip sleep seq grep cat; do
-    ln -s busybox "$D/rootfs/bin/$applet"
-done
-tar -C "$D/rootfs" -cf "$D/rootfs.tar" .
+engine_rootfs_tar "$D"
 ok "rootfs tarball: $(du -k "$D/rootfs.tar" | cut -f1) KiB"
 
 # ---------------------------------------------------------------------------------------------
 section "2. dockerd in the host namespace (recipe options; own data root, exec root, socket)"
 expect_eq "host eth0 accept_ra before Docker" 1 "$(sysctl_h net.ipv6.conf.eth0.accept_ra)"
-# shellcheck disable=SC2016  # expanded by the inner sh
-ip netns exec "$LAB_H" unshare -m --propagation private sh -c '
-    set -e
-    mount -t cgroup2 none /sys/fs/cgroup
-    mount -t tmpfs -o mode=0755 none /run
-    mount -t tmpfs -o mode=0755 none /etc/docker
-    exec "$@"' sh \
+engine_ns_start
+nsenter -t "$ENGINE_HOLDER" -m -n \
     "$DOCKERD" --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
     --pidfile "$D/dockerd.pid" -H "unix://$D/docker.sock" --storage-driver vfs \
     --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
@@ -240,7 +221,7 @@ ok "the host still has its RA default route"
 # ---------------------------------------------------------------------------------------------
 docker_cleanup
 # dockerd stops its containerd, and containerd its shims: nothing of Docker's is left running.
-left=$(ip netns pids "$LAB_H" | grep -vx "$AGENT_PID" | xargs -r ps -o comm= -p || true)
+left=$(ip netns pids "$LAB_H" | grep -vx -e "$AGENT_PID" -e "$ENGINE_HOLDER" | xargs -r ps -o comm= -p || true)
 [[ -z $left ]] || fail "left running in the host namespace after dockerd stopped: $(tr '\n' ' ' <<<"$left")"
 ok "dockerd stopped, and nothing of Docker's is left running"
 trap - EXIT
