@@ -2,9 +2,9 @@
 # Installs every build, test and benchmark dependency from Debian 12's packages. Both README
 # commands call it; CI calls it through them. Safe to run again.
 #
-# Some of these packages ship daemons (radvd, ndppd, npd6, lxc-net, docker, containerd) that the
-# tests only ever run inside network namespaces. They must not start on the host: lxc-net would
-# create lxcbr0 in the root namespace, dockerd docker0 and its iptables chains. A policy-rc.d that says "no" keeps every service from starting during the
+# Some of these packages ship daemons (radvd, ndppd, npd6, lxc-net, docker, containerd, podman's
+# units) that the tests only ever run inside network namespaces. They must not start on the host:
+# lxc-net would create lxcbr0 in the root namespace, dockerd docker0 and its iptables chains. A policy-rc.d that says "no" keeps every service from starting during the
 # install, and services this script newly installed are disabled afterwards. A policy-rc.d that
 # was there before is left exactly as it was.
 #
@@ -27,9 +27,9 @@ packages=(
   libspdlog-dev libfmt-dev libsystemd-dev libcap-dev
   # integration tests: namespace labs, a router, real containers
   iproute2 radvd iputils-ping tcpdump jq python3 procps lxc busybox-static
-  # the Docker recipe's test (test/integration/test_recipe_docker.sh): Debian's engine, run only
-  # inside the lab's host namespace
-  docker.io
+  # the recipe tests (test/integration/test_recipe_*.sh): Debian's engines, run only inside the
+  # lab's host namespace
+  docker.io podman
   # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
   lintian
   # benchmarks: the peers and the plots
@@ -41,7 +41,8 @@ packages=(
 # package:unit for each service to disable when this script newly installed its package
 # (containerd comes with docker.io).
 daemons=(radvd:radvd ndppd:ndppd npd6:npd6 lxc:lxc lxc:lxc-net docker.io:docker docker.io:docker.socket
-  containerd:containerd)
+  containerd:containerd podman:podman podman:podman.socket podman:podman-restart
+  podman:podman-auto-update podman:podman-auto-update.timer)
 
 was_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep "ok installed" >/dev/null; }
 missing=()
