@@ -2,8 +2,8 @@
 # Installs every build, test and benchmark dependency from Debian 12's packages. Both README
 # commands call it; CI calls it through them. Safe to run again.
 #
-# Some of these packages ship daemons (radvd, ndppd, npd6, lxc-net, docker, containerd, podman's
-# units) that the tests only ever run inside network namespaces. They must not start on the host:
+# Some of these packages ship daemons (radvd, ndppd, npd6, lxc-net, docker, containerd, podman,
+# lxd, lxcfs) that the tests only ever run inside network namespaces. They must not start on the host:
 # lxc-net would create lxcbr0 in the root namespace, dockerd docker0 and its iptables chains. A policy-rc.d that says "no" keeps every service from starting during the
 # install, and services this script newly installed are disabled afterwards. A policy-rc.d that
 # was there before is left exactly as it was.
@@ -29,7 +29,7 @@ packages=(
   iproute2 radvd iputils-ping tcpdump jq python3 procps lxc busybox-static
   # the recipe tests (test/integration/test_recipe_*.sh): Debian's engines, run only inside the
   # lab's host namespace
-  docker.io podman
+  docker.io podman lxd
   # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
   lintian
   # benchmarks: the peers and the plots
@@ -42,7 +42,8 @@ packages=(
 # (containerd comes with docker.io).
 daemons=(radvd:radvd ndppd:ndppd npd6:npd6 lxc:lxc lxc:lxc-net docker.io:docker docker.io:docker.socket
   containerd:containerd podman:podman podman:podman.socket podman:podman-restart
-  podman:podman-auto-update podman:podman-auto-update.timer)
+  podman:podman-auto-update podman:podman-auto-update.timer lxd:lxd lxd:lxd.socket
+  lxd:lxd-containers lxcfs:lxcfs)
 
 was_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep "ok installed" >/dev/null; }
 missing=()

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# test/lab/engines.sh — running a real container engine (Debian's docker.io, podman) inside the
-# standard lab's host namespace, for the recipe tests (test/integration/test_recipe_*.sh).
+# test/lab/engines.sh — running a real container engine (Debian's docker.io, podman, lxd) inside
+# the standard lab's host namespace, for the recipe tests (test/integration/test_recipe_*.sh).
 # Source it after test/lab/agent.sh.
 #
 #   engine_ns_start          a private mount namespace in the host network namespace, held open
@@ -82,7 +82,8 @@ root_untouched_snapshot() {
         fi
     done
     for p in /var/lib/docker /var/lib/containers /var/lib/cni /run/docker /run/containerd \
-        /run/containers /run/libpod /etc/docker/key.json /etc/cni/net.d; do
+        /run/containers /run/libpod /etc/docker/key.json /etc/cni/net.d /var/lib/lxd /var/log/lxd \
+        /run/lxd /var/snap/lxd; do
         [[ -e $p ]] && echo "exists: $p $(find "$p" 2>/dev/null | wc -l)"
     done
     return 0
