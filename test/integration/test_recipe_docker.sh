@@ -24,6 +24,12 @@
 # 77 (skipped) otherwise, or when dockerd cannot run here (the reason is printed). ~30 s.
 #
 #   NDPSYNC=/path/to/ndpsync bash test/integration/test_recipe_docker.sh
+#
+# DOCKER_IP6TABLES=1 runs the recipe's other variant: --experimental --iptables=true
+# --ip6tables=true (Docker 20.10 refuses ip6tables without iptables), still only in the host
+# namespace; the root namespace's rules are compared as always. Docker then sets the host namespace's ip6tables FORWARD policy to
+# DROP and masquerades the /112; the test inserts the recipe's two FORWARD rules (ICMPv6 and
+# tcp/80 from the uplink to the /112) before the router's ping.
 # shellcheck disable=SC2016  # eval-ed conditions are single-quoted on purpose
 set -euo pipefail
 
@@ -56,6 +62,9 @@ DOCKER_BIP=198.18.0.1/24      # IPv4 of docker0 (RFC 2544 range, exists only in 
 CT=${LAB}ct
 IMAGE=ndpsync-busybox:lab
 LIVENESS=5
+DOCKER_IP6TABLES=${DOCKER_IP6TABLES:-0}
+firewall_opts=(--iptables=false --ip6tables=false --ip-masq=false)
+[[ $DOCKER_IP6TABLES == 1 ]] && firewall_opts=(--experimental --iptables=true --ip6tables=true)
 
 D=""            # dockerd's private dir (set once the lab's temp dir exists)
 DOCKERD_PID=""
@@ -121,7 +130,7 @@ engine_ns_start
 nsenter -t "$ENGINE_HOLDER" -m -n \
     "$DOCKERD" --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
     --pidfile "$D/dockerd.pid" -H "unix://$D/docker.sock" --storage-driver vfs \
-    --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
+    "${firewall_opts[@]}" --userland-proxy=false \
     --bip "$DOCKER_BIP" --ipv6 --fixed-cidr-v6 "$DOCKER_CIDR" \
     >"$LAB_DIR/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
@@ -189,6 +198,14 @@ expect_eq "status lists $CT_ADDR on docker0 (neighbour)" "docker0 neighbour" \
 ip -n "$LAB_H" -6 neigh show proxy dev eth0 | grep -E "^$CT_ADDR .*proto" >/dev/null ||
     afail "ip -6 neigh show proxy has no line for $CT_ADDR"
 ok "ip -6 neigh show proxy dev eth0 lists $CT_ADDR"
+if [[ $DOCKER_IP6TABLES == 1 ]]; then
+    expect_eq "with ip6tables, Docker set the FORWARD policy" "-P FORWARD DROP" \
+        "$(ip netns exec "$LAB_H" ip6tables -S FORWARD | head -n1)"
+    # The recipe's rules (docs/recipes/docker.md), at the top of FORWARD.
+    ip netns exec "$LAB_H" ip6tables -I FORWARD 1 -i eth0 -o docker0 -d "$DOCKER_CIDR" -p ipv6-icmp -j ACCEPT
+    ip netns exec "$LAB_H" ip6tables -I FORWARD 2 -i eth0 -o docker0 -d "$DOCKER_CIDR" -p tcp --dport 80 -j ACCEPT
+    ok "the recipe's FORWARD rules inserted"
+fi
 wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$CT_ADDR" || afail "the router cannot ping $CT_ADDR"
 ok "the router pings the container at $CT_ADDR"
 wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$DOCKER_GW" || afail "the router cannot ping $DOCKER_GW"
