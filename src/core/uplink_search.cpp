@@ -79,14 +79,17 @@ std::string UplinkSearch::message() const {
 }
 
 UplinkSearch find_slaac_uplink(const Config& config, const ObservedState& observed) {
-  // Downstream interfaces (containers' veths and bridges, lo) can carry global addresses too,
-  // but never the provider's RAs: they are never candidates, nor are bridge ports (their L3
-  // lives on the bridge) and links that are down.
+  // Configured downstream interfaces, lo and bridge ports (their L3 lives on the bridge) are
+  // never candidates, nor are links that are down. The veths and bridges the default selection
+  // takes as downstream count only where no other interface shows the same kind of evidence:
+  // the uplink itself is a veth when the host is a container (and in the lab), and a bridge when
+  // the provider's link is bridged to VMs (Proxmox's vmbr0).
   const auto downstream = select_downstream(config, observed, Memory{}, {});
   const auto eligible = [&](IfIndex index) {
     const auto* link = observed.link(index);
     return link != nullptr && link->up && !link->loopback && link->master == 0 &&
-           std::find(downstream.begin(), downstream.end(), index) == downstream.end();
+           (config.downstream.empty() ||
+            std::find(downstream.begin(), downstream.end(), index) == downstream.end());
   };
   std::map<IfIndex, std::set<UplinkEvidence>> found;
   for (const auto& [key, address] : observed.addresses()) {
@@ -105,18 +108,22 @@ UplinkSearch find_slaac_uplink(const Config& config, const ObservedState& observ
       note(found, key.ifindex, UplinkEvidence::kRouterNeighbour);
     }
   }
-  // The strongest kind of evidence decides: a router's RAs alone count only where no interface
-  // has SLAAC addresses or RA routes (a second network with a router is common; a second
-  // network with SLAAC addresses is ambiguous for real).
-  const auto strong = [](const std::set<UplinkEvidence>& evidence) {
-    return evidence.contains(UplinkEvidence::kSlaacAddresses) ||
-           evidence.contains(UplinkEvidence::kRaRoutes);
+  // Only the best rank is kept. The kind of evidence first: a router's RAs alone count only where
+  // no interface has SLAAC addresses or RA routes (a second network with a router is common; a
+  // second network with SLAAC addresses is ambiguous for real). Then the interface: one the
+  // default selection would not take as downstream first.
+  const auto rank = [&](IfIndex index, const std::set<UplinkEvidence>& evidence) {
+    const bool strong = evidence.contains(UplinkEvidence::kSlaacAddresses) ||
+                        evidence.contains(UplinkEvidence::kRaRoutes);
+    const bool container_side =
+        std::find(downstream.begin(), downstream.end(), index) != downstream.end();
+    return (strong ? 0 : 2) + (container_side ? 1 : 0);
   };
-  const bool any_strong = std::any_of(found.begin(), found.end(),
-                                      [&](const auto& item) { return strong(item.second); });
+  int best = 4;
+  for (const auto& [index, evidence] : found) best = std::min(best, rank(index, evidence));
   UplinkSearch search;
   for (const auto& [index, evidence] : found) {
-    if (any_strong && !strong(evidence)) continue;
+    if (rank(index, evidence) != best) continue;
     search.candidates.push_back({.index = index,
                                  .name = observed.link(index)->name,
                                  .evidence = {evidence.begin(), evidence.end()}});

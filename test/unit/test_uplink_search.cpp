@@ -99,8 +99,8 @@ TEST_CASE("uplink search: what SLAAC leaves behind names the uplink") {
              k.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");
            },
        .expected = {"eth0"}},
-      {.description = "downstream interfaces never count: a veth and a bridge with SLAAC-like "
-                      "addresses and routers",
+      {.description = "a veth and a bridge with SLAAC-like addresses and routers lose to an "
+                      "interface that is not container-side",
        .setup =
            [&](FakeKernel& k) {
              without_route(k);
@@ -109,6 +109,25 @@ TEST_CASE("uplink search: what SLAAC leaves behind names the uplink") {
              k.set_neighbour(kBr0, "fe80::99", kNudStale, /*router=*/true);
            },
        .expected = {"eth0"}},
+      {.description = "the uplink is a veth (the host is a container): found when alone",
+       .setup =
+           [&](FakeKernel& k) {
+             without_route(k);
+             k.add_link({.index = kEth1, .name = "eth1", .kind = "veth", .up = true});
+             k.add_address(kEth1, "2001:db8:9::ff:fe00:7", 64);
+             k.remove_link(kEth0);
+           },
+       .expected = {"eth1"}},
+      {.description = "two veths with SLAAC addresses: both",
+       .setup =
+           [&](FakeKernel& k) {
+             without_route(k);
+             k.add_address(kVc1, "2001:db8:7::1", 64);
+             k.remove_link(kEth0);
+             k.add_link({.index = kEth1, .name = "eth1", .kind = "veth", .up = true});
+             k.add_address(kEth1, "2001:db8:9::ff:fe00:7", 64);
+           },
+       .expected = {"vc1", "eth1"}},
       {.description = "two interfaces with SLAAC addresses: both, in ifindex order",
        .setup =
            [&](FakeKernel& k) {
@@ -162,14 +181,16 @@ TEST_CASE("uplink search: the evidence is named, strongest first") {
   CHECK(search.found()->evidence_text() == "SLAAC addresses, RA prefix routes and a router's RAs");
 }
 
-TEST_CASE("uplink search: a configured downstream list is honoured") {
+TEST_CASE("uplink search: a configured downstream interface is never a candidate") {
   FakeKernel kernel;
   build_lab(kernel);
   kernel.remove_route("::/0", kEth0);
   add_second_slaac(kernel);
   Config config;
-  config.downstream = {"eth1", "vc1", "br0"};  // the fake's container-side addresses have no flags
+  config.downstream = {"eth1"};
   CHECK(names(find_slaac_uplink(config, observe(kernel))) == std::vector<std::string>{"eth0"});
+  config.downstream = {"eth0", "eth1"};
+  CHECK(find_slaac_uplink(config, observe(kernel)).candidates.empty());
 }
 
 TEST_CASE("uplinks: a default route wins; a remembered uplink wins over SLAAC elsewhere") {

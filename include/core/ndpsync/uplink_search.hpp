@@ -47,9 +47,10 @@ struct UplinkCandidate {
 };
 
 struct UplinkSearch {
-  // The interfaces with the strongest kind of evidence found (addresses or RA routes; only when
-  // no interface has either, router neighbours), by ifindex. Downstream interfaces (veths,
-  // bridges, lo, or the configured `downstream`) are never candidates.
+  // The interfaces with the best evidence found, by ifindex. Best: addresses or RA routes over
+  // router neighbours alone, then an interface the default downstream selection would not take
+  // (veths, bridges) over one it would. The configured `downstream`, lo, bridge ports and links
+  // that are down are never candidates.
   std::vector<UplinkCandidate> candidates;
 
   // The one candidate, or nullptr when there is none or more than one.
