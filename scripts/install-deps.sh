@@ -2,9 +2,9 @@
 # Installs every build, test and benchmark dependency from Debian 12's packages. Both README
 # commands call it; CI calls it through them. Safe to run again.
 #
-# Some of these packages ship daemons (radvd, ndppd, npd6, lxc-net) that the tests only ever run
-# inside network namespaces. They must not start on the host: lxc-net would create lxcbr0 in the
-# root namespace. A policy-rc.d that says "no" keeps every service from starting during the
+# Some of these packages ship daemons (radvd, ndppd, npd6, lxc-net, docker, containerd, podman,
+# lxd, lxcfs) that the tests only ever run inside network namespaces. They must not start on the host:
+# lxc-net would create lxcbr0 in the root namespace, dockerd docker0 and its iptables chains. A policy-rc.d that says "no" keeps every service from starting during the
 # install, and services this script newly installed are disabled afterwards. A policy-rc.d that
 # was there before is left exactly as it was.
 #
@@ -31,6 +31,9 @@ packages=(
   iptables nftables
   # the metrics: the alert rules' YAML (test/check_docs.sh), the exposition format (test_agent_metrics)
   python3-yaml python3-prometheus-client
+  # the recipe tests (test/integration/test_recipe_*.sh): Debian's engines, run only inside the
+  # lab's host namespace
+  docker.io podman lxd
   # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
   lintian
   # benchmarks: the peers and the plots
@@ -39,7 +42,12 @@ packages=(
   # installed); kmod for depmod and the guests' modprobe, xz and zstd to unpack kernel and modules
   qemu-system-x86 kmod xz-utils zstd
 )
-daemons=(radvd ndppd npd6 lxc lxc-net nftables)
+# package:unit for each service to disable when this script newly installed its package
+# (containerd comes with docker.io).
+daemons=(radvd:radvd ndppd:ndppd npd6:npd6 lxc:lxc lxc:lxc-net docker.io:docker docker.io:docker.socket
+  containerd:containerd podman:podman podman:podman.socket podman:podman-restart
+  podman:podman-auto-update podman:podman-auto-update.timer lxd:lxd lxd:lxd.socket
+  lxd:lxd-containers lxcfs:lxcfs nftables:nftables)
 
 was_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep "ok installed" >/dev/null; }
 missing=()
@@ -50,6 +58,11 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: everything is installed"
   exit 0
 fi
+# The daemons' packages that are not installed yet, dependencies included.
+new_daemon_pkgs=()
+for pair in "${daemons[@]}"; do
+  was_installed "${pair%%:*}" || new_daemon_pkgs+=("${pair%%:*}")
+done
 
 guard=${NDPSYNC_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 placed_guard=0
@@ -79,11 +92,17 @@ echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
-if [[ -d /run/systemd/system ]]; then
-  for unit in "${daemons[@]}"; do
-    for p in "${missing[@]}"; do
-      if [[ $p == "$unit" || ($p == lxc && $unit == lxc-net) ]]; then
-        systemctl disable --now "$unit.service" >/dev/null 2>&1 || true
+# Disabled with --now under a running systemd; without one (a container, a chroot) only the
+# enablement links go, so that no later boot starts them either.
+now=()
+[[ -d /run/systemd/system ]] && now=(--now)
+if command -v systemctl >/dev/null 2>&1; then
+  for pair in "${daemons[@]}"; do
+    unit=${pair#*:}
+    [[ $unit == *.* ]] || unit=$unit.service
+    for p in "${new_daemon_pkgs[@]}"; do
+      if [[ $p == "${pair%%:*}" ]]; then
+        systemctl disable "${now[@]}" "$unit" >/dev/null 2>&1 || true
       fi
     done
   done

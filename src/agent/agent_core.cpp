@@ -150,23 +150,31 @@ void AgentCore::classify(const KernelEvent& event) {
   const auto downstream = [&d](IfIndex index) {
     return std::binary_search(d.downstream.begin(), d.downstream.end(), index);
   };
+  // Without an uplink, SLAAC's traces elsewhere (an address, an RA route, a router's neighbour
+  // entry) may name one (find_slaac_uplink): judge the structure again. Rare, and cheap then.
+  const auto searching = [&d, &downstream](IfIndex index) {
+    return d.uplinks.empty() && !downstream(index);
+  };
   if (const auto* n = std::get_if<NeighbourEvent>(&event)) {
     // On an uplink, link-local and multicast entries (the router's fe80 entry cycling
     // REACHABLE/STALE every few seconds) never change a decision: a candidate with such an
     // address is refused by class first. Multicast groups' NOARP entries are never candidates.
     const auto& address = n->neighbour.address;
     const bool on_uplink = d.uplink(n->neighbour.ifindex) != nullptr;
+    if (n->neighbour.router && searching(n->neighbour.ifindex)) structural_ = true;
     if (address.is_multicast() || (on_uplink && address.is_link_local())) return;
     if (on_uplink || downstream(n->neighbour.ifindex)) touched_.insert(address);
   } else if (const auto* a = std::get_if<AddressEvent>(&event)) {
-    if (d.uplink(a->address.ifindex) != nullptr) {
+    if (d.uplink(a->address.ifindex) != nullptr || searching(a->address.ifindex)) {
       structural_ = true;
     } else if (downstream(a->address.ifindex)) {
       touched_.insert(a->address.address);
     }
   } else if (const auto* r = std::get_if<RouteEvent>(&event)) {
     // Default routes pick the uplinks; routes on an uplink give prefixes and routers.
-    if (r->route.is_default() || d.uplink(r->route.oif) != nullptr) structural_ = true;
+    if (r->route.is_default() || d.uplink(r->route.oif) != nullptr || searching(r->route.oif)) {
+      structural_ = true;
+    }
   } else {
     structural_ = true;
   }
@@ -185,6 +193,7 @@ void AgentCore::reconcile(SteadyTime now) {
   if (scope.is_everything()) {
     refusals_.log_missing_uplinks(decision());
     keeper_.keep(config_, observed_, decision().uplinks);
+    refusals_.log_uplinks(decision(), keeper_.report());
   }
   adopt(plan);
   structural_ = false;

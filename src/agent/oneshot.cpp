@@ -108,6 +108,14 @@ ReconcileReport reconcile_once(KernelPort& kernel, EventSource* events, const Co
          name,
          {.error = ENODEV, .message = "configured uplink is not present (a typo?)"}});
   }
+  // No default route, and SLAAC's traces on more than one interface: guessing could turn
+  // forwarding on for the wrong one, so nothing is written and the operator is asked to choose.
+  if (const auto& candidates = report.decision.uplink_candidates; !candidates.empty()) {
+    std::string names;
+    for (const auto& c : candidates) names += (names.empty() ? "" : ",") + c.name;
+    report.failures.push_back(
+        {"uplink", names, {.error = ENOTUNIQ, .message = UplinkSearch{candidates}.message()}});
+  }
   // Sysctls first: accept_ra must be 2 before forwarding is switched on, and entries are useless
   // until proxy_ndp is set.
   report.sysctls =

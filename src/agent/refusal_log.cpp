@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include "ndpsync/report.hpp"
+
 namespace ndpsync {
 namespace {
 
@@ -71,6 +73,28 @@ void RefusalLog::log_missing_uplinks(const Decision& decision) {
     spdlog::warn("uplink {}: configured but not present (a typo?); nothing is proxied on it", name);
   }
   warned_missing_ = decision.missing_uplinks;
+}
+
+void RefusalLog::log_uplinks(const Decision& decision, const std::vector<SysctlState>& sysctls) {
+  std::set<std::string> slaac;
+  for (const auto& uplink : decision.uplinks) {
+    if (uplink.source != UplinkSource::kSlaac) {
+      if (noted_slaac_.contains(uplink.name) && uplink.source == UplinkSource::kDefaultRoute) {
+        spdlog::info("uplink {}: its default route is back", uplink.name);
+      }
+      continue;
+    }
+    slaac.insert(uplink.name);
+    if (!noted_slaac_.contains(uplink.name)) {
+      spdlog::warn("{}", uplink_note(uplink, sysctls, false));
+    }
+  }
+  noted_slaac_ = std::move(slaac);
+  if (decision.uplink_candidates == warned_candidates_) return;
+  if (!decision.uplink_candidates.empty()) {
+    spdlog::warn("no uplink: {}", UplinkSearch{decision.uplink_candidates}.message());
+  }
+  warned_candidates_ = decision.uplink_candidates;
 }
 
 std::string removal_reason(const Decision& decision, const std::set<IfAddressKey>& withdrawn,

@@ -164,6 +164,7 @@ nlohmann::json StatusView::frame(SteadyTime now) const {
       {"owner_protocol", s_.config.owner_protocol},
       {"uplinks", uplinks_json(s_.decision, s_.sysctls)},
       {"missing_uplinks", s_.decision.missing_uplinks},
+      {"uplink_candidates", candidates_json(s_.decision)},
       {"sysctls", sysctls_json(s_.sysctls, "all")},
       {"downstream", std::move(downstream)},
       {"entries", json::array()},

@@ -51,11 +51,21 @@ void print_head(const json& s, std::ostream& out) {
     out << "uplink " << text(u, "name") << ":";
     for (const auto& p : list(u, "prefixes")) out << " " << text(p);
     if (flag(u, "held")) out << " (no prefix yet: holding entries)";
+    if (text(u, "source") == "slaac") {
+      out << " (no default route: found from";
+      for (const auto& e : list(u, "evidence")) out << " " << text(e);
+      out << ")";
+    }
     out << "\n";
     print_sysctls(list(u, "sysctls"), out);
   }
   for (const auto& name : list(s, "missing_uplinks")) {
     out << "uplink " << text(name) << ": configured but not present (nothing proxied on it)\n";
+  }
+  if (const auto& candidates = list(s, "uplink_candidates"); !candidates.empty()) {
+    out << "no uplink: no IPv6 default route, and several interfaces look like the uplink:";
+    for (const auto& c : candidates) out << " " << text(c, "name");
+    out << " (configure \"uplinks\")\n";
   }
   print_sysctls(list(s, "sysctls"), out);
   out << "downstream:";

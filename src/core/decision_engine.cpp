@@ -226,7 +226,8 @@ void forget(Decision& decision, const Ipv6Address& address) {
 void DecisionEngine::full(const Config& config, const ObservedState& observed,
                           const LivenessView& liveness, const Memory& memory) {
   Decision decision;
-  decision.uplinks = select_uplinks(config, observed, memory, decision.missing_uplinks);
+  decision.uplinks = select_uplinks(config, observed, memory, decision.missing_uplinks,
+                                    decision.uplink_candidates);
   decision.downstream = select_downstream(config, observed, memory, decision.uplinks);
   // Routes on an uplink change only with a full pass (a route event there is structural).
   for (const auto& [key, route] : observed.routes()) {

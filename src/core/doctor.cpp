@@ -110,12 +110,12 @@ class Checker {
     return "forwarding is on (set by ndpsync, a container runtime or a sysctl.d file)";
   }
   // The interfaces that take RAs (accept_ra=1) and show it (an address or a default route),
-  // other than downstream ones and bridge ports.
-  [[nodiscard]] std::vector<const Link*> ra_takers(bool include_uplinks) const {
+  // other than uplinks, downstream ones and bridge ports.
+  [[nodiscard]] std::vector<const Link*> ra_takers() const {
     std::vector<const Link*> out;
     for (const auto& [index, link] : observed_.links()) {
       if (link.loopback || !link.up || downstream_.contains(index) || link.master != 0 ||
-          (!include_uplinks && uplinks_.contains(index)) || !conf_is(link.name, "accept_ra", "1") ||
+          uplinks_.contains(index) || !conf_is(link.name, "accept_ra", "1") ||
           !(has_global_address(index) || has_default_route(index))) {
         continue;
       }
@@ -169,33 +169,45 @@ class Checker {
           "fix \"uplinks\" in the config (ip -br link lists the interfaces)");
     }
     if (!decision.uplinks.empty() || !decision.missing_uplinks.empty()) return CheckResult::kOk;
-    std::string problem = "no uplink: the host has no IPv6 default route, so ndpsync does not know "
-                          "where the router asks for the containers";
-    std::string fix = "name it in the config (\"uplinks\": [\"eth0\"])";
-    const auto takers = ra_takers(/*include_uplinks=*/true);
-    if (forwarding_on() && !takers.empty()) {
-      std::vector<std::string> names;
-      for (const auto* link : takers) names.push_back(link->name);
-      problem += ". " + forwarding_cause() + ", and " + examples(names) +
-                 " takes router advertisements with accept_ra=1, so the kernel ignores them and "
-                 "dropped the RA default route";
-      fix = "sysctl -w net.ipv6.conf." + takers.front()->name +
-            ".accept_ra=2 (the next RA brings the route back), and " + fix;
+    if (!decision.uplink_candidates.empty()) {
+      const UplinkSearch search{.candidates = decision.uplink_candidates};
+      add(search.message(), "name the uplink in the config (\"uplinks\": [\"" +
+                                decision.uplink_candidates.front().name +
+                                "\"]), then systemctl reload ndpsync");
+      return CheckResult::kProblem;
     }
-    add(std::move(problem), std::move(fix));
+    add("no uplink: the host has no IPv6 default route, and no interface shows traces of SLAAC "
+        "(addresses with a lifetime, RA prefix routes, a router's advertisements), so ndpsync "
+        "does not know where the router asks for the containers",
+        "check that the provider's router advertises on the uplink (rdisc6 eth0), or name it in "
+        "the config (\"uplinks\": [\"eth0\"])");
     return CheckResult::kProblem;
   }
 
   CheckResult ra_route_at_risk() {
     if (uplinks_.empty()) return CheckResult::kNotApplicable;
     for (const auto& uplink : diagnosis_.decision.uplinks) {
-      if (conf_is(uplink.name, "forwarding", "1") && conf_is(uplink.name, "accept_ra", "1")) {
-        add("the uplink " + uplink.name +
-                " has accept_ra=1 while forwarding is on: " + forwarding_cause() +
-                ", and then the kernel ignores the router's advertisements, so the host's default "
-                "route expires and is not renewed",
+      const bool route_gone = uplink.source == UplinkSource::kSlaac;
+      const bool accept_ra_1 = conf_is(uplink.name, "accept_ra", "1");
+      if (route_gone && !accept_ra_1) {
+        add("the uplink " + uplink.name + " has no default route (found from " +
+                UplinkCandidate{.index = uplink.index, .name = uplink.name, .evidence = uplink.evidence}
+                    .evidence_text() +
+                "): " + forwarding_cause() + ", which dropped it; with accept_ra=" +
+                conf(uplink.name, "accept_ra").value_or("?") +
+                " only the router's next advertisement brings it back",
+            "wait for the next RA (rdisc6 " + uplink.name +
+                " asks for one now); if none comes, the router stopped advertising");
+      } else if (conf_is(uplink.name, "forwarding", "1") && accept_ra_1) {
+        add("the uplink " + uplink.name + " has accept_ra=1 while forwarding is on: " +
+                forwarding_cause() +
+                ", and then the kernel ignores the router's advertisements, so the host's "
+                "default route " +
+                (route_gone ? "is gone (dropped when forwarding went on)"
+                            : "expires and is not renewed"),
             "sysctl -w net.ipv6.conf." + uplink.name +
-                ".accept_ra=2 (ndpsync run does this itself when manage_sysctls is on)");
+                ".accept_ra=2 (ndpsync run does this itself when manage_sysctls is on; the next "
+                "RA brings the route back)");
       }
     }
     return CheckResult::kOk;
@@ -206,7 +218,7 @@ class Checker {
     if (uplinks_.empty() || (!forwarding_on() && !facts_.config.manage_sysctls)) {
       return CheckResult::kNotApplicable;
     }
-    for (const auto* link : ra_takers(/*include_uplinks=*/false)) {
+    for (const auto* link : ra_takers()) {
       add(link->name + " takes router advertisements with accept_ra=1: with forwarding on, the "
                        "kernel ignores them, and " + link->name +
               " loses the routes they gave it (its default route)",

@@ -1,5 +1,6 @@
 #include "ndpsync/report.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace ndpsync {
@@ -29,6 +30,16 @@ json sysctls_json(const std::vector<SysctlState>& sysctls, const std::string& if
   return out;
 }
 
+namespace {
+
+json evidence_json(const std::vector<UplinkEvidence>& evidence) {
+  json out = json::array();
+  for (const auto e : evidence) out.push_back(to_string(e));
+  return out;
+}
+
+}  // namespace
+
 json uplinks_json(const Decision& decision, const std::vector<SysctlState>& sysctls) {
   json out = json::array();
   for (const auto& uplink : decision.uplinks) {
@@ -40,9 +51,52 @@ json uplinks_json(const Decision& decision, const std::vector<SysctlState>& sysc
                    {"ifindex", uplink.index},
                    {"prefixes", prefixes},
                    {"held", uplink.held()},
+                   {"source", to_string(uplink.source)},
+                   {"evidence", evidence_json(uplink.evidence)},
                    {"sysctls", sysctls_json(sysctls, uplink.name)}});
   }
   return out;
+}
+
+json candidates_json(const Decision& decision) {
+  json out = json::array();
+  for (const auto& c : decision.uplink_candidates) {
+    out.push_back({{"name", c.name}, {"evidence", evidence_json(c.evidence)}});
+  }
+  return out;
+}
+
+std::string uplink_note(const Uplink& uplink, const std::vector<SysctlState>& sysctls,
+                        bool dry_run) {
+  if (uplink.source != UplinkSource::kSlaac) return {};
+  const UplinkCandidate found{uplink.index, uplink.name, uplink.evidence};
+  const auto key = "net.ipv6.conf." + uplink.name + ".accept_ra";
+  std::string note = "uplink " + uplink.name + " found from " + found.evidence_text() +
+                     "; its default route is gone, ";
+  const auto it = std::find_if(sysctls.begin(), sysctls.end(), [&](const SysctlState& s) {
+    return s.key.tree == SysctlKey::Tree::kConf && s.key.iface == uplink.name &&
+           s.key.name == "accept_ra";
+  });
+  if (it == sysctls.end()) {
+    return note + "and sysctls are not managed: set " + key + "=2 so the next RA restores it";
+  }
+  if (it->set == "2" && dry_run) {
+    return note + "accept_ra would be set to 2 so the next RA restores it";
+  }
+  if (it->set == "2" && it->status.ok()) {
+    return note + "accept_ra set to 2 so the next RA restores it";
+  }
+  if (it->set == "2") {
+    return note + "and setting accept_ra to 2 failed (" + it->status.message +
+           "): RAs are still ignored there while forwarding is on";
+  }
+  if (it->found == "2") return note + "accept_ra is 2 already, so the next RA restores it";
+  if (it->found == "0") {
+    return note + "and its accept_ra is 0, so no RA restores it: set " + key +
+           "=2 if the provider's router sends RAs";
+  }
+  return note + "and its accept_ra (" + (it->found.empty() ? "unreadable" : it->found) +
+         ") was left alone: set " + key + "=2 so the next RA restores it";
 }
 
 json skipped_json(const Decision& decision, const Names& names) {
@@ -104,6 +158,7 @@ json report_json(const ReconcileReport& report) {
           {"dry_run", report.dry_run},
           {"uplinks", uplinks_json(d, report.sysctls)},
           {"missing_uplinks", d.missing_uplinks},
+          {"uplink_candidates", candidates_json(d)},
           {"sysctls", sysctls_json(report.sysctls, "all")},
           {"downstream", downstream},
           {"added", entry_list(report.plan.add, d, report.names)},
@@ -119,8 +174,16 @@ std::string report_text(const ReconcileReport& report) {
   std::ostringstream out;
   const char* would = report.dry_run ? "would be " : "";
   if (d.uplinks.empty()) {
-    out << "no uplink: no IPv6 default route"
-        << (d.missing_uplinks.empty() ? "" : " and configured uplinks missing") << "\n";
+    out << "no uplink: no IPv6 default route";
+    if (!d.missing_uplinks.empty()) {
+      out << " and configured uplinks missing";
+    } else if (d.uplink_candidates.empty()) {
+      out << ", and no interface shows SLAAC addresses, RA prefix routes or a router's RAs";
+    } else {
+      out << ", and " << d.uplink_candidates.size()
+          << " interfaces look like the uplink (see the error below)";
+    }
+    out << "\n";
   }
   for (const auto& name : d.missing_uplinks) {
     out << "uplink " << name << ": not present\n";
@@ -131,6 +194,9 @@ std::string report_text(const ReconcileReport& report) {
       out << " " << p.to_string();
     }
     out << (u.held() ? " (no prefix detected: holding entries)" : "") << "\n";
+    if (const auto note = uplink_note(u, report.sysctls, report.dry_run); !note.empty()) {
+      out << note << "\n";
+    }
   }
   for (const auto& s : report.sysctls) {
     if (!s.set.empty()) {

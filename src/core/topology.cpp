@@ -51,8 +51,11 @@ std::vector<Prefix> detect_prefixes(const ObservedState& observed, IfIndex uplin
 }  // namespace
 
 std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& observed,
-                                   const Memory& memory, std::vector<std::string>& missing) {
+                                   const Memory& memory, std::vector<std::string>& missing,
+                                   std::vector<UplinkCandidate>& ambiguous) {
   std::vector<IfIndex> indexes;
+  UplinkSource source = UplinkSource::kConfigured;
+  UplinkSearch search;
   if (!config.uplinks.empty()) {
     for (const auto& name : config.uplinks) {
       if (const auto* link = observed.link_by_name(name)) {
@@ -62,14 +65,25 @@ std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& ob
       }
     }
   } else {
+    source = UplinkSource::kDefaultRoute;
     for (const auto& [key, route] : observed.routes()) {
       if (route.is_default() && route.table == kMainTable && route.oif != 0) {
         indexes.push_back(route.oif);
       }
     }
     if (indexes.empty()) {
+      // The route is gone. SLAAC's traces say where it was (a forwarding=1 from someone else
+      // drops it while accept_ra is 1); an uplink remembered from its route wins over them,
+      // since a re-created uplink has no addresses yet.
+      search = find_slaac_uplink(config, observed);
+      source = UplinkSource::kRemembered;
       for (const auto& name : memory.uplinks) {
         if (const auto* link = observed.link_by_name(name)) indexes.push_back(link->index);
+      }
+      if (indexes.empty() && search.found() != nullptr) {
+        indexes.push_back(search.found()->index);
+      } else if (indexes.empty() && search.ambiguous()) {
+        ambiguous = search.candidates;
       }
     }
   }
@@ -82,7 +96,12 @@ std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& ob
     if (link == nullptr) {
       continue;
     }
-    Uplink uplink{.index = index, .name = link->name, .prefixes = config.prefixes};
+    Uplink uplink{
+        .index = index, .name = link->name, .prefixes = config.prefixes, .source = source};
+    if (const auto* found = search.found(); found != nullptr && found->index == index) {
+      uplink.source = UplinkSource::kSlaac;
+      uplink.evidence = found->evidence;
+    }
     if (uplink.prefixes.empty()) {
       uplink.prefixes = detect_prefixes(observed, index);
     }

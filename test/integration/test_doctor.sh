@@ -13,8 +13,9 @@
 #   outside the uplink's prefix; a kernel with a known defect (setarch --uname-2.6).
 # With the agent stopped: the agent not running; all.proxy_ndp=0; proxy_delay=80; forwarding off
 #   on the uplink; the uplink at accept_ra=1; a foreign entry shadowing a container's; and last,
-#   a "dockerd" in the host's namespace after forwarding ate the RA default route: doctor names
-#   Docker and accept_ra=2, and following its fix brings the route back with the next RA.
+#   a "dockerd" in the host's namespace after forwarding ate the RA default route: doctor finds
+#   the uplink from SLAAC's traces, names Docker and accept_ra=2, and following its fix brings the
+#   route back with the next RA.
 # doctor writes nothing: the host's default route survives every case.
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~30-60 s.
@@ -62,6 +63,9 @@ fake_process() {
     ip netns exec "$LAB_H" "$LAB_DIR/$1" 600 &
     FAKE_PID=$!
     lab_bg "$FAKE_PID"
+    # `ip netns exec` execs it in place: the name is right once the exec is done.
+    comm_is() { [[ $(cat "/proc/$FAKE_PID/comm") == "$1" ]]; }
+    wait_for 5 comm_is "$1" || fail "the stand-in process $1 did not start"
 }
 
 section "healthy: the agent runs and has set everything up"
@@ -168,10 +172,11 @@ ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.eth0.accept_ra=2
 ip -n "$LAB_H" -6 neigh del proxy "$LAB_CT3" dev eth0
 ip -n "$LAB_H" -6 neigh add proxy "$LAB_CT3" dev eth0
 doctor_expect "a foreign entry for c3" "agent foreign-entries" "$LAB_CT3 dev eth0"
+ip -n "$LAB_H" -6 neigh del proxy "$LAB_CT3" dev eth0
 ra_default || fail "the host lost its RA default route during the doctor cases"
 ok "the host's RA default route survived every case"
 
-section "no-uplink: Docker's forwarding ate the RA default route"
+section "Docker's forwarding ate the RA default route: the uplink found from SLAAC's traces"
 fake_process dockerd
 # The purge only looks at tables that an RA added a default router to since the last purge (the
 # agent's own forwarding=1 was one), so the RA route is made new first: forwarding off, the route
@@ -184,8 +189,8 @@ ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.all.forwarding=1
 wait_for 5 bash -c "! ip -n $LAB_H -6 route show default | grep . >/dev/null" ||
     fail "forwarding=1 with accept_ra=1 did not drop the RA default route: $(ip -n "$LAB_H" -6 route show default; sysctls_h)"
 ok "forwarding=1 with accept_ra=1 dropped the RA default route"
-doctor_expect "no default route, dockerd running" "agent no-uplink" \
-    "Docker.*eth0 takes router advertisements.*FIX: sysctl -w net.ipv6.conf.eth0.accept_ra=2"
+doctor_expect "no default route, dockerd running" "agent ra-route-at-risk" \
+    "eth0 has accept_ra=1 while forwarding is on: Docker.*is gone.*FIX: sysctl -w net.ipv6.conf.eth0.accept_ra=2"
 ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.eth0.accept_ra=2
 wait_for 15 ra_default || fail "the RA default route did not come back after doctor's fix"
 ok "doctor's fix (accept_ra=2) brought the default route back with the next RA"

@@ -74,6 +74,12 @@ grep -q "guard present, says 101" "$state/apt.log" ||
   fail "without a policy-rc.d: apt-get ran without the guard: $(cat "$state/apt.log")"
 [[ ! -e $guard ]] || fail "without a policy-rc.d: the guard was left behind"
 ok "without a policy-rc.d: exit 0, guard (exit 101) in place during apt-get, removed after"
+for unit in radvd.service lxc-net.service docker.service docker.socket containerd.service podman.socket \
+  lxd.socket lxcfs.service; do
+  grep -E "^systemctl disable (--now )?$unit\$" "$state/systemctl.log" >/dev/null ||
+    fail "newly installed $unit was not disabled: $(cat "$state/systemctl.log" 2>/dev/null)"
+done
+ok "newly installed daemons disabled (radvd, lxc-net, docker and its socket, containerd, podman, lxd, lxcfs)"
 
 # 2. An existing policy-rc.d (as container images ship): kept byte for byte, exit 0.
 reset_state

@@ -263,15 +263,18 @@ TEST_CASE("agent: remove_owned removes ours only") {
 TEST_CASE("agent: status carries the documented keys") {
   Harness h;
   const auto s = h.agent->status(h.now);
-  for (const char* key : {"schema", "version", "mode", "pid", "started", "last_resync", "uplinks",
-                          "sysctls", "downstream", "entries", "foreign", "skipped", "verifying",
-                          "withdrawn", "pending", "counters"}) {
+  for (const char* key :
+       {"schema", "version", "mode", "pid", "started", "last_resync", "uplinks", "sysctls",
+        "downstream", "entries", "foreign", "skipped", "verifying", "withdrawn", "pending",
+        "counters", "missing_uplinks", "uplink_candidates"}) {
     INFO(key);
     CHECK(s.contains(key));
   }
   CHECK(s["entries"].size() == 5);
   CHECK(s["entries"][0].contains("since"));
   CHECK(s["uplinks"][0]["sysctls"][0]["found"] == "1");
+  CHECK(s["uplinks"][0]["source"] == "default-route");
+  CHECK(s["uplinks"][0]["evidence"].empty());
   for (const char* counter : {"events", "adds", "removes", "errors", "resyncs", "overruns"}) {
     CHECK(s["counters"].contains(counter));
   }

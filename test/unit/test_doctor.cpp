@@ -28,8 +28,11 @@ struct Host {
 
   Host() {
     testing::build_lab(kernel);
-    kernel.add_route("2001:db8:0:1::1:0/112", kVc1, std::nullopt);
-    kernel.add_route("2001:db8:0:1::2:0/112", kBr0, std::nullopt);
+    // The routes the kernel makes for the downstream addresses (proto kernel).
+    for (const auto& [text, oif] : {std::pair{"2001:db8:0:1::1:0/112", kVc1},
+                                    std::pair{"2001:db8:0:1::2:0/112", kBr0}}) {
+      kernel.add_route(Route{.destination = *Prefix::parse(text), .oif = oif, .protocol = 2});
+    }
     for (const auto* address : {"2001:db8:0:1::1:1", "2001:db8:0:1::1:2", "2001:db8:0:1::2:1",
                                 "2001:db8:0:1::2:2", "2001:db8:0:1::2:3"}) {
       kernel.put_proxy(kEth0, address, kOwner);
@@ -69,8 +72,9 @@ std::vector<std::string> checks_with_problems(const Diagnosis& d) {
 
 // Exactly one check complains, and its text contains `words`.
 void expect_only(const Diagnosis& d, const std::string& check, const std::string& words) {
-  INFO("findings: " << d.findings.size());
-  for (const auto& f : d.findings) INFO(f.check + ": " + f.problem);
+  std::string all;
+  for (const auto& f : d.findings) all += f.check + ": " + f.problem + " FIX: " + f.fix + "\n";
+  INFO(all);
   REQUIRE(checks_with_problems(d) == std::vector<std::string>{check});
   CHECK_FALSE(d.healthy());
   bool found = false;
@@ -101,17 +105,38 @@ TEST_CASE("doctor: no agent, and an agent whose config is older than the file") 
   expect_only(host.diagnose(), "agent", "built-in defaults");
 }
 
-TEST_CASE("doctor: no uplink, named as Docker's forwarding eating the RA route") {
+TEST_CASE("doctor: Docker's forwarding ate the RA default route; the uplink found from SLAAC") {
   Host host;
   host.kernel.remove_route("::/0", kEth0);  // what forwarding=1 did to it with accept_ra=1
   host.facts.sysctls[conf("eth0", "accept_ra")] = "1";
   host.facts.processes.push_back("dockerd");
-  const auto d = host.diagnose();
-  REQUIRE(checks_with_problems(d) == std::vector<std::string>{"no-uplink"});
-  const auto& text = d.findings.front().problem;
-  CHECK(text.find("Docker") != std::string::npos);
-  CHECK(text.find("eth0") != std::string::npos);
+  auto d = host.diagnose();
+  REQUIRE(d.decision.uplinks.size() == 1);
+  expect_only(d, "ra-route-at-risk", "Docker (dockerd) turns forwarding on");
+  CHECK(d.findings.front().problem.find("is gone") != std::string::npos);
   CHECK(d.findings.front().fix.find("net.ipv6.conf.eth0.accept_ra=2") != std::string::npos);
+
+  SECTION("accept_ra=2 already: waiting for the next RA") {
+    host.facts.sysctls[conf("eth0", "accept_ra")] = "2";
+    expect_only(host.diagnose(), "ra-route-at-risk", "only the router's next advertisement");
+  }
+}
+
+TEST_CASE("doctor: no uplink and no trace of SLAAC anywhere") {
+  Host host;
+  host.kernel.remove_route("::/0", kEth0);
+  host.kernel.remove_route("2001:db8:0:1::/64", kEth0);
+  host.kernel.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");
+  host.kernel.remove_neighbour(kEth0, "fe80::1");
+  expect_only(host.diagnose(), "no-uplink", "no interface shows traces of SLAAC");
+}
+
+TEST_CASE("doctor: two interfaces look like the uplink") {
+  Host host;
+  host.kernel.remove_route("::/0", kEth0);
+  host.kernel.add_link({.index = 9, .name = "eth1", .up = true, .carrier = true});
+  host.kernel.add_address(9, "2001:db8:9::5", 64);  // SLAAC's: a lifetime, not permanent
+  expect_only(host.diagnose(), "no-uplink", "more than one interface looks like the uplink");
 }
 
 TEST_CASE("doctor: a configured uplink that does not exist") {

@@ -117,6 +117,17 @@ TEST_CASE("address and route messages") {
   CHECK(address->address.prefix_length == 112);
   CHECK(address->address.flags == kAddrTentative);
 
+  // The flags beyond the header's 8 bits (IFA_F_MANAGETEMPADDR) come from IFA_FLAGS; a hand-made
+  // address is IFA_F_PERMANENT, a SLAAC one is not (find_slaac_uplink tells them apart).
+  const std::uint32_t managed = IFA_F_PERMANENT | IFA_F_MANAGETEMPADDR;
+  static_assert(kAddrPermanent == IFA_F_PERMANENT && kAddrManageTempAddr == IFA_F_MANAGETEMPADDR);
+  Msg managed_addr(RTM_NEWADDR, a);
+  managed_addr.put_ip(IFA_ADDRESS, "2001:db8::1:2").put(IFA_FLAGS, &managed, 4);
+  const auto parsed_managed = parse_message(managed_addr.header());
+  const auto* managed_address = std::get_if<AddressEvent>(&*parsed_managed.event);
+  REQUIRE(managed_address);
+  CHECK(managed_address->address.flags == (kAddrPermanent | kAddrManageTempAddr));
+
   rtmsg r{};
   r.rtm_family = AF_INET6;
   r.rtm_type = RTN_UNICAST;

@@ -82,6 +82,15 @@ TEST_CASE("nothing is removed while no uplink, or no uplink prefix, is known") {
   CHECK(report.decision.uplinks.at(0).held());
   CHECK(report.plan.remove.empty());
   kernel.remove_route("::/0", kEth0);
+  // SLAAC's RA prefix route and the router's entry still name eth0 (find_slaac_uplink); it has
+  // no prefix of its own right now, so it is held.
+  report = reconcile_once(kernel, &kernel, Config{});
+  REQUIRE(report.decision.uplinks.size() == 1);
+  CHECK(report.decision.uplinks[0].source == UplinkSource::kSlaac);
+  CHECK(report.decision.uplinks[0].held());
+  CHECK(report.plan.remove.empty());
+  kernel.remove_route("2001:db8:0:1::/64", kEth0);
+  kernel.remove_neighbour(kEth0, "fe80::1");
   report = reconcile_once(kernel, &kernel, Config{});
   CHECK(report.decision.uplinks.empty());
   CHECK(report.plan.remove.empty());

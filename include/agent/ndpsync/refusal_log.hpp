@@ -9,6 +9,7 @@
 #include "ndpsync/observed_state.hpp"
 #include "ndpsync/policy.hpp"
 #include "ndpsync/reconcile.hpp"
+#include "ndpsync/sysctl_sync.hpp"
 
 namespace ndpsync {
 
@@ -23,11 +24,19 @@ class RefusalLog {
   // Warns about configured uplinks that are not present, when that changes, and again after
   // remind() (each resync): a typo'd uplink proxies nothing, and holds the sysctls back.
   void log_missing_uplinks(const Decision& decision);
-  void remind() { warned_missing_.clear(); }
+  // Says once how an uplink found from SLAAC's traces was found and what its accept_ra means
+  // for the route; warns when several interfaces look like the uplink (again after remind()).
+  void log_uplinks(const Decision& decision, const std::vector<SysctlState>& sysctls);
+  void remind() {
+    warned_missing_.clear();
+    warned_candidates_.clear();
+  }
   void clear() { logged_.clear(); }
 
  private:
   std::vector<std::string> warned_missing_;
+  std::vector<UplinkCandidate> warned_candidates_;
+  std::set<std::string> noted_slaac_;  // uplinks whose SLAAC note was logged
   std::set<Skipped> logged_;
   std::optional<SteadyTime> last_cap_warning_;
 };

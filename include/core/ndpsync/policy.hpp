@@ -11,6 +11,7 @@
 
 #include "ndpsync/config.hpp"
 #include "ndpsync/observed_state.hpp"
+#include "ndpsync/uplink_search.hpp"
 
 namespace ndpsync {
 
@@ -41,6 +42,8 @@ struct Uplink {
   std::string name;
   std::vector<Prefix> prefixes;
   bool remembered = false;  // prefixes from Memory: the uplink's own addresses are gone for now
+  UplinkSource source = UplinkSource::kDefaultRoute;
+  std::vector<UplinkEvidence> evidence;  // kSlaac: what SLAAC left there (uplink_search.hpp)
   // No prefix is detected right now (a link flap, a `networking restart`): entries are kept,
   // and re-added from the remembered prefixes, but nothing is removed.
   [[nodiscard]] bool held() const { return prefixes.empty() || remembered; }
@@ -79,10 +82,12 @@ struct Memory {
 struct Decision {
   std::vector<Uplink> uplinks;
   std::vector<std::string> missing_uplinks;  // configured by name, not present
-  std::vector<IfIndex> downstream;           // ascending
-  std::map<IfAddressKey, Desired> desired;   // keyed by (uplink, address)
-  std::set<Skipped> skipped;                 // ordered by address first
-  std::vector<ProxyEntry> foreign;           // entries on uplinks that another owner installed
+  // No default route, and more than one interface looked like the uplink: none was chosen.
+  std::vector<UplinkCandidate> uplink_candidates;
+  std::vector<IfIndex> downstream;          // ascending
+  std::map<IfAddressKey, Desired> desired;  // keyed by (uplink, address)
+  std::set<Skipped> skipped;                // ordered by address first
+  std::vector<ProxyEntry> foreign;          // entries on uplinks that another owner installed
 
   // Bookkeeping that lets DecisionEngine::update() judge one address without judging them all.
   std::set<Ipv6Address> gateways;  // of the routes on the uplinks: routers, never claimed

@@ -20,6 +20,13 @@ nlohmann::json sysctls_json(const std::vector<SysctlState>& sysctls, const std::
 nlohmann::json skipped_json(const Decision& decision, const Names& names);
 nlohmann::json foreign_json(const Decision& decision, const Names& names);
 nlohmann::json failures_json(const std::vector<Failure>& failures);
+nlohmann::json candidates_json(const Decision& decision);
+
+// For an uplink found from SLAAC's traces (UplinkSource::kSlaac): which evidence, and what its
+// accept_ra means for the route ("uplink eth0 found from SLAAC addresses; its default route is
+// gone, accept_ra set to 2 so the next RA restores it"). Empty for any other uplink.
+std::string uplink_note(const Uplink& uplink, const std::vector<SysctlState>& sysctls,
+                        bool dry_run);
 
 nlohmann::json report_json(const ReconcileReport& report);
 std::string report_text(const ReconcileReport& report);

@@ -106,6 +106,8 @@ enum AddressFlag : std::uint32_t {
   kAddrDadFailed = 0x08,
   kAddrDeprecated = 0x20,
   kAddrTentative = 0x40,
+  kAddrPermanent = 0x80,        // no lifetime: configured by hand; SLAAC's and DHCPv6's have one
+  kAddrManageTempAddr = 0x100,  // mngtmpaddr: temporary addresses are made from RA prefixes
 };
 
 struct Address {
