@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Integration test of DAD snooping: a container that only ran Duplicate Address Detection for its
+# address, and sent nothing else, is proxied within 2 s, because the agent saw its DAD probe and
+# had the kernel resolve the address once the DAD time was over. A container that DAD-probes the
+# router's address or another container's gains nothing.
+#
+#   0. a container c4 on a veth (vc4) and c5 on br0, with DAD on (the lab turns it off elsewhere),
+#      no router solicitations, no ping: the host has never heard from them.
+#   1. control, dad_snooping false: c4's new address stays unproxied (3 s).
+#   2. dad_snooping on (the default): c4's address (veth) and c5's (bridge) are proxied within
+#      2 s of being configured (times printed); each sent one NS (its DAD probe), no echo and no
+#      UDP before it was proxied; the router pings both; the agent holds CAP_NET_ADMIN alone.
+#   3. guards: c4 DAD-probes the router's address and c2's: both probes are seen and ignored,
+#      nothing new is proxied, and c2's entry is still sourced from br0.
+#   4. the host keeps its RA default route.
+#
+# Needs root; exits 77 (skipped) otherwise. Runs in ~20 s.
+#
+#   NDPSYNC=/path/to/ndpsync bash test/integration/test_dad_snoop.sh
+set -euo pipefail
+
+LAB=${LAB:-ndad$$}
+# shellcheck source=test/lab/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
+skip_unless_root
+trap lab_down EXIT
+
+lab_up
+ALL5=$(lab_expected_minus "")
+C4=${LAB}c4
+C5=${LAB}c5
+VC4=$LAB_P::4:1   # host side of c4's veth
+CT4=$LAB_P::4:2   # c4, on vc4
+CT5=$LAB_P::2:5   # c5, on br0
+
+# snmp6 NS COUNTER: a counter of the namespace's /proc/net/snmp6.
+snmp6() {
+    ip netns exec "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/snmp6
+}
+# silent_ns NS: DAD on (one probe), no router solicitations; eth0 up, its link-local DAD done.
+silent_ns() {
+    local ns=$1
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.accept_dad=1 \
+        net.ipv6.conf.eth0.dad_transmits=1 net.ipv6.conf.eth0.router_solicitations=0
+    ip -n "$ns" link set eth0 up
+    wait_for 5 _no_tentative "$ns" || fail "$ns: eth0's link-local address stays tentative"
+}
+_no_tentative() {
+    [[ -z $(ip -n "$1" -6 addr show dev eth0 tentative) ]]
+}
+# proxied_within NS ADDR: configures ADDR (with DAD) in NS, waits up to 2 s for its entry;
+# PROXY_MS = the time from configuring it.
+proxied_within() {
+    local ns=$1 addr=$2 t0
+    t0=$(_now_us)
+    ip -n "$ns" addr add "$addr/112" dev eth0
+    wait_for 2 owned_has "$addr" || return 1
+    PROXY_MS=$(elapsed_ms "$t0")
+}
+
+# ---------------------------------------------------------------------------------------------
+section "0. silent containers: c4 on vc4 (veth), c5 on br0, DAD on, nothing sent"
+LAB_NAMESPACES+=("$C4" "$C5")
+_ns_init "$C4"
+_ns_init "$C5"
+ip -n "$LAB_H" link add name vc4 type veth peer name eth0 netns "$C4"
+ip -n "$LAB_H" addr add "$VC4/112" dev vc4
+ip -n "$LAB_H" link set vc4 up
+ip -n "$LAB_H" link add name vb5 type veth peer name eth0 netns "$C5"
+ip -n "$LAB_H" link set vb5 master br0 up
+silent_ns "$C4"
+silent_ns "$C5"
+ok "c4 and c5 are up with DAD on; neither has a global address yet"
+
+# ---------------------------------------------------------------------------------------------
+section "1. control: with dad_snooping false, c4's new address is not proxied"
+echo '{"dad_snooping": false}' >"$LAB_DIR/d1.json"
+agent_start d1 --config "$LAB_DIR/d1.json"
+wait_for 5 owned_has "$VC4" || afail "vc4's own address $VC4 not proxied"
+ip -n "$C4" addr add "$CT4/112" dev eth0
+hold_for 3 owned_lacks "$CT4" || afail "$CT4 proxied without DAD snooping (after $HOLD_BROKE_MS ms)"
+ok "without DAD snooping, c4's $CT4 stays unproxied for 3 s: the host never heard from it"
+expect_eq "dad_snooping false: no DAD probe counted" 0 "$(status_q .counters.dad_probes_seen)"
+grep "DAD listener" "$AGENT_LOG" >/dev/null && afail "dad_snooping false opened the listener"
+agent_stop_term 3
+[[ $AGENT_RC == 0 ]] || fail "agent d1 exited $AGENT_RC on SIGTERM"
+ip -n "$C4" addr del "$CT4/112" dev eth0
+ip -n "$LAB_H" -6 neigh flush dev vc4
+
+# ---------------------------------------------------------------------------------------------
+section "2. dad_snooping on: a silent container is proxied within 2 s of its address"
+agent_start d2
+wait_for 5 owned_has "$VC4" || afail "vc4's own address $VC4 not proxied"
+grep "running without DAD snooping" "$AGENT_LOG" >/dev/null &&
+    afail "the agent could not open the DAD listener as root"
+for ct in "$C4:$CT4" "$C5:$CT5"; do
+    ns=${ct%%:*}
+    addr=${ct#*:}
+    ns_before=$(snmp6 "$ns" Icmp6OutNeighborSolicits)
+    proxied_within "$ns" "$addr" ||
+        afail "$addr (DAD only) not proxied within 2 s; host neighbours: $(ip -n "$LAB_H" -6 neigh show "$addr")"
+    ok "$addr is proxied $PROXY_MS ms after it was configured in $ns"
+    echo "# time-to-proxy $ns $PROXY_MS ms"
+    expect_eq "$ns sent one NS (its DAD probe)" 1 $(($(snmp6 "$ns" Icmp6OutNeighborSolicits) - ns_before))
+    expect_eq "$ns sent no echo request or reply, no UDP" "0 0 0" \
+        "$(snmp6 "$ns" Icmp6OutEchos) $(snmp6 "$ns" Icmp6OutEchoReplies) $(snmp6 "$ns" Udp6OutDatagrams)"
+done
+expect_eq "counters: two probes followed" 2 "$(status_q .counters.dad_probes_followed)"
+for addr in "$CT4" "$CT5"; do
+    wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$addr" || afail "the router cannot ping $addr"
+    ok "the router pings $addr"
+done
+caps=$(awk '/^CapEff:/ { print $2 }' "/proc/$AGENT_PID/status")
+expect_eq "the running agent holds CAP_NET_ADMIN alone (CAP_NET_RAW dropped)" 0000000000001000 "$caps"
+
+# ---------------------------------------------------------------------------------------------
+section "3. guards: c4 DAD-probes the router's address and c2's, and gains nothing"
+wait_for 10 ip netns exec "$LAB_H" ping -6 -c1 -W1 -n "$LAB_ROUTER" || fail "host cannot ping the router"
+wait_for 3 _host_neigh_present eth0 "$LAB_ROUTER" || fail "host has no neighbour entry for $LAB_ROUTER"
+ignored=$(status_q .counters.dad_probes_ignored)
+ip -n "$C4" addr add "$LAB_ROUTER/128" dev eth0
+ip -n "$C4" addr add "$LAB_CT2/128" dev eth0
+_two_more_ignored() {
+    (($(status_q .counters.dad_probes_ignored) >= ignored + 2))
+}
+wait_for 3 _two_more_ignored || afail "the two DAD probes were not seen and ignored"
+ok "both DAD probes were seen and ignored (counters.dad_probes_ignored)"
+hold_for 3 owned_lacks "$LAB_ROUTER" || afail "the router's address $LAB_ROUTER was proxied"
+ok "the router's address is not proxied (3 s after c4's DAD probe)"
+src=$(status_q '.entries[] | select(.address == "'"$LAB_CT2"'") | .interface')
+expect_eq "c2's entry is still sourced from br0" br0 "$src"
+expect_eq "counters: still two probes followed" 2 "$(status_q .counters.dad_probes_followed)"
+expect_eq "the owned set: the lab's, vc4's and the two silent containers'" \
+    "$(printf '%s\n' $ALL5 "$VC4" "$CT4" "$CT5" | sort)" "$(owned_set)"
+
+# ---------------------------------------------------------------------------------------------
+section "4. the host keeps its default route"
+wait_for 10 _host_has_ra_default || afail "the host lost its RA default route"
+ok "the host keeps its RA default route"
+agent_stop_term 3
+[[ $AGENT_RC == 0 ]] || fail "agent d2 exited $AGENT_RC on SIGTERM"
+echo "$LAB_CHECKS passed, 0 failed"
