@@ -106,6 +106,9 @@ for ct in "$C4:$CT4" "$C5:$CT5"; do
         "$(snmp6 "$ns" Icmp6OutEchos) $(snmp6 "$ns" Icmp6OutEchoReplies) $(snmp6 "$ns" Udp6OutDatagrams)"
 done
 expect_eq "counters: two probes followed" 2 "$(status_q .counters.dad_probes_followed)"
+# Their way back (a route sends nothing).
+ip -n "$C4" -6 route add default via "$VC4" dev eth0
+ip -n "$C5" -6 route add default via "$LAB_BR0" dev eth0
 for addr in "$CT4" "$CT5"; do
     wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$addr" || afail "the router cannot ping $addr"
     ok "the router pings $addr"
