@@ -134,7 +134,7 @@ const std::vector<KeySpec>& key_table() {
       {"dad_snooping", "boolean", true, nullptr,
        "agent: follow up the DAD probes of new addresses on downstream interfaces",
        [](Config& c, const json& v, const std::string& p) { c.dad_snooping = as_bool(v, p); }},
-      {"dad_snoop_delay_ms", "integer 100..10000", 1100, nullptr,
+      {"dad_snoop_delay_ms", "integer 100..10000", 1050, nullptr,
        "agent: how long after a DAD probe the address is probed",
        [](Config& c, const json& v, const std::string& p) {
          c.dad_snoop_delay = std::chrono::milliseconds(as_uint(v, p, 100, 10000));

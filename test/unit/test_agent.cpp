@@ -709,10 +709,10 @@ TEST_CASE("agent dad: a DAD probe is followed by a probe once the DAD time is ov
   CHECK(h.agent->counters().dad_probes_followed == 1);
   CHECK_FALSE(h.probed("2001:db8:0:1::2:30"));  // tentative: its node would not answer yet
   REQUIRE(h.agent->next_wakeup().has_value());
-  CHECK(*h.agent->next_wakeup() == h.now + 1100ms);
+  CHECK(*h.agent->next_wakeup() == h.now + 1050ms);
   h.advance(1000ms);
   CHECK_FALSE(h.probed("2001:db8:0:1::2:30"));
-  h.advance(100ms);
+  h.advance(50ms);
   REQUIRE(h.probes_of("2001:db8:0:1::2:30") == 1);
   CHECK(h.kernel.probes.back().first == kBr0);
   CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:30"));  // a probe is no claim
@@ -737,7 +737,7 @@ TEST_CASE("agent dad: repeats while pending are ignored; the total is capped") {
   const auto& c = h.agent->counters();
   CHECK(c.dad_probes_followed == kMaxDadFollowUps);
   CHECK(c.dad_probes_seen == c.dad_probes_followed + c.dad_probes_ignored);
-  h.advance(1100ms);
+  h.advance(1050ms);
   CHECK(h.kernel.probes.size() <= 128);  // paced like every probe: bursts of 128
   h.advance(100ms);
   h.advance(100ms);
