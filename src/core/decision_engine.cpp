@@ -224,9 +224,9 @@ void forget(Decision& decision, const Ipv6Address& address) {
 }  // namespace
 
 std::optional<SkipReason> DecisionEngine::judge_new_source(const Config& config,
-                                                          const ObservedState& observed,
-                                                          const Ipv6Address& address,
-                                                          IfIndex ifindex) const {
+                                                           const ObservedState& observed,
+                                                           const Ipv6Address& address,
+                                                           IfIndex ifindex) const {
   const LivenessView none;
   const World world(config, observed, none, decision_);
   if (const auto reason = world.refuse(Candidate{address, ifindex, Source::kNeighbour})) {

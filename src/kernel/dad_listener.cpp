@@ -33,22 +33,20 @@ constexpr std::array<sock_filter, 16> kFilter = {{
     BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 7),  // hop limit
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 255, 0, 10),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),  // source, four words
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 8),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 20),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 8), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 20),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2),
     BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 40),  // ICMPv6 type
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNeighbourSolicitation, 1, 0),
-    BPF_STMT(BPF_RET | BPF_K, 0),  // drop
+    BPF_STMT(BPF_RET | BPF_K, 0),        // drop
     BPF_STMT(BPF_RET | BPF_K, kBuffer),  // pass (at most this much of it)
 }};
 
 Status failure(const char* what) {
   const int error = errno;
-  return {.error = error, .message = std::string("DAD listener: ") + what + ": " + errno_name(error)};
+  return {.error = error,
+          .message = std::string("DAD listener: ") + what + ": " + errno_name(error)};
 }
 
 class DadListener final : public DadProbeSource {

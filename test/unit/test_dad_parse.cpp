@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "ndpsync/dad_listener.hpp"
 #include "fake_kernel.hpp"
+#include "ndpsync/dad_listener.hpp"
 
 using namespace ndpsync;
 using namespace ndpsync::testing;
