@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The agent as the systemd unit runs it: a non-root user with only CAP_NET_ADMIN (ambient), a
-# bounding set of CAP_NET_ADMIN alone, and no_new_privs (User=ndpsync,
-# AmbientCapabilities=CAP_NET_ADMIN, CapabilityBoundingSet=CAP_NET_ADMIN, NoNewPrivileges=yes).
+# The agent as the systemd unit runs it: a non-root user with CAP_NET_ADMIN (ambient; and
+# CAP_NET_RAW, for the DAD listener, only until it is open), a bounding set of those, and
+# no_new_privs (User=ndpsync, AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW,
+# CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW, NoNewPrivileges=yes). Section 2 runs it with
+# CAP_NET_ADMIN alone, as an older unit file would.
 #
 #   1. The kernel fact the unit relies on: /proc/sys/net files are owned by root (mode 0644), yet
 #      a non-root process with CAP_NET_ADMIN in the namespace's user namespace may write them
