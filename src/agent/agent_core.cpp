@@ -29,7 +29,7 @@ AgentCore::AgentCore(Config config, KernelPort& kernel, WallClock wall)
       kernel_(kernel),
       wall_(std::move(wall)),
       writer_(kernel, Retries::kWithBackoff, wall_),
-      prober_(kernel, config_.liveness_timeout, config_.uplink_probe),
+      prober_(kernel, config_.liveness_timeout, config_.uplink_probe, config_.dad_snoop_delay),
       keeper_(kernel),
       started_(wall_()) {}
 
@@ -180,6 +180,36 @@ void AgentCore::classify(const KernelEvent& event) {
   }
 }
 
+// A DAD probe is a claim nobody has verified: the address gets no entry from it, only a probe
+// once its DAD time is over. The node's answer makes it a neighbour, and the neighbour is what
+// gets proxied, judged like every other. So the probe is followed only where that neighbour
+// would win: an address the router, the host, another node on the uplink or another container
+// holds gains nothing, and neither does one the guards or the caps refuse.
+void AgentCore::on_dad_probes(const std::vector<DadProbe>& probes, SteadyTime now) {
+  if (!config_.dad_snooping) return;
+  const auto& d = decision();
+  for (const auto& probe : probes) {
+    // Bridge ports see their containers' probes too; the bridge (downstream) sees them as well.
+    if (!std::binary_search(d.downstream.begin(), d.downstream.end(), probe.ifindex)) continue;
+    const auto target = probe.target.to_string();
+    if (d.claim(probe.target) != nullptr) {
+      prober_.ignore_dad();
+      spdlog::debug("DAD probe for {} on {}: already claimed", target, link_name(probe.ifindex));
+      continue;
+    }
+    if (const auto reason =
+            engine_.judge_new_source(config_, observed_, probe.target, probe.ifindex)) {
+      prober_.ignore_dad();
+      spdlog::debug("DAD probe for {} on {}: refused ({})", target, link_name(probe.ifindex),
+                    to_string(*reason));
+      continue;
+    }
+    const bool followed = prober_.follow_dad({probe.ifindex, probe.target}, now);
+    spdlog::debug("DAD probe for {} on {}: {}", target, link_name(probe.ifindex),
+                  followed ? "probing it once its DAD time is over" : "ignored (pending)");
+  }
+}
+
 void AgentCore::reconcile(SteadyTime now) {
   if (!structural_ && touched_.empty()) return;
   ++counters_.reconciles;
@@ -299,7 +329,7 @@ std::optional<SteadyTime> AgentCore::next_wakeup() const {
 
 void AgentCore::reload(Config config, SteadyTime now) {
   config_ = std::move(config);
-  prober_.set_timeouts(config_.liveness_timeout, config_.uplink_probe);
+  prober_.set_timeouts(config_.liveness_timeout, config_.uplink_probe, config_.dad_snoop_delay);
   ++counters_.reloads;
   refusals_.clear();
   structural_ = true;

@@ -14,6 +14,7 @@
 
 #include "ndpsync/agent.hpp"
 #include "ndpsync/agent_start.hpp"
+#include "ndpsync/dad_listener.hpp"
 #include "ndpsync/metrics_file.hpp"
 #include "ndpsync/netlink.hpp"
 #include "privileges.hpp"
@@ -33,10 +34,13 @@ constexpr auto kMetricsGap = std::chrono::seconds(1);
 class AgentLoop {
  public:
   AgentLoop(const Config& config, std::unique_ptr<KernelPort> kernel,
-            std::unique_ptr<EventSource> events, ConfigReloader reload)
+            std::unique_ptr<EventSource> events, std::unique_ptr<DadProbeSource> dad,
+            ConfigReloader reload)
       : kernel_(std::move(kernel)),
         events_(std::move(events)),
         event_fd_(io_, events_->fd()),
+        dad_(std::move(dad)),
+        dad_fd_(io_),
         resync_timer_(io_),
         wake_timer_(io_),
         watchdog_timer_(io_),
@@ -47,8 +51,9 @@ class AgentLoop {
         reload_(std::move(reload)) {}
 
   ~AgentLoop() {
-    // libnl owns the descriptor and closes it; Asio must not.
+    // libnl owns the descriptor and closes it; Asio must not. The DAD listener owns its own.
     event_fd_.release();
+    if (dad_fd_.is_open()) dad_fd_.release();
   }
   AgentLoop(const AgentLoop&) = delete;
   AgentLoop& operator=(const AgentLoop&) = delete;
@@ -81,6 +86,10 @@ class AgentLoop {
     start_watchdog();
     schedule_metrics();
     wait_events();
+    if (dad_) {
+      dad_fd_.assign(dad_->fd());
+      wait_dad_probes();
+    }
     schedule_resync();
     schedule_wake();
     wait_signals();
@@ -181,6 +190,21 @@ class AgentLoop {
     worked();
   }
 
+  void wait_dad_probes() {
+    dad_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [this](const boost::system::error_code& ec) {
+                         if (ec) return;
+                         dad_batch_.clear();
+                         dad_->drain(dad_batch_);
+                         if (!dad_batch_.empty()) {
+                           core_.on_dad_probes(dad_batch_, SteadyClock::now());
+                           schedule_wake();
+                           worked();
+                         }
+                         wait_dad_probes();
+                       });
+  }
+
   void schedule_resync() {
     resync_timer_.expires_after(core_.config().resync_interval);
     resync_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -263,6 +287,9 @@ class AgentLoop {
   std::unique_ptr<KernelPort> kernel_;
   std::unique_ptr<EventSource> events_;
   asio::posix::stream_descriptor event_fd_;
+  std::unique_ptr<DadProbeSource> dad_;  // nullptr: dad_snooping is off, or it could not open
+  asio::posix::stream_descriptor dad_fd_;
+  std::vector<DadProbe> dad_batch_;
   asio::steady_timer resync_timer_;
   asio::steady_timer wake_timer_;
   asio::steady_timer watchdog_timer_;
@@ -299,7 +326,21 @@ int run_agent(const Config& config, const ConfigReloader& reload) {
     spdlog::error("cannot open a netlink socket");
     return 1;
   }
-  AgentLoop loop(config, std::move(kernel), std::move(events.value), reload);
+  // The packet socket needs CAP_NET_RAW, and only to open it: the capability goes right after.
+  // One socket on every interface serves downstream interfaces that appear later too. Without
+  // it the agent runs on as before: DAD snooping only speeds up silent containers.
+  std::unique_ptr<DadProbeSource> dad;
+  if (config.dad_snooping) {
+    auto listener = open_dad_listener();
+    if (listener.ok()) {
+      dad = std::move(listener.value);
+    } else {
+      spdlog::warn("{}; running without DAD snooping (it needs CAP_NET_RAW)",
+                   listener.status.message);
+    }
+  }
+  if (auto status = drop_net_raw(); !status.ok()) spdlog::debug("{}", status.message);
+  AgentLoop loop(config, std::move(kernel), std::move(events.value), std::move(dad), reload);
   return loop.run();
 }
 

@@ -11,4 +11,9 @@ namespace ndpsync {
 // net_ctl_permissions); uid 0 keeps its config and /run/ndpsync readable.
 Status drop_capabilities();
 
+// Drops CAP_NET_RAW from the effective, permitted, inheritable and ambient sets: it is needed
+// only to open the DAD listener's packet socket, which keeps working without it. Needs no
+// capability itself, so it works for the systemd unit's unprivileged user too.
+Status drop_net_raw();
+
 }  // namespace ndpsync

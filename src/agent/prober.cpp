@@ -15,13 +15,30 @@ constexpr auto kProbeInterval = std::chrono::milliseconds(100);
 }  // namespace
 
 Prober::Prober(NeighbourPort& kernel, std::chrono::milliseconds liveness_timeout,
-               std::chrono::milliseconds uplink_probe)
-    : kernel_(kernel), liveness_(liveness_timeout), uplink_probe_(uplink_probe) {}
+               std::chrono::milliseconds uplink_probe, std::chrono::milliseconds dad_delay)
+    : kernel_(kernel),
+      liveness_(liveness_timeout),
+      uplink_probe_(uplink_probe),
+      dad_delay_(dad_delay) {}
 
 void Prober::set_timeouts(std::chrono::milliseconds liveness_timeout,
-                          std::chrono::milliseconds uplink_probe) {
+                          std::chrono::milliseconds uplink_probe,
+                          std::chrono::milliseconds dad_delay) {
   liveness_.set_timeout(liveness_timeout);
   uplink_probe_ = uplink_probe;
+  dad_delay_ = dad_delay;
+}
+
+bool Prober::follow_dad(const IfAddressKey& key, SteadyTime now) {
+  ++counters_.dad_probes_seen;
+  if (dad_waits_.size() >= kMaxDadFollowUps || dad_waits_.contains(key.second)) {
+    ++counters_.dad_probes_ignored;
+    return false;
+  }
+  ++counters_.dad_probes_followed;
+  // Before the DAD time is over the address is tentative: its node would not answer yet.
+  dad_waits_.emplace(key.second, std::pair(key.first, now + dad_delay_));
+  return true;
 }
 
 bool Prober::observe(const IfAddressKey& key, std::optional<NudState> state, SteadyTime now) {
@@ -45,6 +62,14 @@ bool Prober::tick(SteadyTime now) {
     counters_.withdrawals += liveness_.withdrawn().size() - before;
   }
   enqueue(probe);
+  for (auto it = dad_waits_.begin(); it != dad_waits_.end();) {
+    if (now >= it->second.second) {
+      enqueue({{it->second.first, it->first}});
+      it = dad_waits_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   send(now);
   return changed;
 }
@@ -105,6 +130,9 @@ std::optional<SteadyTime> Prober::next_wakeup() const {
   if (next_burst_ && (!next || *next_burst_ < *next)) next = next_burst_;
   for (const auto& [key, until] : claim_waits_) {
     if (until != SteadyTime::max() && (!next || until < *next)) next = until;
+  }
+  for (const auto& [address, wait] : dad_waits_) {
+    if (!next || wait.second < *next) next = wait.second;
   }
   return next;
 }

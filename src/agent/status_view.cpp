@@ -36,6 +36,9 @@ nlohmann::json counters_json(const Counters& c) {
           {"probes", c.probes},
           {"uplink_probes", c.uplink_probes},
           {"withdrawals", c.withdrawals},
+          {"dad_probes_seen", c.dad_probes_seen},
+          {"dad_probes_followed", c.dad_probes_followed},
+          {"dad_probes_ignored", c.dad_probes_ignored},
           {"sysctl_repairs", c.sysctl_repairs},
           {"reloads", c.reloads},
           {"capped", c.capped}};
@@ -52,6 +55,9 @@ Counters gather_counters(Counters own, const WriterCounters& writer, const Probe
   own.probes = prober.probes;
   own.uplink_probes = prober.uplink_probes;
   own.withdrawals = prober.withdrawals;
+  own.dad_probes_seen = prober.dad_probes_seen;
+  own.dad_probes_followed = prober.dad_probes_followed;
+  own.dad_probes_ignored = prober.dad_probes_ignored;
   own.sysctl_repairs = keeper.repairs;
   return own;
 }

@@ -132,6 +132,14 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, const json& v, const std::string& p) {
          c.uplink_probe = std::chrono::milliseconds(as_uint(v, p, 0, 10000));
        }},
+      {"dad_snooping", "boolean", true, nullptr,
+       "agent: follow up the DAD probes of new addresses on downstream interfaces",
+       [](Config& c, const json& v, const std::string& p) { c.dad_snooping = as_bool(v, p); }},
+      {"dad_snoop_delay_ms", "integer 100..10000", 1050, nullptr,
+       "agent: how long after a DAD probe the address is probed",
+       [](Config& c, const json& v, const std::string& p) {
+         c.dad_snoop_delay = std::chrono::milliseconds(as_uint(v, p, 100, 10000));
+       }},
       {"manage_sysctls", "boolean", true, nullptr, "set accept_ra, proxy_ndp and forwarding",
        [](Config& c, const json& v, const std::string& p) { c.manage_sysctls = as_bool(v, p); }},
       {"proxy_delay_ms", "integer 0..10000, or null", 0, nullptr,

@@ -223,6 +223,29 @@ void forget(Decision& decision, const Ipv6Address& address) {
 
 }  // namespace
 
+std::optional<SkipReason> DecisionEngine::judge_new_source(const Config& config,
+                                                           const ObservedState& observed,
+                                                           const Ipv6Address& address,
+                                                           IfIndex ifindex) const {
+  const LivenessView none;
+  const World world(config, observed, none, decision_);
+  if (const auto reason = world.refuse(Candidate{address, ifindex, Source::kNeighbour})) {
+    return reason;
+  }
+  for (const auto& uplink : decision_.uplinks) {
+    const auto installed = observed.proxies().find({uplink.index, address});
+    if (installed != observed.proxies().end() && installed->second != config.owner_protocol) {
+      return SkipReason::kForeign;
+    }
+  }
+  const auto per_interface = decision_.per_interface.find(ifindex);
+  const auto count = per_interface == decision_.per_interface.end() ? 0 : per_interface->second;
+  if (decision_.admitted >= config.max_entries || count >= config.max_entries_per_interface) {
+    return SkipReason::kCap;
+  }
+  return std::nullopt;
+}
+
 void DecisionEngine::full(const Config& config, const ObservedState& observed,
                           const LivenessView& liveness, const Memory& memory) {
   Decision decision;

@@ -43,13 +43,13 @@ ok "ExecReload: check-config, then kill -HUP \$MAINPID"
 ok "RestartPreventExitStatus=2"
 ! grep -q '^EnvironmentFile=\|\$OPTIONS' "$unit" || fail "the unit still reads /etc/default or \$OPTIONS"
 ok "no EnvironmentFile/\$OPTIONS: the config is the JSON file"
-want=(DynamicUser=yes User=ndpsync AmbientCapabilities=CAP_NET_ADMIN
-  CapabilityBoundingSet=CAP_NET_ADMIN NoNewPrivileges=yes UMask=0077 ProtectSystem=strict
+want=(DynamicUser=yes User=ndpsync "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW"
+  "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW" NoNewPrivileges=yes UMask=0077 ProtectSystem=strict
   ProtectHome=yes PrivateTmp=yes PrivateDevices=yes ProtectClock=yes ProtectKernelLogs=yes
   ProtectKernelModules=yes ProtectControlGroups=yes ProtectProc=invisible RestrictRealtime=yes
   RestrictSUIDSGID=yes RestrictNamespaces=yes LockPersonality=yes MemoryDenyWriteExecute=yes
   SystemCallFilter=@system-service SystemCallArchitectures=native
-  "RestrictAddressFamilies=AF_NETLINK AF_UNIX")
+  "RestrictAddressFamilies=AF_NETLINK AF_UNIX AF_PACKET")
 for line in "${want[@]}"; do
   grep -qxF "$line" "$unit" || fail "the unit lacks $line"
 done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The agent as the systemd unit runs it: a non-root user with only CAP_NET_ADMIN (ambient), a
-# bounding set of CAP_NET_ADMIN alone, and no_new_privs (User=ndpsync,
-# AmbientCapabilities=CAP_NET_ADMIN, CapabilityBoundingSet=CAP_NET_ADMIN, NoNewPrivileges=yes).
+# The agent as the systemd unit runs it: a non-root user with CAP_NET_ADMIN (ambient; and
+# CAP_NET_RAW, for the DAD listener, only until it is open), a bounding set of those, and
+# no_new_privs (User=ndpsync, AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW,
+# CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW, NoNewPrivileges=yes). Section 2 runs it with
+# CAP_NET_ADMIN alone, as an older unit file would.
 #
 #   1. The kernel fact the unit relies on: /proc/sys/net files are owned by root (mode 0644), yet
 #      a non-root process with CAP_NET_ADMIN in the namespace's user namespace may write them
@@ -10,7 +12,10 @@
 #   2. `ndpsync run` as uid 65534 with ambient CAP_NET_ADMIN: starts, sets accept_ra=2,
 #      proxy_ndp, forwarding and proxy_delay, installs the five lab entries, answers on its
 #      socket, keeps exactly CAP_NET_ADMIN, reloads on SIGHUP, and the host keeps its default
-#      route; SIGTERM exits 0.
+#      route; SIGTERM exits 0. Without CAP_NET_RAW it warns once and runs without DAD snooping.
+#   3. As the unit runs it now, with ambient CAP_NET_ADMIN and CAP_NET_RAW: the DAD listener
+#      opens, CAP_NET_RAW is gone from every set once it runs (CapEff/CapPrm/CapInh/CapAmb), and
+#      the listener still works: c1 DAD-probes a new address, which is proxied.
 #
 # Needs root (to build the lab and switch user); exits 77 (skipped) otherwise.
 #   NDPSYNC=/path/to/ndpsync bash test/integration/test_unprivileged.sh
@@ -90,6 +95,35 @@ kill -HUP "$AGENT_PID"
 wait_for 5 owned_lacks "$LAB_CT1" || afail "SIGHUP: the denied $LAB_CT1 is still proxied"
 ok "SIGHUP: the new file is read and applied (deny $LAB_CT1)"
 
+agent_stop_term 5
+expect_eq "SIGTERM: exit 0" 0 "$AGENT_RC"
+expect_eq "without CAP_NET_RAW: one warning, no DAD snooping" 1 \
+  "$(grep -c "running without DAD snooping" "$AGENT_LOG")"
+
+section "3. ndpsync run as uid $NOBODY with ambient CAP_NET_ADMIN and CAP_NET_RAW (the unit)"
+AS_UNIT=(setpriv "--reuid=$NOBODY" "--regid=$NOBODY" --clear-groups
+  "--inh-caps=-all,+net_admin,+net_raw" "--ambient-caps=-all,+net_admin,+net_raw"
+  "--bounding-set=-all,+net_admin,+net_raw" --no-new-privs)
+echo '{"log_level": "debug"}' >"$CONF"
+AGENT_LOG=$LAB_DIR/unit.log
+ip netns exec "$LAB_H" env NDPSYNC_CONFIG="$CONF" "${AS_UNIT[@]}" "$NDPSYNC" run --status-socket "$AGENT_SOCK" >"$AGENT_LOG" 2>&1 &
+AGENT_PID=$!
+lab_bg "$AGENT_PID"
+wait_for 10 _agent_answers || afail "the agent (unit's capabilities) did not answer within 10 s"
+grep "running without DAD snooping" "$AGENT_LOG" >/dev/null &&
+  afail "with CAP_NET_RAW the DAD listener did not open"
+ok "with CAP_NET_RAW the DAD listener opens"
+caps=$(awk '/^(CapInh|CapPrm|CapEff|CapAmb):/ { printf "%s %s ", $1, $2 }' "/proc/$AGENT_PID/status")
+expect_eq "CAP_NET_RAW dropped from every set once running" \
+  "CapInh: 0000000000001000 CapPrm: 0000000000001000 CapEff: 0000000000001000 CapAmb: 0000000000001000 " "$caps"
+NEW=$LAB_P::1:99
+ip netns exec "$LAB_C1" sysctl -qw net.ipv6.conf.eth0.accept_dad=1 net.ipv6.conf.eth0.dad_transmits=1
+ip -n "$LAB_C1" addr add "$NEW/112" dev eth0
+wait_for 3 owned_has "$NEW" || afail "c1's $NEW (DAD only) not proxied: the listener does not work without CAP_NET_RAW"
+ok "after the drop the listener still works: c1's new $NEW is proxied from its DAD probe"
+expect_eq "counters.dad_probes_followed" 1 "$(status_q .counters.dad_probes_followed)"
+wait_for 10 _host_has_ra_default || afail "the host lost its default route"
+ok "the host keeps its RA default route"
 agent_stop_term 5
 expect_eq "SIGTERM: exit 0" 0 "$AGENT_RC"
 echo "$LAB_CHECKS passed, 0 failed"

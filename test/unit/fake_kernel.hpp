@@ -18,6 +18,7 @@
 #include <set>
 #include <tuple>
 
+#include "ndpsync/dad_port.hpp"
 #include "ndpsync/kernel_port.hpp"
 
 namespace ndpsync::testing {
@@ -124,6 +125,20 @@ class FakeKernel final : public KernelPort, public EventSource {
   std::map<Call, std::deque<int>> next_failures_;
   std::map<std::pair<Call, Ipv6Address>, int> address_failures_;
   std::map<std::pair<Call, SysctlKey>, int> sysctl_failures_;
+};
+
+// The DAD listener's fake: probes a test injects, as if nodes had sent them on an interface.
+class FakeDadProbes final : public DadProbeSource {
+ public:
+  void inject(IfIndex ifindex, const Ipv6Address& target) { queued_.push_back({ifindex, target}); }
+  void drain(std::vector<DadProbe>& out) override {
+    out.insert(out.end(), queued_.begin(), queued_.end());
+    queued_.clear();
+  }
+  [[nodiscard]] int fd() const override { return -1; }
+
+ private:
+  std::vector<DadProbe> queued_;
 };
 
 Ipv6Address ip(std::string_view text);

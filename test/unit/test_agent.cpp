@@ -683,3 +683,124 @@ TEST_CASE(
   REQUIRE(next.has_value());
   CHECK(*next > h.now);  // else the loop spins until the gate opens
 }
+
+namespace {
+
+// A harness with DAD probes: what the loop does when the packet socket turns readable.
+struct DadHarness : Harness {
+  FakeDadProbes dad;
+  using Harness::Harness;
+  void probe(IfIndex ifindex, std::string_view target) {
+    dad.inject(ifindex, ip(target));
+    std::vector<DadProbe> batch;
+    dad.drain(batch);
+    agent->on_dad_probes(batch, now);
+  }
+  std::size_t probes_of(std::string_view address) const {
+    return static_cast<std::size_t>(
+        std::count_if(kernel.probes.begin(), kernel.probes.end(),
+                      [&](const auto& p) { return p.second == ip(address); }));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("agent dad: a DAD probe is followed by a probe once the DAD time is over") {
+  DadHarness h;
+  h.probe(kBr0, "2001:db8:0:1::2:30");
+  CHECK(h.agent->counters().dad_probes_seen == 1);
+  CHECK(h.agent->counters().dad_probes_followed == 1);
+  CHECK_FALSE(h.probed("2001:db8:0:1::2:30"));  // tentative: its node would not answer yet
+  REQUIRE(h.agent->next_wakeup().has_value());
+  CHECK(*h.agent->next_wakeup() == h.now + 1050ms);
+  h.advance(1000ms);
+  CHECK_FALSE(h.probed("2001:db8:0:1::2:30"));
+  h.advance(50ms);
+  REQUIRE(h.probes_of("2001:db8:0:1::2:30") == 1);
+  CHECK(h.kernel.probes.back().first == kBr0);
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:30"));  // a probe is no claim
+  // The node answers: a neighbour, proxied like any other.
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:30", kNudReachable);
+  h.pump();
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:30"));
+  // Nothing left to do: no idle wakeups.
+  CHECK_FALSE(h.agent->next_wakeup().has_value());
+}
+
+TEST_CASE("agent dad: repeats while pending are ignored; the total is capped") {
+  DadHarness h;
+  h.probe(kBr0, "2001:db8:0:1::2:30");
+  h.probe(kBr0, "2001:db8:0:1::2:30");
+  h.probe(kVc1, "2001:db8:0:1::2:30");  // the same address elsewhere: still one follow-up
+  CHECK(h.agent->counters().dad_probes_followed == 1);
+  CHECK(h.agent->counters().dad_probes_ignored == 2);
+  for (std::size_t i = 1; i < kMaxDadFollowUps + 10; ++i) {
+    h.probe(kBr0, "2001:db8:0:1::3:" + std::to_string(i));
+  }
+  const auto& c = h.agent->counters();
+  CHECK(c.dad_probes_followed == kMaxDadFollowUps);
+  CHECK(c.dad_probes_seen == c.dad_probes_followed + c.dad_probes_ignored);
+  h.advance(1050ms);
+  CHECK(h.kernel.probes.size() <= 128);  // paced like every probe: bursts of 128
+  h.advance(100ms);
+  h.advance(100ms);
+  CHECK(h.kernel.probes.size() == kMaxDadFollowUps);
+  // Once followed, the address may be followed again (a container restarted).
+  h.probe(kBr0, "2001:db8:0:1::2:30");
+  CHECK(h.agent->counters().dad_probes_followed == kMaxDadFollowUps + 1);
+}
+
+TEST_CASE("agent dad: probes for addresses the guards refuse gain nothing") {
+  Config config;
+  config.deny = {prefix("2001:db8:0:1::2:f0/124")};
+  config.interface_prefixes["vc1"] = {prefix("2001:db8:0:1::1:0/112")};
+  DadHarness h(config);
+  // The uplink's other nodes: a router and a host the uplink's table knows.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::a", kNudReachable, /*router=*/true,
+                         "02:00:00:00:00:0a");
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::b", kNudStale, false, "02:00:00:00:00:0b");
+  h.pump();
+  const struct {
+    const char* description;
+    IfIndex ifindex;
+    const char* target;
+  } refused[] = {
+      {"the router", kBr0, "2001:db8:0:1::a"},
+      {"another node on the uplink", kBr0, "2001:db8:0:1::b"},
+      {"the host's own uplink address", kBr0, "2001:db8:0:1:0:ff:fe00:2"},
+      {"another container's address", kBr0, "2001:db8:0:1::1:2"},
+      {"the bridge's own address", kBr0, "2001:db8:0:1::2:1"},
+      {"denied", kBr0, "2001:db8:0:1::2:f1"},
+      {"outside the prefixes", kBr0, "2001:db8:0:2::1"},
+      {"outside the interface's prefixes", kVc1, "2001:db8:0:1::2:40"},
+      {"an uplink (not downstream)", kEth0, "2001:db8:0:1::5:1"},
+      {"a bridge port (its bridge sees it)", kVb2, "2001:db8:0:1::5:2"},
+  };
+  const auto seen = h.agent->counters().dad_probes_seen;
+  std::uint64_t counted = 0;
+  for (const auto& r : refused) {
+    INFO(r.description);
+    h.probe(r.ifindex, r.target);
+    if (r.ifindex == kBr0 || r.ifindex == kVc1) ++counted;
+  }
+  CHECK(h.agent->counters().dad_probes_seen == seen + counted);
+  CHECK(h.agent->counters().dad_probes_followed == 0);
+  CHECK(h.agent->counters().dad_probes_ignored == counted);
+  CHECK_FALSE(h.agent->next_wakeup().has_value());
+  h.advance(2000ms);
+  CHECK(h.kernel.probes.empty());
+}
+
+TEST_CASE("agent dad: a full cap refuses the follow-up; dad_snooping false ignores probes") {
+  Config capped;
+  capped.max_entries = 5;  // the lab's five
+  DadHarness h(capped);
+  h.probe(kBr0, "2001:db8:0:1::2:30");
+  CHECK(h.agent->counters().dad_probes_ignored == 1);
+  Config off;
+  off.dad_snooping = false;
+  DadHarness o(off);
+  o.probe(kBr0, "2001:db8:0:1::2:30");
+  CHECK(o.agent->counters().dad_probes_seen == 0);
+  CHECK_FALSE(o.agent->next_wakeup().has_value());
+}

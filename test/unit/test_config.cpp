@@ -61,6 +61,8 @@ TEST_CASE("every key parses, and comments are allowed") {
     "max_entries": 100,
     "max_entries_per_interface": 10,
     "uplink_probe_ms": 1000,
+    "dad_snooping": false,
+    "dad_snoop_delay_ms": 2000,
     "manage_sysctls": false,
     "proxy_delay_ms": null,
     "owner_protocol": 200,
@@ -85,6 +87,8 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.max_entries == 100);
   CHECK(config.max_entries_per_interface == 10);
   CHECK(config.uplink_probe.count() == 1000);
+  CHECK_FALSE(config.dad_snooping);
+  CHECK(config.dad_snoop_delay.count() == 2000);
   CHECK_FALSE(config.manage_sysctls);
   CHECK_FALSE(config.proxy_delay_ms.has_value());
   CHECK(config.owner_protocol == 200);
@@ -98,7 +102,7 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.dry_run);
   CHECK(config.json);
   // Every key of the table is exercised above.
-  CHECK(ndpsync::config_keys().size() == 23);
+  CHECK(ndpsync::config_keys().size() == 25);
 }
 
 TEST_CASE("config errors name the key") {

@@ -124,7 +124,8 @@ json full_document() {
                 {"address": "2001:db8::5", "uplink": "eth0", "operation": "add"}],
     "counters": {"events": 120, "reconciles": 7, "full_reconciles": 3, "adds": 5, "removes": 2,
                  "errors": 4, "write_errors": 3, "resyncs": 2, "overruns": 1, "malformed": 0,
-                 "probes": 9, "uplink_probes": 0, "withdrawals": 1, "sysctl_repairs": 0,
+                 "probes": 9, "uplink_probes": 0, "withdrawals": 1, "dad_probes_seen": 6,
+                 "dad_probes_followed": 4, "dad_probes_ignored": 2, "sysctl_repairs": 0,
                  "reloads": 0, "capped": 0}
   })json");
 }
@@ -163,9 +164,11 @@ TEST_CASE("metrics: a full status document renders valid text with every documen
   CHECK(s.at("ndpsync_malformed_batches_total") == 0);
   CHECK(s.at("ndpsync_probes_total") == 9);
   CHECK(s.at("ndpsync_withdrawals_total") == 1);
+  CHECK(s.at("ndpsync_dad_probes_total{outcome=\"followed\"}") == 4);
+  CHECK(s.at("ndpsync_dad_probes_total{outcome=\"ignored\"}") == 2);
   CHECK(s.at("ndpsync_capped_addresses") == 0);
   // Every counter of the document has its metric.
-  CHECK(s.size() == 43);
+  CHECK(s.size() == 45);
 }
 
 TEST_CASE("metrics: label values and help text are escaped") {

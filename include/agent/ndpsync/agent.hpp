@@ -12,6 +12,7 @@
 #include <set>
 #include <vector>
 
+#include "ndpsync/dad_port.hpp"
 #include "ndpsync/decision_engine.hpp"
 #include "ndpsync/prober.hpp"
 #include "ndpsync/proxy_writer.hpp"
@@ -41,6 +42,9 @@ class AgentCore {
   // or not understood (`error` says which message), re-reads everything instead.
   void on_drained(const std::vector<KernelEvent>& events, EventSource::Drain result, SteadyTime now,
                   std::string_view error = {});
+  // DAD probes seen on the host's interfaces (dad_snooping): those on downstream interfaces for
+  // an address the guards would admit are followed up by the prober once their DAD time is over.
+  void on_dad_probes(const std::vector<DadProbe>& probes, SteadyTime now);
   // Decides and applies the difference. Cheap when nothing changed.
   void reconcile(SteadyTime now);
   // Liveness deadlines, re-probes and write retries that are due.

@@ -1,7 +1,8 @@
 // The prober: everything the agent asks the kernel to resolve. It owns liveness (verifying
 // neighbours that may have left), the pacing of the probes that serve it, and the uplink-probe
 // gate (with uplink_probe_ms, a first claim waits until the kernel has solicited the address on the
-// uplink and nobody answered).
+// uplink and nobody answered), and the follow-ups of DAD probes (dad_snooping: once a new
+// address's DAD time is over, the kernel resolves it on the interface it was probed on).
 #pragma once
 
 #include <chrono>
@@ -20,15 +21,24 @@ struct ProberCounters {
   std::uint64_t probes = 0;
   std::uint64_t uplink_probes = 0;  // of those, solicitations on an uplink before a first claim
   std::uint64_t withdrawals = 0;    // liveness verdicts
+  // DAD probes on downstream interfaces: seen = followed + ignored (refused by the guards,
+  // already pending, or over the cap of pending follow-ups).
+  std::uint64_t dad_probes_seen = 0;
+  std::uint64_t dad_probes_followed = 0;
+  std::uint64_t dad_probes_ignored = 0;
 };
+
+// At most this many DAD follow-ups wait at once: a container that floods DAD probes cannot make
+// the host probe without bound (each probe may create a neighbour entry; gc_thresh3 is shared).
+constexpr std::size_t kMaxDadFollowUps = 256;
 
 class Prober {
  public:
   Prober(NeighbourPort& kernel, std::chrono::milliseconds liveness_timeout,
-         std::chrono::milliseconds uplink_probe);
+         std::chrono::milliseconds uplink_probe, std::chrono::milliseconds dad_delay);
 
   void set_timeouts(std::chrono::milliseconds liveness_timeout,
-                    std::chrono::milliseconds uplink_probe);
+                    std::chrono::milliseconds uplink_probe, std::chrono::milliseconds dad_delay);
 
   // --- liveness: each returns true when the verdicts changed; the probes they need are queued
   // until send() ---
@@ -57,6 +67,18 @@ class Prober {
   // Addresses whose claim wait is over.
   void due(SteadyTime now, std::set<Ipv6Address>& addresses) const;
 
+  // --- DAD snooping ---
+  // A DAD probe for `key.second` on `key.first` that the guards admit: the address is probed
+  // there once the DAD time (`dad_delay`) is over. False (ignored) while a follow-up for the
+  // address is already pending, or kMaxDadFollowUps are.
+  bool follow_dad(const IfAddressKey& key, SteadyTime now);
+  // A DAD probe the guards refused.
+  void ignore_dad() {
+    ++counters_.dad_probes_seen;
+    ++counters_.dad_probes_ignored;
+  }
+  [[nodiscard]] std::size_t dad_pending() const { return dad_waits_.size(); }
+
   [[nodiscard]] std::optional<SteadyTime> next_wakeup() const;
   [[nodiscard]] const Liveness& liveness() const { return liveness_; }
   [[nodiscard]] const ProberCounters& counters() const { return counters_; }
@@ -74,6 +96,10 @@ class Prober {
   // First claims waiting for another node to answer on the uplink: until when; SteadyTime::max()
   // while the solicitation is still queued.
   std::map<IfAddressKey, SteadyTime> claim_waits_;
+  // DAD follow-ups: when each address is probed on the interface it was seen on, keyed address
+  // first so that one address is followed once whatever interface repeats its probe.
+  std::chrono::milliseconds dad_delay_;
+  std::map<Ipv6Address, std::pair<IfIndex, SteadyTime>> dad_waits_;
   ProberCounters counters_;
 };
 

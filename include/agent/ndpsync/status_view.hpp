@@ -26,8 +26,11 @@ struct Counters {
   std::uint64_t overruns = 0;
   std::uint64_t malformed = 0;  // event batches with a message we could not parse (re-read)
   std::uint64_t probes = 0;
-  std::uint64_t uplink_probes = 0;  // of those, solicitations on an uplink before a first claim
-  std::uint64_t withdrawals = 0;    // liveness verdicts
+  std::uint64_t uplink_probes = 0;    // of those, solicitations on an uplink before a first claim
+  std::uint64_t withdrawals = 0;      // liveness verdicts
+  std::uint64_t dad_probes_seen = 0;  // on downstream interfaces
+  std::uint64_t dad_probes_followed = 0;
+  std::uint64_t dad_probes_ignored = 0;
   std::uint64_t sysctl_repairs = 0;
   std::uint64_t reloads = 0;
   std::uint64_t capped = 0;  // addresses refused for a cap right now (a gauge)

@@ -44,6 +44,11 @@ struct Config {
   // Agent: before an address's first claim, solicit it on the uplink and wait this long for
   // another node to answer. Zero: claim at once.
   std::chrono::milliseconds uplink_probe;
+  // Agent: DAD snooping. A node probes each new address (a DAD NS from `::`); once the DAD time
+  // is over, the agent asks the kernel to resolve the address, so a container that never sent
+  // anything else becomes a neighbour (docs/design.md, "DAD snooping").
+  bool dad_snooping;
+  std::chrono::milliseconds dad_snoop_delay;
 
   // Kernel.
   bool manage_sysctls;

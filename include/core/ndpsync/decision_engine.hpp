@@ -5,6 +5,7 @@
 // address, plus the structural half (uplinks, downstream, caps, foreign entries). Pure: no I/O.
 #pragma once
 
+#include <optional>
 #include <set>
 
 #include "ndpsync/policy.hpp"
@@ -22,6 +23,16 @@ class DecisionEngine {
   // cannot promise the result a full pass would give (a cap is involved); call full() then.
   [[nodiscard]] bool update(const Config& config, const ObservedState& observed,
                             const LivenessView& liveness, const std::set<Ipv6Address>& touched);
+
+  // Whether a source that no kernel table shows yet (a DAD probe) would win `address` on the
+  // downstream interface `ifindex` once the kernel knows it: nullopt when it would, else why not.
+  // The same refusals as every candidate (class, the uplinks' own addresses, routers and other
+  // nodes, deny, prefixes, per-interface prefixes), then another owner's entry and the caps.
+  // An address already claimed, or an interface that is not downstream, is the caller's to check.
+  [[nodiscard]] std::optional<SkipReason> judge_new_source(const Config& config,
+                                                           const ObservedState& observed,
+                                                           const Ipv6Address& address,
+                                                           IfIndex ifindex) const;
 
   [[nodiscard]] const Decision& decision() const { return decision_; }
   [[nodiscard]] Decision take() && { return std::move(decision_); }
