@@ -6,7 +6,8 @@
 #   1. routed NIC: a container namespace behind veth vr5, its address configured only inside
 #      (nodad, it never sends a packet); on the host only `ip -6 route add ADDR/128 dev vr5` and
 #      Incus's fe80::1 on vr5. The agent proxies ADDR within 1 s (scaled) of the route appearing
-#      (the time is printed); the router then pings it. Deleting the route withdraws the entry.
+#      (the time is printed). Deleting the route withdraws the entry, adding it back restores
+#      it, and the router then pings the container.
 #   2. static: an address nobody holds, named under `static`, is proxied on start, skipped when
 #      it is the router's, and withdrawn by a SIGHUP reload without it.
 #   3. two uplinks: eth1 to the router's wan2 on 2001:db8:0:2::/64 and a container in that
@@ -48,6 +49,9 @@ default_route_kept() {
 
 # ---------------------------------------------------------------------------------------------
 section "0. the agent, with $STATIC static; a routed NIC's container, not yet routed"
+# The host knows the router's global address the way it knows every uplink node: from its
+# neighbour table (the router answers with R=1). Talk to it once, as a host does.
+wait_for 5 ip netns exec "$LAB_H" ping -6 -c1 -W1 -n "$LAB_ROUTER" || fail "host cannot ping the router"
 CONF=$LAB_DIR/s.json
 printf '{"static": {"eth0": ["%s", "%s"]}}\n' "$STATIC" "$LAB_ROUTER" >"$CONF"
 agent_start s --config "$CONF"
@@ -74,26 +78,46 @@ ok "$ROUTED not proxied while only the container knows it; no neighbour entry on
 
 # ---------------------------------------------------------------------------------------------
 section "1. routed NIC: ip -6 route add $ROUTED/128 dev vr5"
+# The time from `ip route add` starting to the entry being visible, polled back to back with
+# `ip neigh show proxy` (each poll costs a few ms: the figure is an upper bound at that
+# resolution). Bound: 1 s, scaled; the goal is 100 ms.
 limit_us=$((1000000 * LAB_TIME_SCALE))
-t0=$(_now_us)
-ip -n "$LAB_H" -6 route add "$ROUTED/128" dev vr5
-while ! on_uplink eth0 "$ROUTED"; do
-    (($(_now_us) - t0 < limit_us)) || afail "$ROUTED not proxied within $((limit_us / 1000)) ms of its route"
-done
-latency_us=$(($(_now_us) - t0))
-ok "$ROUTED proxied $((latency_us / 1000)).$(((latency_us % 1000) / 100)) ms after the route was added (bound $((limit_us / 1000)) ms)"
-echo "ROUTE_TO_PROXY_MS $((latency_us / 1000)).$(((latency_us % 1000) / 100))"
+route_to_proxy() {   # sets LATENCY_US
+    local t0
+    t0=$(_now_us)
+    ip -n "$LAB_H" -6 route add "$ROUTED/128" dev vr5
+    while ! on_uplink eth0 "$ROUTED"; do
+        (($(_now_us) - t0 < limit_us)) ||
+            afail "$ROUTED not proxied within $((limit_us / 1000)) ms of its route"
+    done
+    LATENCY_US=$(($(_now_us) - t0))
+}
+ms_of() { printf '%d.%d' $(($1 / 1000)) $((($1 % 1000) / 100)); }
+route_to_proxy
+ok "$ROUTED proxied $(ms_of "$LATENCY_US") ms after the route was added (bound $((limit_us / 1000)) ms)"
+samples=("$LATENCY_US")
 expect_eq "status: source and interface of $ROUTED" "route vr5" \
     "$(status_q ".entries[] | select(.address == \"$ROUTED\") | \"\(.source) \(.interface)\"")"
+expect_eq "a route source is not verified (configured state)" "0" \
+    "$(status_q "[.verifying[] | select(.address == \"$ROUTED\")] | length")"
+# Before anyone talks to the container: once the host has its neighbour entry on vr5, that is a
+# source too (until the veth goes). Delete and add the route again for more samples.
+rounds=10
+lab_reduced && rounds=3
+for ((i = 0; i < rounds; i++)); do
+    ip -n "$LAB_H" -6 route del "$ROUTED/128" dev vr5
+    wait_for 3 owned_lacks "$ROUTED" || afail "$ROUTED not withdrawn after its route was deleted"
+    route_to_proxy
+    samples+=("$LATENCY_US")
+done
+ok "route deleted and added $rounds times: withdrawn and proxied again each time"
+sorted=$(printf '%s\n' "${samples[@]}" | sort -n)
+n=${#samples[@]}
+echo "ROUTE_TO_PROXY_MS n=$n min=$(ms_of "$(head -n1 <<<"$sorted")")" \
+    "median=$(ms_of "$(sed -n "$(((n + 1) / 2))p" <<<"$sorted")")" \
+    "max=$(ms_of "$(tail -n1 <<<"$sorted")")"
 wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$ROUTED" || afail "router cannot ping $ROUTED"
 ok "the router pings the routed NIC's container $ROUTED"
-expect_eq "no probe for a route source (verifying)" "0" "$(status_q '.verifying | length')"
-ip -n "$LAB_H" -6 route del "$ROUTED/128" dev vr5
-wait_for 3 owned_lacks "$ROUTED" || afail "$ROUTED not withdrawn after its route was deleted"
-ok "route deleted: $ROUTED withdrawn"
-ip -n "$LAB_H" -6 route add "$ROUTED/128" dev vr5
-wait_for 3 owned_has "$ROUTED" || afail "$ROUTED not proxied again after the route came back"
-ok "route back: $ROUTED proxied again"
 default_route_kept "routed NIC"
 
 # ---------------------------------------------------------------------------------------------
