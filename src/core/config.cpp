@@ -108,7 +108,8 @@ const std::vector<KeySpec>& key_table() {
          c.uplinks = as_list<std::string>(v, p, as_interface_pattern);
        }},
       {"downstream", "list of interface names or globs", json::array(), "detected",
-       "interfaces whose addresses and neighbours are mirrored; detected: veth, bridge and lo",
+       "interfaces whose addresses, neighbours and /128 routes are mirrored; detected: veth, "
+       "bridge and lo",
        [](Config& c, const json& v, const std::string& p) {
          c.downstream = as_list<std::string>(v, p, as_interface_pattern);
        }},
