@@ -789,22 +789,27 @@ def print_table(goal_rows, res):
     print()
 
 
-def keep_soak(old_path, text):
-    """The "Churn soak" section comes from bench/soak.sh: carry it over from the old page,
-    before the analysis."""
+# Sections written by other scripts, carried over from the old page before the analysis:
+# "Churn soak" (bench/soak.sh) and "Routed NICs" (test/integration/test_agent_sources.sh).
+KEPT_SECTIONS = ("Churn soak", "Routed NICs")
+
+
+def keep_sections(old_path, text):
     try:
         with open(old_path) as f:
             old = f.read()
     except OSError:
         return text
-    start = old.find("\n## Churn soak\n")
-    if start < 0:
-        return text
-    end = old.find("\n## ", start + 1)
-    section = old[start + 1:end + 1 if end >= 0 else len(old)]
-    at = text.find("\n## Analysis")
-    at = at + 1 if at >= 0 else len(text)
-    return text[:at] + section + ("" if section.endswith("\n\n") else "\n") + text[at:]
+    for title in KEPT_SECTIONS:
+        start = old.find("\n## %s" % title)
+        if start < 0:
+            continue
+        end = old.find("\n## ", start + 1)
+        section = old[start + 1:end + 1 if end >= 0 else len(old)]
+        at = text.find("\n## Analysis")
+        at = at + 1 if at >= 0 else len(text)
+        text = text[:at] + section + ("" if section.endswith("\n\n") else "\n") + text[at:]
+    return text
 
 
 def main(argv):
@@ -833,7 +838,7 @@ def main(argv):
         for name in made:
             shutil.copy(os.path.join(args.out, name + ".png"), os.path.join(imgdir, name + ".png"))
         doc = os.path.join(args.docs, "benchmarks.md")
-        write(doc, keep_soak(doc, md_report(res, goal_rows, machine, "bench/", made)))
+        write(doc, keep_sections(doc, md_report(res, goal_rows, machine, "bench/", made)))
     print_table(goal_rows, res)
     print("results: %s/results.json, %s/benchmarks.md, plots: %s" % (
         args.out, args.out, ", ".join(n + ".png" for n in made) or "none"))

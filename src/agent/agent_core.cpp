@@ -142,9 +142,9 @@ void AgentCore::note_link(const LinkEvent& event, SteadyTime now) {
                 event.link.index);
 }
 
-// Events that change only downstream addresses and neighbours, or an uplink's neighbours, are
-// judged address by address; anything else (links, routes, the uplinks' own addresses, proxy
-// entries) needs a full pass.
+// Events that change only downstream addresses, neighbours and host routes, or an uplink's
+// neighbours, are judged address by address; anything else (links, other routes on uplinks, the
+// uplinks' own addresses, proxy entries) needs a full pass.
 void AgentCore::classify(const KernelEvent& event) {
   const auto& d = decision();
   const auto downstream = [&d](IfIndex index) {
@@ -174,6 +174,9 @@ void AgentCore::classify(const KernelEvent& event) {
     // Default routes pick the uplinks; routes on an uplink give prefixes and routers.
     if (r->route.is_default() || d.uplink(r->route.oif) != nullptr || searching(r->route.oif)) {
       structural_ = true;
+    } else if (is_host_route(r->route) && downstream(r->route.oif)) {
+      // A /128 into a downstream interface (a routed NIC) is one address's source.
+      touched_.insert(r->route.destination.network());
     }
   } else {
     structural_ = true;
@@ -298,8 +301,10 @@ void AgentCore::write(const ProxyEntry& entry, WriteOp op, SteadyTime now) {
   }
   if (op == WriteOp::kAdd) {
     const auto& desired = decision().desired.at({entry.ifindex, entry.address});
-    spdlog::info("proxying {} on {} ({} on {})", entry.address.to_string(), uplink,
-                 to_string(desired.source), link_name(desired.source_ifindex));
+    const auto where =
+        desired.source_ifindex == 0 ? std::string() : " on " + link_name(desired.source_ifindex);
+    spdlog::info("proxying {} on {} ({}{})", entry.address.to_string(), uplink,
+                 to_string(desired.source), where);
   } else {
     spdlog::info("withdrew {} from {}: {}", entry.address.to_string(), uplink,
                  removal_reason(decision(), prober_.liveness().withdrawn(), entry));

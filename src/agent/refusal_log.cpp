@@ -37,6 +37,7 @@ std::optional<std::size_t> RefusalLog::log(const Decision& decision, const Obser
   }
   const auto name = [&observed](IfIndex index) {
     const auto* link = observed.link(index);
+    if (index == 0) return std::string("the static list");
     return link != nullptr ? link->name : std::string("?");
   };
   std::size_t capped = 0;

@@ -77,9 +77,10 @@ void print_entries(const json& s, std::ostream& out) {
   const auto& entries = list(s, "entries");
   out << "entries (" << entries.size() << "):\n";
   for (const auto& e : entries) {
+    // A static address has no interface.
+    const auto where = text(e, "interface").empty() ? "" : " on " + text(e, "interface");
     out << "  " << text(e, "address") << " on " << text(e, "uplink") << "  (" << text(e, "source")
-        << " on " << text(e, "interface")
-        << (field(e, "since").is_null() ? "" : ", since " + text(e, "since"))
+        << where << (field(e, "since").is_null() ? "" : ", since " + text(e, "since"))
         << (flag(e, "verifying") ? ", verifying" : "") << ")\n";
   }
   for (const auto& e : list(s, "foreign")) {
@@ -92,8 +93,8 @@ void print_others(const json& s, std::ostream& out) {
   for (const auto& e : list(s, "skipped")) {
     const auto reason = text(e, "reason");
     if (reason == "link-local" || reason == "multicast") continue;
-    out << "skipped " << text(e, "address") << " on " << text(e, "interface") << ": " << reason
-        << "\n";
+    const auto where = text(e, "interface").empty() ? "" : " on " + text(e, "interface");
+    out << "skipped " << text(e, "address") << where << ": " << reason << "\n";
   }
   for (const auto& e : list(s, "verifying")) {
     out << "verifying " << text(e, "address") << " on " << text(e, "interface") << "\n";

@@ -65,6 +65,21 @@ Prefix as_prefix(const json& value, const std::string& path) {
   return *prefix;
 }
 
+Ipv6Address as_address(const json& value, const std::string& path) {
+  const auto text = as_string(value, path);
+  const auto address = Ipv6Address::parse(text);
+  if (!address) fail(path, "not an IPv6 address: '" + text + "'");
+  return *address;
+}
+
+// An uplink named as an object's key: an interface name, not a glob.
+void check_uplink_name(const std::string& name, const std::string& path) {
+  as_interface_pattern(json(name), path);
+  if (name.find_first_of("*?[") != std::string::npos) {
+    fail(path, "an uplink's name, not a glob: '" + name + "'");
+  }
+}
+
 template <typename T, typename F>
 std::vector<T> as_list(const json& value, const std::string& path, F element) {
   if (!value.is_array()) fail(path, "expected a list, got " + type_name(value));
@@ -94,7 +109,8 @@ const std::vector<KeySpec>& key_table() {
          c.uplinks = as_list<std::string>(v, p, as_interface_pattern);
        }},
       {"downstream", "list of interface names or globs", json::array(), "detected",
-       "interfaces whose addresses and neighbours are mirrored; detected: veth, bridge and lo",
+       "interfaces whose addresses, neighbours and /128 routes are mirrored; detected: veth, "
+       "bridge and lo",
        [](Config& c, const json& v, const std::string& p) {
          c.downstream = as_list<std::string>(v, p, as_interface_pattern);
        }},
@@ -102,6 +118,30 @@ const std::vector<KeySpec>& key_table() {
        "only addresses inside these are proxied; detected: the uplinks' on-link prefixes",
        [](Config& c, const json& v, const std::string& p) {
          c.prefixes = as_list<Prefix>(v, p, as_prefix);
+       }},
+      {"uplink_prefixes", "object: uplink name → list of IPv6 prefixes", json::object(), nullptr,
+       "an uplink's own prefixes, in place of `prefixes` there: each address is claimed only on "
+       "the uplinks whose prefixes contain it",
+       [](Config& c, const json& v, const std::string& p) {
+         if (!v.is_object()) fail(p, "expected an object, got " + type_name(v));
+         c.uplink_prefixes.clear();
+         for (const auto& [name, prefixes] : v.items()) {
+           const auto path = p + "." + name;
+           check_uplink_name(name, path);
+           c.uplink_prefixes[name] = as_list<Prefix>(prefixes, path, as_prefix);
+           if (c.uplink_prefixes[name].empty()) fail(path, "lists no prefix");
+         }
+       }},
+      {"static", "object: uplink name → list of IPv6 addresses", json::object(), nullptr,
+       "addresses claimed on that uplink although no event reveals them (guards still apply)",
+       [](Config& c, const json& v, const std::string& p) {
+         if (!v.is_object()) fail(p, "expected an object, got " + type_name(v));
+         c.static_addresses.clear();
+         for (const auto& [name, addresses] : v.items()) {
+           const auto path = p + "." + name;
+           check_uplink_name(name, path);
+           c.static_addresses[name] = as_list<Ipv6Address>(addresses, path, as_address);
+         }
        }},
       {"deny", "list of IPv6 prefixes", json::array(), nullptr, "addresses never proxied",
        [](Config& c, const json& v, const std::string& p) {
@@ -314,18 +354,32 @@ void Config::validate() const {
       fail("downstream", "matches uplink '" + uplink + "': an interface cannot be both");
     }
   }
+  // Keyed by uplink: with uplinks named, a key that names none of them is a typo.
+  const auto check_uplink_keys = [this](const char* key, const auto& map) {
+    for (const auto& [name, unused] : map) {
+      if (!uplinks.empty() && std::find(uplinks.begin(), uplinks.end(), name) == uplinks.end()) {
+        fail(std::string(key) + "." + name, "not one of the configured uplinks");
+      }
+    }
+  };
+  check_uplink_keys("uplink_prefixes", uplink_prefixes);
+  check_uplink_keys("static", static_addresses);
+  std::vector<Prefix> configured = prefixes;
+  for (const auto& [name, list] : uplink_prefixes) {
+    configured.insert(configured.end(), list.begin(), list.end());
+  }
   for (const auto& [pattern, allowed] : interface_prefixes) {
     for (const auto& prefix : allowed) {
       const bool inside =
-          prefixes.empty() || std::any_of(prefixes.begin(), prefixes.end(),
-                                          [&](const Prefix& p) { return p.contains(prefix); });
+          configured.empty() || std::any_of(configured.begin(), configured.end(),
+                                            [&](const Prefix& p) { return p.contains(prefix); });
       if (!inside) {
         fail("interface_prefixes." + pattern,
              prefix.to_string() + " is outside every configured prefix");
       }
     }
   }
-  for (const auto& prefix : prefixes) {
+  for (const auto& prefix : configured) {
     for (const auto& denied : deny) {
       if (denied.contains(prefix)) {
         fail("deny", denied.to_string() + " denies all of prefix " + prefix.to_string());

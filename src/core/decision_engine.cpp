@@ -10,8 +10,8 @@
 namespace ndpsync {
 namespace {
 
-// How a source ranks when a cap makes sources compete: configured addresses, then live
-// neighbours, then neighbours liveness still holds.
+// How a source ranks when a cap makes sources compete: configured state (addresses, host routes,
+// static addresses), then live neighbours, then neighbours liveness still holds.
 enum class Rank : std::uint8_t { kAddress, kNeighbour, kHeld };
 
 // An entry a judged address is eligible for, before the caps.
@@ -27,7 +27,22 @@ struct Candidate {
   Source source = Source::kAddress;
   std::uint32_t flags = 0;
   Rank rank = Rank::kAddress;
+  // A static address: the uplinks the config names for it. nullptr: every uplink.
+  const std::vector<std::string>* uplinks = nullptr;
 };
+
+// Whether `candidate` may be claimed on `uplink`: a prefix of the uplink contains it, and a static
+// address is claimed only on the uplinks the config names for it.
+bool serves(const Uplink& uplink, const Candidate& candidate) {
+  const auto& a = candidate.address;
+  if (candidate.uplinks != nullptr &&
+      std::find(candidate.uplinks->begin(), candidate.uplinks->end(), uplink.name) ==
+          candidate.uplinks->end()) {
+    return false;
+  }
+  return std::any_of(uplink.prefixes.begin(), uplink.prefixes.end(),
+                     [&a](const Prefix& p) { return p.contains(a); });
+}
 
 // What one address is on the uplinks, if anything: the host's own, a router's, another node's.
 enum class UplinkRole : std::uint8_t { kNone, kOwn, kRouter, kNode };
@@ -39,20 +54,26 @@ class World {
         const Decision& decision)
       : config_(config), observed_(observed), liveness_(liveness), decision_(decision) {
     for (const auto& key : liveness.held) held_.emplace(key.second, key.first);
+    for (const auto& [uplink, addresses] : config.static_addresses) {
+      for (const auto& address : addresses) statics_[address].push_back(uplink);
+    }
   }
 
   [[nodiscard]] bool downstream(IfIndex index) const {
     return std::binary_search(decision_.downstream.begin(), decision_.downstream.end(), index);
   }
 
-  // Every downstream source of `address`, in the order they compete for it: configured
-  // addresses first, then live neighbours, then neighbours liveness still holds; each by
-  // interface. The first acceptable one wins.
+  // Every source of `address`, in the order they compete for it: configured addresses first,
+  // then host routes, live neighbours, neighbours liveness still holds (each by downstream
+  // interface), and last the config's static list. The first acceptable one wins.
   template <typename Visit>
   void candidates_for(const Ipv6Address& address, Visit&& visit) const {
     for (const auto& [key, configured] : observed_.addresses_of(address)) {
       if (downstream(key.ifindex))
         visit(Candidate{address, key.ifindex, Source::kAddress, configured.flags});
+    }
+    for (const auto& key : observed_.host_routes_of(address)) {
+      if (downstream(key.ifindex)) visit(Candidate{address, key.ifindex, Source::kRoute});
     }
     for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
       if (downstream(key.ifindex) && alive(neighbour, key.if_key())) {
@@ -65,6 +86,9 @@ class World {
       if (downstream(key.first) && observed_.neighbour(key) == nullptr) {
         visit(Candidate{address, key.first, Source::kNeighbour, 0, Rank::kHeld});
       }
+    }
+    if (const auto it = statics_.find(address); it != statics_.end()) {
+      visit(Candidate{.address = address, .source = Source::kStatic, .uplinks = &it->second});
     }
   }
 
@@ -90,6 +114,9 @@ class World {
 
   [[nodiscard]] std::optional<SkipReason> refuse(const Candidate& candidate) const;
   [[nodiscard]] const std::multimap<Ipv6Address, IfIndex>& held() const { return held_; }
+  [[nodiscard]] const std::map<Ipv6Address, std::vector<std::string>>& statics() const {
+    return statics_;
+  }
 
   // Judges one address: refusals go to `skipped`; the winning source gives one Desired per
   // uplink whose prefixes cover the address (or a foreign refusal where another owner has one).
@@ -107,7 +134,8 @@ class World {
   const ObservedState& observed_;
   const LivenessView& liveness_;
   const Decision& decision_;
-  std::multimap<Ipv6Address, IfIndex> held_;  // liveness.held, address first
+  std::multimap<Ipv6Address, IfIndex> held_;                 // liveness.held, address first
+  std::map<Ipv6Address, std::vector<std::string>> statics_;  // config.static_addresses, inverted
 };
 
 std::optional<SkipReason> World::refuse(const Candidate& candidate) const {
@@ -126,10 +154,10 @@ std::optional<SkipReason> World::refuse(const Candidate& candidate) const {
   const auto in = [&a](const Prefix& p) { return p.contains(a); };
   if (std::any_of(config_.deny.begin(), config_.deny.end(), in)) return SkipReason::kDenied;
   const auto& uplinks = decision_.uplinks;
-  const bool in_prefix = std::any_of(uplinks.begin(), uplinks.end(), [&](const Uplink& u) {
-    return std::any_of(u.prefixes.begin(), u.prefixes.end(), in);
-  });
+  const bool in_prefix = std::any_of(uplinks.begin(), uplinks.end(),
+                                     [&](const Uplink& u) { return serves(u, candidate); });
   if (!in_prefix) return SkipReason::kOutsidePrefix;
+  if (candidate.ifindex == 0) return std::nullopt;  // static: bound to no interface
   const auto* link = observed_.link(candidate.ifindex);
   const std::string ifname = link != nullptr ? link->name : std::string();
   for (const auto& [pattern, allowed] : config_.interface_prefixes) {
@@ -150,10 +178,7 @@ void World::judge(const Ipv6Address& address, std::vector<Skipped>& skipped,
     }
     if (std::exchange(taken, true)) return;
     for (const auto& uplink : decision_.uplinks) {
-      if (std::none_of(uplink.prefixes.begin(), uplink.prefixes.end(),
-                       [&](const Prefix& p) { return p.contains(address); })) {
-        continue;
-      }
+      if (!serves(uplink, candidate)) continue;
       const auto installed = observed_.proxies().find({uplink.index, address});
       if (installed != observed_.proxies().end() && installed->second != config_.owner_protocol) {
         skipped.push_back({address, candidate.ifindex, SkipReason::kForeign});
@@ -166,30 +191,50 @@ void World::judge(const Ipv6Address& address, std::vector<Skipped>& skipped,
   });
 }
 
-// Visits every address the kernel lists as an address, a neighbour or a held neighbour, in
-// ascending order, each once: a merge of three sorted sequences, with no copy of them.
+// One sorted sequence of a merge, and how to read its address.
+template <typename Iterator, typename Key>
+struct Cursor {
+  Iterator it;
+  Iterator end;
+  Key key;
+};
+template <typename Iterator, typename Key>
+Cursor(Iterator, Iterator, Key) -> Cursor<Iterator, Key>;
+
+// Visits every address of the sorted sequences (addresses, host routes, neighbours, held
+// neighbours, static addresses) in ascending order, each once: a merge with no copy of them.
+template <typename Visit, typename... Cursors>
+void merge_addresses(Visit&& visit, Cursors... cursors) {
+  while (true) {
+    std::optional<Ipv6Address> next;
+    const auto lowest = [&next](const auto& c) {
+      if (c.it != c.end && (!next || c.key(*c.it) < *next)) next = c.key(*c.it);
+    };
+    (lowest(cursors), ...);
+    if (!next) return;
+    visit(*next);
+    const auto skip = [&next](auto& c) {
+      while (c.it != c.end && c.key(*c.it) == *next) ++c.it;
+    };
+    (skip(cursors), ...);
+  }
+}
+
+// Visits every address the kernel lists as an address, a host route, a neighbour or a held
+// neighbour, and every static address, in ascending order, each once.
 template <typename Visit>
 void for_each_address(const ObservedState& observed,
-                      const std::multimap<Ipv6Address, IfIndex>& held, Visit&& visit) {
-  auto a = observed.addresses().begin();
-  auto n = observed.neighbours().begin();
-  auto h = held.begin();
-  const auto a_end = observed.addresses().end();
-  const auto n_end = observed.neighbours().end();
-  const auto h_end = held.end();
-  while (a != a_end || n != n_end || h != h_end) {
-    std::optional<Ipv6Address> next;
-    const auto lowest = [&next](const Ipv6Address& x) {
-      if (!next || x < *next) next = x;
-    };
-    if (a != a_end) lowest(a->first.address);
-    if (n != n_end) lowest(n->first.address);
-    if (h != h_end) lowest(h->first);
-    visit(*next);
-    while (a != a_end && a->first.address == *next) ++a;
-    while (n != n_end && n->first.address == *next) ++n;
-    while (h != h_end && h->first == *next) ++h;
-  }
+                      const std::multimap<Ipv6Address, IfIndex>& held,
+                      const std::map<Ipv6Address, std::vector<std::string>>& statics,
+                      Visit&& visit) {
+  const auto first = [](const auto& item) -> const Ipv6Address& { return item.first; };
+  const auto source = [](const auto& item) -> const Ipv6Address& { return item.first.address; };
+  const auto route = [](const SourceKey& key) -> const Ipv6Address& { return key.address; };
+  merge_addresses(visit, Cursor{observed.addresses().begin(), observed.addresses().end(), source},
+                  Cursor{observed.host_routes().begin(), observed.host_routes().end(), route},
+                  Cursor{observed.neighbours().begin(), observed.neighbours().end(), source},
+                  Cursor{held.begin(), held.end(), first},
+                  Cursor{statics.begin(), statics.end(), first});
 }
 
 // Counts one admitted address against the caps; false when a cap refuses it.
@@ -262,7 +307,7 @@ void DecisionEngine::full(const Config& config, const ObservedState& observed,
     const World world(config, observed, liveness, decision);
     std::vector<Skipped> skipped;
     std::vector<Eligible> eligible;
-    for_each_address(observed, world.held(),
+    for_each_address(observed, world.held(), world.statics(),
                      [&](const Ipv6Address& address) { world.judge(address, skipped, eligible); });
     decision.skipped.insert(skipped.begin(), skipped.end());
     // Caps: what is installed already keeps its place; newcomers queue behind it, configured

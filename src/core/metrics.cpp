@@ -121,8 +121,8 @@ std::vector<Family> families_of(const MetricsSnapshot& m) {
                          "Proxy entries installed by this agent, by uplink and source.");
   auto counts = m.entries;
   for (const auto& uplink : m.uplinks) {
-    for (const auto source : {Source::kAddress, Source::kNeighbour}) {
-      counts.try_emplace({uplink, std::string(to_string(source))}, 0);
+    for (auto i = 0; i <= static_cast<int>(kLastSource); ++i) {
+      counts.try_emplace({uplink, std::string(to_string(static_cast<Source>(i)))}, 0);
     }
   }
   for (const auto& [key, count] : counts) {

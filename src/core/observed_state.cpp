@@ -36,6 +36,7 @@ void ObservedState::replace(Snapshot snapshot) {
   addresses_.clear();
   neighbours_.clear();
   routes_.clear();
+  host_routes_.clear();
   for (auto& link : snapshot.links) {
     links_[link.index] = std::move(link);
   }
@@ -47,6 +48,7 @@ void ObservedState::replace(Snapshot snapshot) {
   }
   for (const auto& route : snapshot.routes) {
     routes_[key_of(route)] = route;
+    if (is_host_route(route)) host_routes_.insert({route.destination.network(), route.oif});
   }
   replace_proxies(snapshot.proxies);
 }
@@ -132,7 +134,16 @@ bool ObservedState::apply_neighbour(const NeighbourEvent& event) {
 }
 
 bool ObservedState::apply_route(const RouteEvent& event) {
-  return upsert(routes_, key_of(event.route), event.route, event.change);
+  const bool changed = upsert(routes_, key_of(event.route), event.route, event.change);
+  if (changed && is_host_route(event.route)) {
+    const SourceKey key{event.route.destination.network(), event.route.oif};
+    if (event.change == Change::kDel) {
+      host_routes_.erase(key);
+    } else {
+      host_routes_.insert(key);
+    }
+  }
+  return changed;
 }
 
 bool ObservedState::apply_proxy(const ProxyEvent& event) {
@@ -148,6 +159,7 @@ void ObservedState::forget_interface(IfIndex index) {
   erase_where(neighbours_, [index](const SourceKey& key) { return key.ifindex == index; });
   erase_where(proxies_, [index](const IfAddressKey& key) { return key.first == index; });
   erase_where(routes_, [index](const RouteKey& key) { return key.oif == index; });
+  std::erase_if(host_routes_, [index](const SourceKey& key) { return key.ifindex == index; });
 }
 
 }  // namespace ndpsync

@@ -7,7 +7,13 @@
 namespace ndpsync {
 
 std::string_view to_string(Source source) {
-  return source == Source::kAddress ? "address" : "neighbour";
+  switch (source) {
+    case Source::kAddress: return "address";
+    case Source::kNeighbour: return "neighbour";
+    case Source::kRoute: return "route";
+    case Source::kStatic: return "static";
+  }
+  return "unknown";
 }
 
 std::string_view to_string(SkipReason reason) {

@@ -10,6 +10,7 @@ const char* const kVersion = NDPSYNC_VERSION;
 using nlohmann::json;
 
 std::string name_of(const Names& names, IfIndex index) {
+  if (index == 0) return {};  // no interface: a static address's source
   const auto it = names.find(index);
   return it != names.end() ? it->second : "if" + std::to_string(index);
 }
@@ -208,8 +209,8 @@ std::string report_text(const ReconcileReport& report) {
     for (const auto& e : entries) {
       out << verb << " " << e.address.to_string() << " on " << name_of(report.names, e.ifindex);
       if (const auto it = d.desired.find({e.ifindex, e.address}); it != d.desired.end()) {
-        out << " (" << to_string(it->second.source) << " on "
-            << name_of(report.names, it->second.source_ifindex) << ")";
+        const auto where = name_of(report.names, it->second.source_ifindex);
+        out << " (" << to_string(it->second.source) << (where.empty() ? "" : " on " + where) << ")";
       }
       out << "\n";
     }

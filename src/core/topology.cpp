@@ -96,8 +96,13 @@ std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& ob
     if (link == nullptr) {
       continue;
     }
-    Uplink uplink{
-        .index = index, .name = link->name, .prefixes = config.prefixes, .source = source};
+    // An uplink's own prefixes take precedence over the shared ones (VLAN uplinks, each with
+    // its /64): every address is then claimed only where its prefix is.
+    const auto own = config.uplink_prefixes.find(link->name);
+    Uplink uplink{.index = index,
+                  .name = link->name,
+                  .prefixes = own != config.uplink_prefixes.end() ? own->second : config.prefixes,
+                  .source = source};
     if (const auto* found = search.found(); found != nullptr && found->index == index) {
       uplink.source = UplinkSource::kSlaac;
       uplink.evidence = found->evidence;

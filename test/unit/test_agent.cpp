@@ -281,8 +281,8 @@ TEST_CASE("agent: status carries the documented keys") {
 }
 
 TEST_CASE("agent: judging only the touched addresses equals judging them all") {
-  // A seeded random walk of downstream changes: after every batch, the incremental decision
-  // must be exactly what a fresh decide() says.
+  // A seeded random walk of downstream changes (addresses, neighbours, host routes): after every
+  // batch, the incremental decision must be exactly what a fresh decide() says.
   Harness h;
   std::uint32_t seed = 12345;
   const auto next = [&seed](std::uint32_t n) {
@@ -311,10 +311,16 @@ TEST_CASE("agent: judging only the touched addresses equals judging them all") {
         }
         continue;
       }
-      switch (next(4)) {
+      switch (next(6)) {
         case 0: h.kernel.remove_neighbour(ifindex, address); break;
         case 1: h.kernel.add_address(ifindex, address, 112); break;
         case 2: h.kernel.remove_address(ifindex, address); break;
+        case 3:  // a routed NIC's /128
+          h.kernel.add_route({.destination = prefix(std::string(address) + "/128"),
+                              .oif = ifindex,
+                              .protocol = 3});
+          break;
+        case 4: h.kernel.remove_route(std::string(address) + "/128", ifindex); break;
         default: h.kernel.set_neighbour(ifindex, address, states[next(6)]); break;
       }
     }

@@ -145,6 +145,8 @@ TEST_CASE("metrics: a full status document renders valid text with every documen
   // An uplink without entries still has its series, at zero: "no entries" is something to see.
   CHECK(s.at("ndpsync_entries{uplink=\"eth1\",source=\"neighbour\"}") == 0);
   CHECK(s.at("ndpsync_entries{uplink=\"eth1\",source=\"address\"}") == 0);
+  CHECK(s.at("ndpsync_entries{uplink=\"eth1\",source=\"route\"}") == 0);
+  CHECK(s.at("ndpsync_entries{uplink=\"eth0\",source=\"static\"}") == 0);
   CHECK(s.at("ndpsync_skipped_addresses{reason=\"outside-prefix\"}") == 2);
   CHECK(s.at("ndpsync_skipped_addresses{reason=\"link-local\"}") == 1);
   CHECK(s.at("ndpsync_skipped_addresses{reason=\"cap\"}") == 0);  // every reason, zero or not
@@ -168,7 +170,7 @@ TEST_CASE("metrics: a full status document renders valid text with every documen
   CHECK(s.at("ndpsync_dad_probes_total{outcome=\"ignored\"}") == 2);
   CHECK(s.at("ndpsync_capped_addresses") == 0);
   // Every counter of the document has its metric.
-  CHECK(s.size() == 45);
+  CHECK(s.size() == 49);  // with four entry series (one per source) for each of two uplinks
 }
 
 TEST_CASE("metrics: label values and help text are escaped") {

@@ -35,6 +35,11 @@ struct Config {
   std::vector<std::string> uplinks;
   std::vector<std::string> downstream;  // names or globs
   std::vector<Prefix> prefixes;
+  // Per uplink, by name: its prefixes, in place of `prefixes` (and of detection) for that uplink.
+  std::map<std::string, std::vector<Prefix>> uplink_prefixes;
+  // Per uplink, by name: addresses claimed there although no event reveals them (a container
+  // that never speaks). They pass the same guards as every other source.
+  std::map<std::string, std::vector<Ipv6Address>> static_addresses;
 
   // Guards.
   std::vector<Prefix> deny;

@@ -3,6 +3,7 @@
 
 #include <limits>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "ndpsync/kernel_port.hpp"
@@ -38,6 +39,16 @@ struct RouteKey {
   auto operator<=>(const RouteKey&) const = default;
 };
 
+// A main-table unicast route to one address (/128) with no gateway: the address sits on that
+// interface's link, as Incus/LXD routed NICs and Calico-style setups make it (`ADDR dev vethX`).
+// Downstream, it is an address to mirror. Blackhole and unreachable routes never get here
+// (the parser keeps RTN_UNICAST only); a /128 through a gateway names a router's client, not a
+// node on the link, and is not one.
+inline bool is_host_route(const Route& route) {
+  return route.table == 254 && route.destination.length() == 128 && !route.gateway &&
+         route.oif != 0;
+}
+
 inline Neighbour neighbour_of(const std::pair<const SourceKey, NeighbourInfo>& item) {
   const auto& [key, info] = item;
   return {key.ifindex, key.address, info.state, info.router, info.lladdr};
@@ -67,6 +78,11 @@ class ObservedState {
     return range_of(neighbours_, address);
   }
   [[nodiscard]] const std::map<RouteKey, Route>& routes() const { return routes_; }
+  // The host routes (is_host_route), address first: (address, oif).
+  [[nodiscard]] const std::set<SourceKey>& host_routes() const { return host_routes_; }
+  [[nodiscard]] auto host_routes_of(const Ipv6Address& address) const {
+    return range_of(host_routes_, address);
+  }
   [[nodiscard]] const ProxyTable& proxies() const { return proxies_; }
 
   // Keeps the proxy view in step with what we just wrote (the kernel will not tell us).
@@ -103,6 +119,7 @@ class ObservedState {
   std::map<SourceKey, Address> addresses_;
   std::map<SourceKey, NeighbourInfo> neighbours_;
   std::map<RouteKey, Route> routes_;
+  std::set<SourceKey> host_routes_;  // an index of routes_
   ProxyTable proxies_;
 };
 

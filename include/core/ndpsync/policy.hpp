@@ -15,7 +15,10 @@
 
 namespace ndpsync {
 
-enum class Source : std::uint8_t { kAddress, kNeighbour };
+// Where an address to mirror comes from: an address configured on a downstream interface, a
+// neighbour there, a /128 route into one (is_host_route), or the config's `static` list.
+enum class Source : std::uint8_t { kAddress, kNeighbour, kRoute, kStatic };
+constexpr Source kLastSource = Source::kStatic;  // metrics list every source up to it
 std::string_view to_string(Source source);
 
 // Stable reason codes: they appear in the status JSON and in `reconcile --json`.
@@ -53,7 +56,7 @@ struct Uplink {
 // Decision::desired, (uplink, address), with our owner protocol: kept once, in the key.
 struct Desired {
   Source source = Source::kAddress;
-  IfIndex source_ifindex = 0;
+  IfIndex source_ifindex = 0;  // 0 for a static address: no interface revealed it
   auto operator<=>(const Desired&) const = default;
 };
 
