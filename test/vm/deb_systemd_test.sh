@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# NEEDS THE VM HARNESS'S SYSTEMD MODE. Not wired into CI yet; never run it on a real host.
-#
 # The Debian package under a real systemd, inside a throw-away VM: install, READY and STATUS,
 # the watchdog, the unprivileged user, reload with a good and with a bad config, no restart loop
 # on a config error, upgrade (running: restarted; stopped: stays stopped; the admin's conffile
-# kept), remove, purge, and nothing left behind.
+# kept), remove, purge, and nothing left behind; and the time from `systemctl start` to READY=1.
 #
 #   test/vm/deb_systemd_test.sh NDPSYNC_DEB NDPSYNC_NEXT_DEB
 #
@@ -12,6 +10,8 @@
 #   scripts/build-deb.sh --out OUT                    # ndpsync_0.1.0_amd64.deb
 #   scripts/build-deb.sh --out OUT --version 0.1.0+1  # ndpsync_0.1.0+1_amd64.deb
 # The package's dependencies must be installed in the VM image already (dpkg -i, no network).
+# scripts/test.sh runs it in a 6.1 guest (docs/testing.md):
+#   test/vm/run.sh --kernel 6.1 --systemd [--mask UNIT]... -- bash test/vm/deb_systemd_test.sh DEB NEXT
 #
 # It installs a package and starts a service that sets net.ipv6 sysctls (all.forwarding=1) in
 # the machine's own network namespace, so it refuses to run unless PID 1 is systemd, the machine
