@@ -113,7 +113,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   done
   test/vm/run.sh --kernel 6.1 --systemd "${vm_masks[@]}" --timeout 900 -- \
     bash test/vm/deb_systemd_test.sh "$deb" "$next" >"$deb_log" 2>&1 || vm_failed+=("6.1 (the package under systemd)")
-  grep -E '^(ok |not ok|# startup|[0-9]+ passed|# vm:)' "$deb_log" || true
+  grep -E '^(## |ok |not ok|# startup|[0-9]+ passed|# vm:)' "$deb_log" || true
   if [[ $(dpkg_ndpsync) != "$dpkg_before" ]]; then
     echo "== the package test changed ndpsync in this machine's dpkg database: it must install only in the guest"
     vm_failed+=("the machine's dpkg database")
