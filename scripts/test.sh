@@ -57,7 +57,9 @@ cmake --build build-asan -j"$jobs"
 # 12's 6.1 and bookworm's 6.12 kernels, each in a qemu guest (test/vm/run.sh, docs/testing.md).
 # No KVM here, so qemu emulates: the scripts run in their reduced mode (LAB_REDUCED=1) with
 # stretched waits (LAB_TIME_SCALE, 10 by default in a guest). Both guests run side by side; each
-# keeps about one core busy. NDPSYNC_SKIP_VM=1 skips this phase.
+# keeps about one core busy. Then the Debian package under systemd in a third guest on 6.1
+# (test/vm/deb_systemd_test.sh: installed, upgraded, removed and purged there only, never on
+# this machine, whose dpkg database is checked unchanged). NDPSYNC_SKIP_VM=1 skips this phase.
 # =============================================================================================
 if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   echo "== integration suite in qemu guests on Debian's 6.1 and 6.12 kernels"
@@ -83,5 +85,42 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
     echo "== guest $k FAILED; the last 100 lines of build/vm/logs/suite-$k.log:"
     tail -n 100 "build/vm/logs/suite-$k.log"
   done
+
+  # The package and its next version (for the upgrade). build-deb/build is warm: test_deb built
+  # it above, and the version is only in the control file, so this is the staging and lintian.
+  echo "== the Debian package under systemd in a qemu guest on 6.1"
+  deb_log=build/vm/logs/deb-systemd-6.1.log
+  rm -rf build/vm/debs
+  build_deb() {   # build_deb [--version V]: the path of the .deb
+    scripts/build-deb.sh --out build/vm/debs "$@" >build/vm/logs/build-deb.log 2>&1 ||
+      { tail -n 40 build/vm/logs/build-deb.log >&2; return 1; }
+    tail -n1 build/vm/logs/build-deb.log
+  }
+  deb=$(build_deb)
+  next=$(build_deb --version "$(dpkg-deb -f "$deb" Version)+1")
+  # What this machine's dpkg knows of ndpsync, before and after (the guest's root is this file
+  # system read-only under a tmpfs overlay, so nothing it installs can land here).
+  dpkg_ndpsync() {
+    dpkg-query -W -f='${Status} ${Version}\n' ndpsync 2>/dev/null || true
+    grep -c ' ndpsync[: ]' /var/log/dpkg.log 2>/dev/null || true
+  }
+  dpkg_before=$(dpkg_ndpsync)
+  # The machine's other daemons are masked in the guest: ndppd and npd6 are NDP proxies themselves
+  # (the benchmark's peers), and the rest only lengthen the boot.
+  vm_masks=()
+  for u in ndppd npd6 radvd lxc lxc-net lxc-monitord postgresql docker containerd; do
+    vm_masks+=(--mask "$u.service")
+  done
+  test/vm/run.sh --kernel 6.1 --systemd "${vm_masks[@]}" --timeout 900 -- \
+    bash test/vm/deb_systemd_test.sh "$deb" "$next" >"$deb_log" 2>&1 || vm_failed+=("6.1 (the package under systemd)")
+  grep -E '^(## |ok |not ok|# startup|[0-9]+ passed|# vm:)' "$deb_log" || true
+  if [[ $(dpkg_ndpsync) != "$dpkg_before" ]]; then
+    echo "== the package test changed ndpsync in this machine's dpkg database: it must install only in the guest"
+    vm_failed+=("the machine's dpkg database")
+  fi
+  if [[ ${vm_failed[*]} == *package* ]]; then
+    echo "== the package guest FAILED; the last 100 lines of $deb_log:"
+    tail -n 100 "$deb_log"
+  fi
   [[ ${#vm_failed[@]} -eq 0 ]]
 fi

@@ -47,6 +47,9 @@ mount --bind "/newroot$MODS" "/newroot/lib/modules/$KVER" || halt_now "cannot bi
 cut -d' ' -f1 /proc/uptime >"/newroot$CTL/boot_s"
 
 if [ "$MODE" = systemd ]; then
+    # A machine that is itself a Docker container has /.dockerenv, which makes systemd believe it
+    # runs in a container (no udev, a console getty, units conditioned on virtualization).
+    rm -f /newroot/.dockerenv
     # The machine's fstab describes the machine's disks, which the guest does not have.
     mkdir -p /newroot/etc/systemd/system/multi-user.target.wants
     : >/newroot/etc/fstab
@@ -54,6 +57,8 @@ if [ "$MODE" = systemd ]; then
 [Unit]
 Description=test/vm: the command given to test/vm/run.sh
 After=multi-user.target
+SuccessAction=reboot-force
+FailureAction=reboot-force
 [Service]
 Type=oneshot
 ExecStart=/bin/bash $CTL/guest.sh $CTL systemd
@@ -62,8 +67,6 @@ StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/ttyS0
 TimeoutStartSec=infinity
-SuccessAction=reboot-force
-FailureAction=reboot-force
 [Install]
 WantedBy=multi-user.target
 EOF

@@ -6,14 +6,17 @@
 # The guest sees the machine's own root file system read-only (9p) under a tmpfs overlay, so every
 # tool installed here exists there; the checkout (or --share DIR) is shared read-write at the same
 # path; the unpacked kernel package's modules are bound to /lib/modules/<version>. There is no
-# network device. COMMAND runs as root in the guest's root namespace, in the current directory;
-# its exit status is this script's exit status (passed back through a shared file).
+# network device. COMMAND runs as root in the guest's root namespace, in the current directory,
+# with NDPSYNC_VM=1 set; its exit status is this script's exit status (passed back through a
+# shared file).
 #
 # Options:
 #   --kernel 6.1|6.12   Debian 12's kernel (linux-image-6.1.0-N-amd64-unsigned) or bookworm's 6.12
 #                       (linux-image-6.12.N+deb12-amd64-unsigned); the newest N apt-cache knows.
 #   --systemd           boot the machine's /lib/systemd/systemd as PID 1; COMMAND runs from a
 #                       oneshot unit (vm-run.service) that powers the guest off when done.
+#   --mask UNIT         with --systemd: mask UNIT in the guest (systemd.mask=), e.g. a daemon the
+#                       machine enables that the command does not need. Repeatable.
 #   --share DIR         the read-write share (default: the checkout). Never /, the machine's /tmp,
 #                       or any folder systemd-tmpfiles cleans: refused.
 #   --env NAME[=VALUE]  pass an environment variable to COMMAND (NDPSYNC*, LAB_TIME_SCALE and
@@ -42,7 +45,7 @@ die() {   # die CODE MSG...
     exit "$code"
 }
 usage() {
-    sed -n '3,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 say() { echo "# vm: $*" >&2; }
@@ -51,12 +54,14 @@ uptime_s() { local up _; read -r up _ </proc/uptime; echo "${up%.*}"; }
 
 kernel="" mode=cmd share=$REPO mem=3072 cpus=2 timeout=3600 use_elf=1 prepare_only=0
 envs=()
+masks=()
 while [[ $# -gt 0 ]]; do
     case $1 in
     --kernel) kernel=${2:-}; shift 2 || usage ;;
     --systemd) mode=systemd; shift ;;
     --share) share=${2:-}; shift 2 || usage ;;
     --env) envs+=("${2:-}"); shift 2 || usage ;;
+    --mask) masks+=("${2:-}"); shift 2 || usage ;;
     --mem) mem=${2:-}; shift 2 || usage ;;
     --cpus) cpus=${2:-}; shift 2 || usage ;;
     --timeout) timeout=${2:-}; shift 2 || usage ;;
@@ -74,6 +79,10 @@ case $kernel in
 *) die 2 "unknown kernel '$kernel' (known: 6.1, 6.12)" ;;
 esac
 [[ $prepare_only -eq 1 || $# -gt 0 ]] || { echo "test/vm: no COMMAND after --" >&2; usage; }
+for m in "${masks[@]}"; do
+    [[ $mode == systemd ]] || die 2 "--mask needs --systemd"
+    [[ $m =~ ^[A-Za-z0-9@._:-]+$ ]] || die 2 "--mask '$m': not a unit name"
+done
 for n in "$mem" "$cpus" "$timeout"; do
     [[ $n =~ ^[0-9]+$ ]] || die 2 "--mem, --cpus and --timeout take whole numbers (got '$n')"
 done
@@ -269,6 +278,9 @@ cp "$VM_DIR/guest.sh" "$CTL/guest.sh"
         fi
     done
     printf 'export VM_KERNEL=%q VM_KERNEL_RELEASE=%q\n' "$kernel" "$KVER"
+    # Tests that change the machine itself (test/vm/deb_systemd_test.sh installs a package and
+    # sets sysctls in the root namespace) run only where this says they are in a throw-away guest.
+    printf 'export NDPSYNC_VM=1\n'
     # The guest runs 10-25x slower than the machine: test/lab's waits stretch by this factor.
     printf 'export LAB_TIME_SCALE=${LAB_TIME_SCALE:-10}\n'
     printf 'exec'
@@ -278,6 +290,9 @@ cp "$VM_DIR/guest.sh" "$CTL/guest.sh"
 
 append="console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off rdinit=/init"
 append+=" vm.ctl=$CTL vm.share=$share vm.mods=$KDIR/root/lib/modules/$KVER vm.kver=$KVER vm.mode=$mode"
+for m in "${masks[@]}"; do
+    append+=" systemd.mask=$m"
+done
 
 say "$kernel: $pkg ($KVER), $boot, $cpus vCPUs, $mem MiB, mode $mode, share $share"
 t0=$(uptime_s)
