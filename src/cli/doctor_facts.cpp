@@ -73,51 +73,6 @@ std::string trim(const std::string& text) {
   return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
-// `ip6tables -S`: a FORWARD chain with a DROP policy, with every rule of every chain (an accept
-// for the containers may sit in a chain FORWARD jumps to: DOCKER-USER, ufw6-user-forward...).
-std::optional<ForwardFilter> ip6tables_filter(const std::string& text) {
-  bool drops = false;
-  ForwardFilter filter{.tool = "ip6tables", .chain = "FORWARD", .rules = {}};
-  for (const auto& line : lines_of(text)) {
-    if (line == "-P FORWARD DROP") drops = true;
-    if (line.starts_with("-A ")) filter.rules.push_back(line);
-  }
-  if (!drops) return std::nullopt;
-  return filter;
-}
-
-// `nft list ruleset`: the forward-hook chains of ip6 and inet tables whose policy is drop. The
-// table ip6tables-nft keeps (ip6 filter) is left out when ip6tables already reported it.
-std::vector<ForwardFilter> nft_filters(const std::string& text, bool skip_ip6tables_table) {
-  std::vector<ForwardFilter> filters;
-  std::string table;
-  std::optional<ForwardFilter> chain;
-  bool forward_drop = false;
-  for (const auto& raw : lines_of(text)) {
-    const auto line = trim(raw);
-    if (line.starts_with("table ")) {
-      table = line.substr(6, line.find(" {") - 6);
-    } else if (line.starts_with("chain ")) {
-      chain = ForwardFilter{
-          .tool = "nft", .chain = table + " " + line.substr(6, line.find(" {") - 6), .rules = {}};
-      forward_drop = false;
-    } else if (chain && line == "}") {
-      const bool ip6 = table.starts_with("ip6 ") || table.starts_with("inet ");
-      const bool ip6tables_own = skip_ip6tables_table && chain->chain == "ip6 filter FORWARD";
-      if (forward_drop && ip6 && !ip6tables_own) filters.push_back(std::move(*chain));
-      chain.reset();
-    } else if (chain) {
-      if (line.find("hook forward") != std::string::npos &&
-          line.find("policy drop") != std::string::npos) {
-        forward_drop = true;
-      } else if (!line.empty()) {
-        chain->rules.push_back(line);
-      }
-    }
-  }
-  return filters;
-}
-
 void read_firewall(HostFacts& facts) {
   const auto ip6tables = capture({"ip6tables", "-S"});
   if (ip6tables) {
@@ -191,6 +146,51 @@ void read_agent(HostFacts& facts, const std::string& socket) {
 }
 
 }  // namespace
+
+// `ip6tables -S`: a FORWARD chain with a DROP policy, with every rule of every chain (an accept
+// for the containers may sit in a chain FORWARD jumps to: DOCKER-USER, ufw6-user-forward...).
+std::optional<ForwardFilter> ip6tables_filter(const std::string& text) {
+  bool drops = false;
+  ForwardFilter filter{.tool = "ip6tables", .chain = "FORWARD", .rules = {}};
+  for (const auto& line : lines_of(text)) {
+    if (line == "-P FORWARD DROP") drops = true;
+    if (line.starts_with("-A ")) filter.rules.push_back(line);
+  }
+  if (!drops) return std::nullopt;
+  return filter;
+}
+
+// `nft list ruleset`: the forward-hook chains of ip6 and inet tables whose policy is drop. The
+// table ip6tables-nft keeps (ip6 filter) is left out when ip6tables already reported it.
+std::vector<ForwardFilter> nft_filters(const std::string& text, bool skip_ip6tables_table) {
+  std::vector<ForwardFilter> filters;
+  std::string table;
+  std::optional<ForwardFilter> chain;
+  bool forward_drop = false;
+  for (const auto& raw : lines_of(text)) {
+    const auto line = trim(raw);
+    if (line.starts_with("table ")) {
+      table = line.substr(6, line.find(" {") - 6);
+    } else if (line.starts_with("chain ")) {
+      chain = ForwardFilter{
+          .tool = "nft", .chain = table + " " + line.substr(6, line.find(" {") - 6), .rules = {}};
+      forward_drop = false;
+    } else if (chain && line == "}") {
+      const bool ip6 = table.starts_with("ip6 ") || table.starts_with("inet ");
+      const bool ip6tables_own = skip_ip6tables_table && chain->chain == "ip6 filter FORWARD";
+      if (forward_drop && ip6 && !ip6tables_own) filters.push_back(std::move(*chain));
+      chain.reset();
+    } else if (chain) {
+      if (line.find("hook forward") != std::string::npos &&
+          line.find("policy drop") != std::string::npos) {
+        forward_drop = true;
+      } else if (!line.empty()) {
+        chain->rules.push_back(line);
+      }
+    }
+  }
+  return filters;
+}
 
 Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::string& socket) {
   HostFacts facts;

@@ -458,13 +458,35 @@ class Checker {
 
   // True when an accepting rule names a downstream interface or covers a container's address,
   // not only for established connections.
+  [[nodiscard]] bool names_downstream(const std::string& word) const {
+    // iptables' "veth+" and nft's "veth*" are prefix wildcards.
+    const bool wildcard = !word.empty() && (word.back() == '+' || word.back() == '*');
+    return std::any_of(downstream_.begin(), downstream_.end(), [&](IfIndex index) {
+      const auto name = name_of(index);
+      return word == name || (wildcard && name.starts_with(word.substr(0, word.size() - 1)));
+    });
+  }
+  [[nodiscard]] bool covers_container(const std::string& word) const {
+    const auto prefix = Prefix::parse(word);
+    const auto address = Ipv6Address::parse(word);
+    return std::any_of(diagnosis_.decision.desired.begin(), diagnosis_.decision.desired.end(),
+                       [&](const auto& item) {
+                         const auto& a = item.first.second;
+                         return (prefix && prefix->contains(a)) || (address && *address == a);
+                       });
+  }
+
+  // True when a rule accepts new traffic from the uplink to the containers: it accepts, not only
+  // established connections; it matches their output interface (-o, oifname) or destination
+  // (-d, daddr); and it does not require a container interface as the input (-i docker0 -o
+  // docker0 is traffic between containers). A negated match ("! -o", "!=") matches nothing here.
   [[nodiscard]] bool lets_containers_in(const std::string& rule) const {
     const auto has = [&](std::string_view word) { return rule.find(word) != std::string::npos; };
     if (!(has("ACCEPT") || has("accept")) || has("ESTABLISHED") || has("established")) {
       return false;
     }
-    std::string token;
     std::vector<std::string> tokens;
+    std::string token;
     for (const char c : rule + " ") {
       if (c == ' ' || c == '"' || c == '{' || c == '}' || c == ',') {
         if (!token.empty()) tokens.push_back(std::move(token));
@@ -473,22 +495,36 @@ class Checker {
         token += c;
       }
     }
-    for (const auto& t : tokens) {
-      for (const auto index : downstream_) {
-        const auto& name = name_of(index);
-        // iptables' "veth+" and nft's "veth*" are prefix wildcards.
-        const bool wildcard = !t.empty() && (t.back() == '+' || t.back() == '*');
-        if (t == name || (wildcard && name.starts_with(t.substr(0, t.size() - 1)))) return true;
+    const auto is_any = [](const std::string& t, std::initializer_list<std::string_view> words) {
+      return std::find(words.begin(), words.end(), t) != words.end();
+    };
+    bool to_containers = false;
+    bool negated = false;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      const auto& key = tokens[i];
+      if (key == "!") {
+        negated = true;
+        continue;
       }
-      const auto prefix = Prefix::parse(t);
-      const auto address = Ipv6Address::parse(t);
-      for (const auto& [key, desired] : diagnosis_.decision.desired) {
-        if ((prefix && prefix->contains(key.second)) || (address && *address == key.second)) {
-          return true;
-        }
+      std::size_t v = i + 1;
+      if (v < tokens.size() && tokens[v] == "!=") {
+        negated = true;
+        ++v;
       }
+      if (v >= tokens.size()) break;
+      const auto& value = tokens[v];
+      if (is_any(key, {"-i", "--in-interface", "iifname", "iif"}) && !negated &&
+          names_downstream(value)) {
+        return false;
+      }
+      if (!negated && ((is_any(key, {"-o", "--out-interface", "oifname", "oif"}) &&
+                        names_downstream(value)) ||
+                       (is_any(key, {"-d", "--destination", "daddr"}) && covers_container(value)))) {
+        to_containers = true;
+      }
+      negated = false;
     }
-    return false;
+    return to_containers;
   }
 
   CheckResult firewall_forward() {

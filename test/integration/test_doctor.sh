@@ -7,8 +7,9 @@
 # With the agent running (it would repair sysctls behind our back otherwise):
 #   the config file changed after the agent read it; a hand-made proxy entry with no neighbour
 #   behind it; one with no route either; our entry on a downstream interface; a process named
-#   ndppd in the host's namespace; ip6tables FORWARD policy DROP (and the router's ping to a
-#   container really fails, and works after the suggested accept); a bridge without a fixed MAC;
+#   ndppd in the host's namespace; ip6tables FORWARD policy DROP, then an nft forward chain with
+#   policy drop (each time the router's ping to a container really fails, and works after the
+#   suggested accept); a bridge without a fixed MAC;
 #   another interface taking RAs with accept_ra=1; a /56 on the uplink; a container address
 #   outside the uplink's prefix; a kernel with a known defect (setarch --uname-2.6).
 # With the agent stopped: the agent not running; all.proxy_ndp=0; proxy_delay=80; forwarding off
@@ -124,6 +125,15 @@ router_pings_ct1 >/dev/null || fail "the router cannot ping c1 after the accepts
 ok "the router pings c1 again"
 ip netns exec "$LAB_H" ip6tables -F FORWARD
 ip netns exec "$LAB_H" ip6tables -P FORWARD ACCEPT
+ip netns exec "$LAB_H" nft add table inet ndt
+ip netns exec "$LAB_H" nft 'add chain inet ndt forward { type filter hook forward priority 0; policy drop; }'
+! router_pings_ct1 >/dev/null 2>&1 || fail "the router still pings c1 through nft's drop policy"
+doctor_expect "an nft forward chain with policy drop" "firewall-forward" "\(nft, inet ndt forward\)"
+ip netns exec "$LAB_H" nft add rule inet ndt forward oifname '{ "vc1", "br0" }' accept
+doctor_expect "after nft's accept" "" ""
+router_pings_ct1 >/dev/null || fail "the router cannot ping c1 after nft's accept"
+ok "the router pings c1 through nft's accept"
+ip netns exec "$LAB_H" nft delete table inet ndt
 
 section "bridge-mac"
 ip -n "$LAB_H" link add br9 type bridge

@@ -2,6 +2,7 @@
 // a time. Each check must name its problem, and only its own.
 #include <catch2/catch.hpp>
 
+#include "doctor.hpp"
 #include "lab.hpp"
 #include "ndpsync/doctor.hpp"
 
@@ -261,6 +262,76 @@ TEST_CASE("doctor: a forward firewall that drops the containers' traffic") {
                                                         CheckResult::kNotApplicable}) !=
           d.checks.end());
   }
+}
+
+TEST_CASE("doctor: Docker's own ip6tables rules, as ip6tables -S prints them") {
+  const auto filter = cli::ip6tables_filter(R"(-P INPUT ACCEPT
+-P FORWARD DROP
+-P OUTPUT ACCEPT
+-N DOCKER
+-N DOCKER-ISOLATION-STAGE-1
+-N DOCKER-USER
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+-A FORWARD -o br0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -o br0 -j DOCKER
+-A FORWARD -i br0 ! -o br0 -j ACCEPT
+-A FORWARD -i br0 -o br0 -j ACCEPT
+-A DOCKER-USER -j RETURN
+)");
+  REQUIRE(filter);
+  CHECK(filter->rules.size() == 7);
+  Host host;
+  host.facts.forward_filters = {*filter};
+  expect_only(host.diagnose(), "firewall-forward", "DOCKER-USER");
+
+  SECTION("the recipe's accept in DOCKER-USER lets the router in") {
+    host.facts.forward_filters.back().rules.push_back("-A DOCKER-USER -o br0 -j ACCEPT");
+    CHECK(host.diagnose().healthy());
+  }
+  SECTION("an accept for another destination does not") {
+    host.facts.forward_filters.back().rules.push_back("-A DOCKER-USER -d 2001:db8:9::/64 -j ACCEPT");
+    host.facts.forward_filters.back().rules.push_back("-A DOCKER-USER ! -o br0 -j ACCEPT");
+    CHECK_FALSE(host.diagnose().healthy());
+  }
+  SECTION("a FORWARD policy of ACCEPT is no filter") {
+    CHECK_FALSE(cli::ip6tables_filter("-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n"));
+  }
+}
+
+TEST_CASE("doctor: nft forward chains with a drop policy") {
+  const std::string ruleset = R"(table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		iifname "br0" oifname != "br0" accept
+	}
+}
+table ip6 filter {
+	chain FORWARD {
+		type filter hook forward priority filter; policy drop;
+	}
+}
+table ip filter {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+	}
+}
+)";
+  const auto filters = cli::nft_filters(ruleset, /*skip_ip6tables_table=*/true);
+  REQUIRE(filters.size() == 1);
+  CHECK(filters[0].chain == "inet filter forward");
+  CHECK(filters[0].rules.size() == 2);
+  CHECK(cli::nft_filters(ruleset, false).size() == 2);
+  Host host;
+  host.facts.forward_filters = filters;
+  expect_only(host.diagnose(), "firewall-forward", "oifname");
+  host.facts.forward_filters[0].rules.push_back("oifname \"vc1\" ip6 daddr 2001:db8:0:1::1:0/112 accept");
+  CHECK(host.diagnose().healthy());
 }
 
 TEST_CASE("doctor: a kernel with a known defect") {
