@@ -127,6 +127,7 @@ ip netns exec "$LAB_H" ip6tables -F FORWARD
 ip netns exec "$LAB_H" ip6tables -P FORWARD ACCEPT
 ip netns exec "$LAB_H" nft add table inet ndt
 ip netns exec "$LAB_H" nft 'add chain inet ndt forward { type filter hook forward priority 0; policy drop; }'
+ip netns exec "$LAB_H" nft add rule inet ndt forward ct state established,related accept
 ! router_pings_ct1 >/dev/null 2>&1 || fail "the router still pings c1 through nft's drop policy"
 doctor_expect "an nft forward chain with policy drop" "firewall-forward" "\(nft, inet ndt forward\)"
 ip netns exec "$LAB_H" nft add rule inet ndt forward oifname '{ "vc1", "br0" }' accept
