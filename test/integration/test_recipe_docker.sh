@@ -40,10 +40,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/engines.sh"
 skip_unless_root
 
-skip() {
-    echo "SKIP: $*"
-    exit 77
-}
 # Debian's engine and client by path: another `docker` (a newer client) may come first on PATH.
 DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
 DOCKER=${DOCKER:-/usr/bin/docker}

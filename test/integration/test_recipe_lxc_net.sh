@@ -24,10 +24,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/engines.sh"
 skip_unless_root
 
-skip() {
-    echo "SKIP: $*"
-    exit 77
-}
 LXC_NET=${LXC_NET:-/usr/libexec/lxc/lxc-net}
 [[ -x $LXC_NET ]] || skip "lxc-net's script not found at $LXC_NET (apt-get install lxc)"
 for tool in lxc-create lxc-start lxc-stop lxc-destroy lxc-attach lxc-wait dnsmasq; do

@@ -29,10 +29,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/engines.sh"
 skip_unless_root
 
-skip() {
-    echo "SKIP: $*"
-    exit 77
-}
 LXD=${LXD:-/usr/bin/lxd}
 LXC=${LXC:-/usr/bin/lxc}   # LXD's client (not LXC's lxc-* tools)
 [[ -x $LXD ]] || skip "lxd not found at $LXD (apt-get install lxd)"

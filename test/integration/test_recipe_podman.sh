@@ -27,10 +27,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/engines.sh"
 skip_unless_root
 
-skip() {
-    echo "SKIP: $*"
-    exit 77
-}
 PODMAN=${PODMAN:-/usr/bin/podman}
 [[ -x $PODMAN ]] || skip "podman not found at $PODMAN (apt-get install podman)"
 why=$(engine_prereqs)

@@ -23,6 +23,12 @@
 
 ENGINE_HOLDER=""
 
+# skip REASON...: this engine cannot run here; exit 77 (skipped) with the reason.
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
 engine_ns_start() {
     local ready=$LAB_DIR/engine-ns.ready
     rm -f "$ready"
