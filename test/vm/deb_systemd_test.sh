@@ -157,6 +157,8 @@ time_starts() { # time_starts LABEL WANT_ENTRIES DROP(0|1)
   local i t0 t1 walls=() forks=() n
   for i in 1 2 3; do
     systemctl stop ndpsync
+    # Nine starts in a row beat the unit's start rate limit (5 in 10 s) on a fast machine.
+    systemctl reset-failed ndpsync
     [[ $3 -eq 0 ]] || drop_entries
     t0=$(now_ms)
     systemctl start ndpsync || fail "systemctl start ($1)"
