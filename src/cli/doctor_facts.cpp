@@ -85,9 +85,8 @@ void read_firewall(HostFacts& facts) {
     }
   }
   if (!ip6tables && !nft) {
-    facts.firewall_unreadable = geteuid() != 0
-                                    ? "not root: ip6tables and nft need CAP_NET_ADMIN"
-                                    : "neither ip6tables -S nor nft list ruleset ran";
+    facts.firewall_unreadable = geteuid() != 0 ? "not root: ip6tables and nft need CAP_NET_ADMIN"
+                                               : "neither ip6tables -S nor nft list ruleset ran";
   }
 }
 
@@ -127,8 +126,8 @@ void read_processes(HostFacts& facts) {
 void read_agent(HostFacts& facts, const std::string& socket) {
   const auto text = query_status(socket);
   if (!text.ok() || text.value.empty()) {
-    facts.agent_error = text.ok() ? "the agent on " + socket + " closed without answering"
-                                  : text.status.message;
+    facts.agent_error =
+        text.ok() ? "the agent on " + socket + " closed without answering" : text.status.message;
     return;
   }
   try {

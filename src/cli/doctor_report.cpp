@@ -10,12 +10,9 @@ namespace {
 
 std::string_view result_word(CheckResult result) {
   switch (result) {
-    case CheckResult::kOk:
-      return "ok";
-    case CheckResult::kProblem:
-      return "problem";
-    case CheckResult::kNotApplicable:
-      return "not_applicable";
+    case CheckResult::kOk: return "ok";
+    case CheckResult::kProblem: return "problem";
+    case CheckResult::kNotApplicable: return "not_applicable";
   }
   return "?";
 }
@@ -35,9 +32,9 @@ std::string uplinks_text(const Decision& decision) {
 
 std::string doctor_text(const Diagnosis& diagnosis) {
   std::ostringstream out;
-  out << "uplink: " << uplinks_text(diagnosis.decision) << "; "
-      << diagnosis.decision.desired.size() << " container address"
-      << (diagnosis.decision.desired.size() == 1 ? "" : "es") << " to proxy\n\n";
+  out << "uplink: " << uplinks_text(diagnosis.decision) << "; " << diagnosis.decision.desired.size()
+      << " container address" << (diagnosis.decision.desired.size() == 1 ? "" : "es")
+      << " to proxy\n\n";
   for (const auto& [id, result] : diagnosis.checks) {
     const auto word = result == CheckResult::kProblem ? "PROBLEM"
                       : result == CheckResult::kOk    ? "ok"
@@ -45,8 +42,7 @@ std::string doctor_text(const Diagnosis& diagnosis) {
     out << "  " << word << std::string(9 - std::string_view(word).size(), ' ') << id << "\n";
   }
   for (const auto& finding : diagnosis.findings) {
-    out << "\n[" << finding.check << "] " << finding.problem << ".\n  fix: " << finding.fix
-        << "\n";
+    out << "\n[" << finding.check << "] " << finding.problem << ".\n  fix: " << finding.fix << "\n";
   }
   const auto n = diagnosis.findings.size();
   out << "\n"

@@ -94,10 +94,9 @@ class Checker {
                        });
   }
   [[nodiscard]] bool has_default_route(IfIndex index) const {
-    return std::any_of(observed_.routes().begin(), observed_.routes().end(),
-                       [&](const auto& item) {
-                         return item.second.is_default() && item.second.oif == index;
-                       });
+    return std::any_of(observed_.routes().begin(), observed_.routes().end(), [&](const auto& item) {
+      return item.second.is_default() && item.second.oif == index;
+    });
   }
   // Who turns forwarding on behind the admin's back, by the processes that do.
   [[nodiscard]] std::string forwarding_cause() const {
@@ -129,7 +128,8 @@ class Checker {
     for (std::size_t i = 0; i < items.size() && i < kExamples; ++i) {
       text += (i == 0 ? "" : ", ") + items[i];
     }
-    if (items.size() > kExamples) text += " and " + std::to_string(items.size() - kExamples) + " more";
+    if (items.size() > kExamples)
+      text += " and " + std::to_string(items.size() - kExamples) + " more";
     return text;
   }
   static std::string count(std::size_t n, const char* one, const char* many) {
@@ -154,9 +154,8 @@ class Checker {
               file(agent.config_file) + ", but its config is now " + file(facts_.config_file),
           "ndpsync check-config, then systemctl reload ndpsync");
     } else if (facts_.config_file && agent.config_digest != facts_.config_digest) {
-      add("the config file " + *facts_.config_file +
-              " changed after the running agent (pid " + std::to_string(agent.pid) +
-              ") read it: the agent still runs the old config",
+      add("the config file " + *facts_.config_file + " changed after the running agent (pid " +
+              std::to_string(agent.pid) + ") read it: the agent still runs the old config",
           "ndpsync check-config, then systemctl reload ndpsync");
     }
     return CheckResult::kOk;
@@ -191,7 +190,8 @@ class Checker {
       const bool accept_ra_1 = conf_is(uplink.name, "accept_ra", "1");
       if (route_gone && !accept_ra_1) {
         add("the uplink " + uplink.name + " has no default route (found from " +
-                UplinkCandidate{.index = uplink.index, .name = uplink.name, .evidence = uplink.evidence}
+                UplinkCandidate{
+                    .index = uplink.index, .name = uplink.name, .evidence = uplink.evidence}
                     .evidence_text() +
                 "): " + forwarding_cause() + ", which dropped it; with accept_ra=" +
                 conf(uplink.name, "accept_ra").value_or("?") +
@@ -199,8 +199,8 @@ class Checker {
             "wait for the next RA (rdisc6 " + uplink.name +
                 " asks for one now); if none comes, the router stopped advertising");
       } else if (conf_is(uplink.name, "forwarding", "1") && accept_ra_1) {
-        add("the uplink " + uplink.name + " has accept_ra=1 while forwarding is on: " +
-                forwarding_cause() +
+        add("the uplink " + uplink.name +
+                " has accept_ra=1 while forwarding is on: " + forwarding_cause() +
                 ", and then the kernel ignores the router's advertisements, so the host's "
                 "default route " +
                 (route_gone ? "is gone (dropped when forwarding went on)"
@@ -219,10 +219,12 @@ class Checker {
       return CheckResult::kNotApplicable;
     }
     for (const auto* link : ra_takers()) {
-      add(link->name + " takes router advertisements with accept_ra=1: with forwarding on, the "
-                       "kernel ignores them, and " + link->name +
-              " loses the routes they gave it (its default route)",
-          "sysctl -w net.ipv6.conf." + link->name + ".accept_ra=2, and put the same line in "
+      add(link->name +
+              " takes router advertisements with accept_ra=1: with forwarding on, the "
+              "kernel ignores them, and " +
+              link->name + " loses the routes they gave it (its default route)",
+          "sysctl -w net.ipv6.conf." + link->name +
+              ".accept_ra=2, and put the same line in "
               "/etc/sysctl.d/ (or accept_ra=0 if it should not take RAs)");
     }
     return CheckResult::kOk;
@@ -259,8 +261,8 @@ class Checker {
     for (const auto& uplink : diagnosis_.decision.uplinks) {
       const auto value = sysctl(SysctlKey::Tree::kNeigh, uplink.name, "proxy_delay");
       int delay = 0;
-      if (!value || std::from_chars(value->data(), value->data() + value->size(), delay).ec !=
-                        std::errc{}) {
+      if (!value ||
+          std::from_chars(value->data(), value->data() + value->size(), delay).ec != std::errc{}) {
         continue;
       }
       if (delay > 0) {
@@ -271,7 +273,8 @@ class Checker {
                 "for proxied addresses after a random delay of up to " +
                 seconds + " s, so a container's first packet waits that long",
             "\"proxy_delay_ms\": 0 in the config (ndpsync then sets it), or sysctl -w "
-            "net.ipv6.neigh." + uplink.name + ".proxy_delay=0");
+            "net.ipv6.neigh." +
+                uplink.name + ".proxy_delay=0");
       }
     }
     return CheckResult::kOk;
@@ -391,7 +394,8 @@ class Checker {
     if (!dead.empty()) {
       add(count(dead.size(), "address is", "addresses are") +
               " proxied on the uplink with no live neighbour behind it on a container "
-              "interface: " + examples(dead) +
+              "interface: " +
+              examples(dead) +
               ". The host answers the router for them, and their traffic dies at the host",
           "if ndpsync's agent runs, it withdraws its own such entries after liveness_timeout; "
           "remove the others with ip -6 neigh del proxy ADDR dev UPLINK");
@@ -425,11 +429,11 @@ class Checker {
     // address as kForeign rather than claim it.
     std::vector<std::string> foreign;
     for (const auto& entry : diagnosis_.decision.foreign) {
-      const bool shadows = std::any_of(
-          diagnosis_.decision.skipped.begin(), diagnosis_.decision.skipped.end(),
-          [&](const Skipped& s) {
-            return s.reason == SkipReason::kForeign && s.address == entry.address;
-          });
+      const bool shadows =
+          std::any_of(diagnosis_.decision.skipped.begin(), diagnosis_.decision.skipped.end(),
+                      [&](const Skipped& s) {
+                        return s.reason == SkipReason::kForeign && s.address == entry.address;
+                      });
       if (shadows) foreign.push_back(entry.address.to_string() + " dev " + name_of(entry.ifindex));
     }
     if (!foreign.empty()) {
@@ -449,8 +453,9 @@ class Checker {
       if (is_conflicting_daemon(name)) found.insert(name);
     }
     for (const auto& name : found) {
-      add(name + " is running: it answers Neighbor Solicitations for the same addresses (from "
-                 "userspace, or with proxy entries of its own), so the two fight over the table",
+      add(name +
+              " is running: it answers Neighbor Solicitations for the same addresses (from "
+              "userspace, or with proxy entries of its own), so the two fight over the table",
           "run one of them: systemctl disable --now " + name);
     }
     return CheckResult::kOk;
@@ -517,9 +522,9 @@ class Checker {
           names_downstream(value)) {
         return false;
       }
-      if (!negated && ((is_any(key, {"-o", "--out-interface", "oifname", "oif"}) &&
-                        names_downstream(value)) ||
-                       (is_any(key, {"-d", "--destination", "daddr"}) && covers_container(value)))) {
+      if (!negated &&
+          ((is_any(key, {"-o", "--out-interface", "oifname", "oif"}) && names_downstream(value)) ||
+           (is_any(key, {"-d", "--destination", "daddr"}) && covers_container(value)))) {
         to_containers = true;
       }
       negated = false;
@@ -536,9 +541,8 @@ class Checker {
       }
       const auto mentions = [&](std::string_view word) {
         return filter.chain.find(word) != std::string::npos ||
-               std::any_of(filter.rules.begin(), filter.rules.end(), [&](const std::string& r) {
-                 return r.find(word) != std::string::npos;
-               });
+               std::any_of(filter.rules.begin(), filter.rules.end(),
+                           [&](const std::string& r) { return r.find(word) != std::string::npos; });
       };
       std::string cause = filter.tool;
       std::string fix = filter.tool == "nft"
@@ -563,8 +567,7 @@ class Checker {
   CheckResult kernel_defect() {
     for (const auto& defect : facts_.kernel_check.defects) {
       add("kernel " + facts_.kernel_check.release + ": " + defect.id +
-              (defect.exposure == Exposure::kPossibly ? " (possibly)" : "") + ": " +
-              defect.summary,
+              (defect.exposure == Exposure::kPossibly ? " (possibly)" : "") + ": " + defect.summary,
           "upgrade to a kernel with the fix (" + defect.fixed_in + ")");
     }
     return CheckResult::kOk;

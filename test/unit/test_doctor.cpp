@@ -30,8 +30,8 @@ struct Host {
   Host() {
     testing::build_lab(kernel);
     // The routes the kernel makes for the downstream addresses (proto kernel).
-    for (const auto& [text, oif] : {std::pair{"2001:db8:0:1::1:0/112", kVc1},
-                                    std::pair{"2001:db8:0:1::2:0/112", kBr0}}) {
+    for (const auto& [text, oif] :
+         {std::pair{"2001:db8:0:1::1:0/112", kVc1}, std::pair{"2001:db8:0:1::2:0/112", kBr0}}) {
       kernel.add_route(Route{.destination = *Prefix::parse(text), .oif = oif, .protocol = 2});
     }
     for (const auto* address : {"2001:db8:0:1::1:1", "2001:db8:0:1::1:2", "2001:db8:0:1::2:1",
@@ -41,7 +41,8 @@ struct Host {
     facts.config.owner_protocol = kOwner;
     facts.config_file = "/etc/ndpsync/ndpsync.json";
     facts.config_digest = "0123456789abcdef";
-    facts.agent = AgentFacts{.pid = 42, .config_file = facts.config_file, .config_digest = "0123456789abcdef"};
+    facts.agent = AgentFacts{
+        .pid = 42, .config_file = facts.config_file, .config_digest = "0123456789abcdef"};
     for (const auto* name : {"all", "lo", "eth0", "vc1", "br0", "vb2", "vb3"}) {
       facts.sysctls[conf(name, "forwarding")] = "1";
       facts.sysctls[conf(name, "accept_ra")] = "1";
@@ -100,7 +101,8 @@ TEST_CASE("doctor: no agent, and an agent whose config is older than the file") 
   host.facts.agent.reset();
   host.facts.agent_error = "no agent answers on /run/ndpsync/status.sock";
   expect_only(host.diagnose(), "agent", "no ndpsync agent is running");
-  host.facts.agent = AgentFacts{.pid = 7, .config_file = host.facts.config_file, .config_digest = "old"};
+  host.facts.agent =
+      AgentFacts{.pid = 7, .config_file = host.facts.config_file, .config_digest = "old"};
   expect_only(host.diagnose(), "agent", "changed after the running agent");
   host.facts.agent->config_file.reset();
   expect_only(host.diagnose(), "agent", "built-in defaults");
@@ -232,9 +234,10 @@ TEST_CASE("doctor: a conflicting daemon") {
 
 TEST_CASE("doctor: a forward firewall that drops the containers' traffic") {
   Host host;
-  host.facts.forward_filters.push_back(
-      {.tool = "ip6tables", .chain = "FORWARD", .rules = {"-A FORWARD -m conntrack --ctstate "
-                                                          "RELATED,ESTABLISHED -j ACCEPT"}});
+  host.facts.forward_filters.push_back({.tool = "ip6tables",
+                                        .chain = "FORWARD",
+                                        .rules = {"-A FORWARD -m conntrack --ctstate "
+                                                  "RELATED,ESTABLISHED -j ACCEPT"}});
   expect_only(host.diagnose(), "firewall-forward", "ip6tables -I FORWARD -o BRIDGE");
 
   SECTION("an accept for a container interface lets them in") {
@@ -243,8 +246,9 @@ TEST_CASE("doctor: a forward firewall that drops the containers' traffic") {
     CHECK(host.diagnose().healthy());
   }
   SECTION("so does one for their prefix, in nft's words") {
-    host.facts.forward_filters.back() = {
-        .tool = "nft", .chain = "inet filter forward", .rules = {"ip6 daddr 2001:db8:0:1::/64 accept"}};
+    host.facts.forward_filters.back() = {.tool = "nft",
+                                         .chain = "inet filter forward",
+                                         .rules = {"ip6 daddr 2001:db8:0:1::/64 accept"}};
     CHECK(host.diagnose().healthy());
   }
   SECTION("Docker's and ufw's chains are named") {
@@ -258,9 +262,8 @@ TEST_CASE("doctor: a forward firewall that drops the containers' traffic") {
     const auto d = host.diagnose();
     CHECK(d.healthy());
     CHECK(std::find(d.checks.begin(), d.checks.end(),
-                    std::pair<std::string, CheckResult>{"firewall-forward",
-                                                        CheckResult::kNotApplicable}) !=
-          d.checks.end());
+                    std::pair<std::string, CheckResult>{
+                        "firewall-forward", CheckResult::kNotApplicable}) != d.checks.end());
   }
 }
 
@@ -290,7 +293,8 @@ TEST_CASE("doctor: Docker's own ip6tables rules, as ip6tables -S prints them") {
     CHECK(host.diagnose().healthy());
   }
   SECTION("an accept for another destination does not") {
-    host.facts.forward_filters.back().rules.push_back("-A DOCKER-USER -d 2001:db8:9::/64 -j ACCEPT");
+    host.facts.forward_filters.back().rules.push_back(
+        "-A DOCKER-USER -d 2001:db8:9::/64 -j ACCEPT");
     host.facts.forward_filters.back().rules.push_back("-A DOCKER-USER ! -o br0 -j ACCEPT");
     CHECK_FALSE(host.diagnose().healthy());
   }
@@ -330,7 +334,8 @@ table ip filter {
   Host host;
   host.facts.forward_filters = filters;
   expect_only(host.diagnose(), "firewall-forward", "oifname");
-  host.facts.forward_filters[0].rules.push_back("oifname \"vc1\" ip6 daddr 2001:db8:0:1::1:0/112 accept");
+  host.facts.forward_filters[0].rules.push_back(
+      "oifname \"vc1\" ip6 daddr 2001:db8:0:1::1:0/112 accept");
   CHECK(host.diagnose().healthy());
 }
 
