@@ -30,8 +30,8 @@ fi
 
 echo "== fuzz smoke run: libFuzzer, ASan and UBSan, 30 s per target"
 CXX=clang++ cmake -S . -B build-fuzz -DNDPSYNC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzz_config fuzz_netlink fuzz_dad
-for target in config netlink dad; do
+cmake --build build-fuzz -j"$jobs" --target fuzz_config fuzz_netlink fuzz_ns
+for target in config netlink ns; do
   corpus=$(mktemp -d)
   cp -r "test/fuzz/corpus/$target/." "$corpus/"
   build-fuzz/test/fuzz/fuzz_$target -max_total_time=30 -artifact_prefix=build-fuzz/ "$corpus" \

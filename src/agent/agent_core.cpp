@@ -10,6 +10,9 @@ namespace ndpsync {
 namespace {
 
 constexpr auto kMalformedResyncGap = std::chrono::seconds(1);
+// unsolicited_na: at most this many a second. A burst of new containers is a burst of claims;
+// the adverts beyond it are skipped (the routers resolve those addresses as they always did).
+constexpr unsigned kUnsolicitedPerSecond = 100;
 
 }  // namespace
 
@@ -31,7 +34,9 @@ AgentCore::AgentCore(Config config, KernelPort& kernel, WallClock wall)
       writer_(kernel, Retries::kWithBackoff, wall_),
       prober_(kernel, config_.liveness_timeout, config_.uplink_probe, config_.dad_snoop_delay),
       keeper_(kernel),
-      started_(wall_()) {}
+      started_(wall_()) {
+  prober_.discovery().set_limits({.rate = config_.on_demand_rate});
+}
 
 Status AgentCore::resync(SteadyTime now, ResyncReason reason) {
   auto snapshot = kernel_.dump();
@@ -213,6 +218,122 @@ void AgentCore::on_dad_probes(const std::vector<DadProbe>& probes, SteadyTime no
   }
 }
 
+// The kernel answers for what we proxy; a solicitation for anything else in an uplink's
+// prefixes may be for a container that never spoke. It is probed where its route leads, judged
+// like a DAD probe: the address must be one the guards would let its neighbour win.
+void AgentCore::on_solicitations(const std::vector<Solicitation>& batch, SteadyTime now) {
+  if (!config_.on_demand) return;
+  const auto& d = decision();
+  auto& discovery = prober_.discovery();
+  for (const auto& ns : batch) {
+    const auto* uplink = d.uplink(ns.ifindex);
+    if (uplink == nullptr || d.claim(ns.target) != nullptr) continue;
+    const bool ours = std::any_of(uplink->prefixes.begin(), uplink->prefixes.end(),
+                                  [&](const Prefix& p) { return p.contains(ns.target); });
+    if (!ours) continue;
+    const auto target = ns.target.to_string();
+    if (discovery.screen(ns, now)) continue;
+    const auto downstream = engine_.downstream_for(observed_, ns.target, ns.ifindex);
+    if (!downstream) {
+      discovery.refuse(ns.target, now);
+      spdlog::debug("solicitation for {} on {}: no downstream route", target, uplink->name);
+      continue;
+    }
+    if (const auto reason = engine_.judge_new_source(config_, observed_, ns.target, *downstream)) {
+      discovery.refuse(ns.target, now);
+      spdlog::debug("solicitation for {} on {}: refused ({})", target, uplink->name,
+                    to_string(*reason));
+      continue;
+    }
+    const auto verdict = prober_.discover(ns, *downstream, now);
+    spdlog::debug("solicitation for {} on {}: {}", target, uplink->name,
+                  verdict == Discovery::Verdict::kProbe ? "probing " + link_name(*downstream)
+                                                        : std::string("over the limits"));
+  }
+}
+
+// A probe nobody answered in time leaves an INCOMPLETE (or FAILED) entry downstream: it goes at
+// once, so that a scan never fills the neighbour table. A node that answered late keeps its.
+void AgentCore::expire_discoveries(SteadyTime now) {
+  std::vector<IfAddressKey> expired;
+  prober_.discovery().expire(now, expired);
+  for (const auto& key : expired) {
+    const auto* neighbour = observed_.neighbour(key);
+    if (neighbour != nullptr && neighbour->present()) continue;
+    if (const auto status = kernel_.delete_neighbour(key.first, key.second); !status.ok()) {
+      spdlog::debug("{}", status.message);
+    }
+  }
+}
+
+// After an entry went in: the routers that asked for it (on-demand) get their answer now rather
+// than at their next retransmission, and a first claim after the start is announced
+// (unsolicited_na), so a router that cached the address at another host follows at once.
+void AgentCore::advertise(const ProxyEntry& entry, bool first_claim, SteadyTime now) {
+  const auto solicitors = prober_.discovery().found(entry.address, entry.ifindex);
+  if (adverts_ == nullptr) return;
+  const auto* link = observed_.link(entry.ifindex);
+  if (link == nullptr || link->mac.empty()) return;
+  Advert advert{.ifindex = entry.ifindex,
+                .target = entry.address,
+                .lladdr = link->mac,
+                .router = true,  // the host forwards for the address
+                .solicited = true};
+  // The kernel's own proxy answers carry O=0 (RFC 4861 7.2.8), so that a node that holds the
+  // address itself wins; ours say the same.
+  for (const auto& ns : solicitors) {
+    advert.destination = ns.source;
+    if (const auto status = adverts_->advertise(advert); status.ok()) {
+      prober_.discovery().note_advert();
+    } else {
+      ++counters_.advert_errors;
+      spdlog::debug("{}", status.message);
+    }
+  }
+  if (!solicitors.empty() || !first_claim || !claims_started_ || !config_.unsolicited_na) return;
+  if (now - advert_second_ >= std::chrono::seconds(1)) {
+    advert_second_ = now;
+    adverts_this_second_ = 0;
+  }
+  if (++adverts_this_second_ > kUnsolicitedPerSecond) return;
+  // To all nodes, with O=1: a router that has the address at another host's MAC (the container
+  // moved here) replaces it. One that does not track the address ignores it.
+  advert.destination = Ipv6Address::parse("ff02::1").value();
+  advert.solicited = false;
+  advert.override = true;
+  if (const auto status = adverts_->advertise(advert); status.ok()) {
+    ++counters_.adverts_unsolicited;
+  } else {
+    ++counters_.advert_errors;
+    spdlog::debug("{}", status.message);
+  }
+}
+
+// A NIC filters the multicast groups nobody joined; the solicited-node groups of addresses we do
+// not proxy yet are such groups. ALLMULTI lets their solicitations in. Set once per uplink where
+// it was off, cleared on exit; checked on every full pass (an uplink may have been re-created).
+void AgentCore::keep_allmulti() {
+  if (adverts_ == nullptr || !config_.on_demand) return;
+  for (const auto& uplink : decision().uplinks) {
+    const auto was = adverts_->set_allmulti(uplink.name, true);
+    if (!was.ok()) {
+      spdlog::debug("{}", was.status.message);
+    } else if (!was.value && allmulti_.insert(uplink.name).second) {
+      spdlog::info("set ALLMULTI on {} for on-demand discovery (cleared on exit)", uplink.name);
+    }
+  }
+}
+
+void AgentCore::restore_allmulti() {
+  if (adverts_ == nullptr) return;
+  for (const auto& name : allmulti_) {
+    if (const auto was = adverts_->set_allmulti(name, false); !was.ok()) {
+      spdlog::warn("could not clear ALLMULTI on {}: {}", name, was.status.message);
+    }
+  }
+  allmulti_.clear();
+}
+
 void AgentCore::reconcile(SteadyTime now) {
   if (!structural_ && touched_.empty()) return;
   ++counters_.reconciles;
@@ -227,6 +348,7 @@ void AgentCore::reconcile(SteadyTime now) {
     refusals_.log_missing_uplinks(decision());
     keeper_.keep(config_, observed_, decision().uplinks);
     refusals_.log_uplinks(decision(), keeper_.report());
+    keep_allmulti();
   }
   adopt(plan);
   structural_ = false;
@@ -236,6 +358,7 @@ void AgentCore::reconcile(SteadyTime now) {
     writer_.ledger().prune(observed_.proxies(), config_.owner_protocol, decision().desired);
   }
   if (writer_.pending().empty()) last_reconcile_ = wall_();
+  claims_started_ = true;
 }
 
 // The common case, a few containers came or went, is judged in proportion to the change; the
@@ -284,6 +407,8 @@ void AgentCore::apply(const Plan& plan, SteadyTime now) {
 }
 
 void AgentCore::write(const ProxyEntry& entry, WriteOp op, SteadyTime now) {
+  const bool first_claim =
+      op == WriteOp::kAdd && !writer_.ledger().since({entry.ifindex, entry.address});
   const auto outcome = writer_.write(entry, op, observed_, now);
   const auto uplink = link_name(entry.ifindex);
   switch (outcome.kind) {
@@ -305,6 +430,7 @@ void AgentCore::write(const ProxyEntry& entry, WriteOp op, SteadyTime now) {
         desired.source_ifindex == 0 ? std::string() : " on " + link_name(desired.source_ifindex);
     spdlog::info("proxying {} on {} ({}{})", entry.address.to_string(), uplink,
                  to_string(desired.source), where);
+    advertise(entry, first_claim, now);
   } else {
     spdlog::info("withdrew {} from {}: {}", entry.address.to_string(), uplink,
                  removal_reason(decision(), prober_.liveness().withdrawn(), entry));
@@ -313,6 +439,7 @@ void AgentCore::write(const ProxyEntry& entry, WriteOp op, SteadyTime now) {
 
 void AgentCore::tick(SteadyTime now) {
   const bool verdicts = prober_.tick(now);
+  expire_discoveries(now);
   if (verdicts) structural_ = true;  // rare: a verdict; judge everything again
   for (const auto& [key, retry] : writer_.pending()) {
     if (now >= retry.next && !prober_.waiting(key)) touched_.insert(key.second);
@@ -335,6 +462,8 @@ std::optional<SteadyTime> AgentCore::next_wakeup() const {
 void AgentCore::reload(Config config, SteadyTime now) {
   config_ = std::move(config);
   prober_.set_timeouts(config_.liveness_timeout, config_.uplink_probe, config_.dad_snoop_delay);
+  prober_.discovery().set_limits({.rate = config_.on_demand_rate});
+  if (!config_.on_demand) restore_allmulti();
   ++counters_.reloads;
   refusals_.clear();
   structural_ = true;
@@ -362,7 +491,8 @@ void AgentCore::remove_owned() {
 }
 
 Counters AgentCore::counters() const {
-  return gather_counters(counters_, writer_.counters(), prober_.counters(), keeper_.counters());
+  return gather_counters(counters_, writer_.counters(), prober_.counters(), prober_.discovery(),
+                         keeper_.counters());
 }
 
 StatusView AgentCore::view() const {

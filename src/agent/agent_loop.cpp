@@ -31,16 +31,25 @@ constexpr std::size_t kBatchKept = 256;  // events
 // at most this much.
 constexpr auto kMetricsGap = std::chrono::seconds(1);
 
+// The packet sockets, opened while CAP_NET_RAW is still there; any may be missing.
+struct PacketSockets {
+  std::unique_ptr<DadProbeSource> dad;
+  std::unique_ptr<SolicitationSource> solicitations;
+  std::unique_ptr<AdvertPort> adverts;
+};
+
 class AgentLoop {
  public:
   AgentLoop(const Config& config, std::unique_ptr<KernelPort> kernel,
-            std::unique_ptr<EventSource> events, std::unique_ptr<DadProbeSource> dad,
-            ConfigReloader reload)
+            std::unique_ptr<EventSource> events, PacketSockets packets, ConfigReloader reload)
       : kernel_(std::move(kernel)),
         events_(std::move(events)),
         event_fd_(io_, events_->fd()),
-        dad_(std::move(dad)),
+        dad_(std::move(packets.dad)),
         dad_fd_(io_),
+        solicitations_(std::move(packets.solicitations)),
+        solicitation_fd_(io_),
+        adverts_(std::move(packets.adverts)),
         resync_timer_(io_),
         wake_timer_(io_),
         watchdog_timer_(io_),
@@ -48,12 +57,15 @@ class AgentLoop {
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         status_(io_, [this] { return render_status(); }),
         core_(config, *kernel_),
-        reload_(std::move(reload)) {}
+        reload_(std::move(reload)) {
+    core_.set_advert_port(adverts_.get());
+  }
 
   ~AgentLoop() {
     // libnl owns the descriptor and closes it; Asio must not. The DAD listener owns its own.
     event_fd_.release();
     if (dad_fd_.is_open()) dad_fd_.release();
+    if (solicitation_fd_.is_open()) solicitation_fd_.release();
   }
   AgentLoop(const AgentLoop&) = delete;
   AgentLoop& operator=(const AgentLoop&) = delete;
@@ -88,7 +100,14 @@ class AgentLoop {
     wait_events();
     if (dad_) {
       dad_fd_.assign(dad_->fd());
-      wait_dad_probes();
+      wait_packets(dad_fd_, *dad_, dad_batch_,
+                   [this](const auto& batch) { core_.on_dad_probes(batch, SteadyClock::now()); });
+    }
+    if (solicitations_) {
+      solicitation_fd_.assign(solicitations_->fd());
+      wait_packets(solicitation_fd_, *solicitations_, solicitation_batch_, [this](const auto& batch) {
+        core_.on_solicitations(batch, SteadyClock::now());
+      });
     }
     schedule_resync();
     schedule_wake();
@@ -190,19 +209,23 @@ class AgentLoop {
     worked();
   }
 
-  void wait_dad_probes() {
-    dad_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
-                       [this](const boost::system::error_code& ec) {
-                         if (ec) return;
-                         dad_batch_.clear();
-                         dad_->drain(dad_batch_);
-                         if (!dad_batch_.empty()) {
-                           core_.on_dad_probes(dad_batch_, SteadyClock::now());
-                           schedule_wake();
-                           worked();
-                         }
-                         wait_dad_probes();
-                       });
+  // A packet listener (DAD probes, solicitations): each readable wakeup drains a bounded batch
+  // and hands it to the core.
+  template <typename Source, typename Item, typename Handle>
+  void wait_packets(asio::posix::stream_descriptor& fd, Source& source, std::vector<Item>& batch,
+                    Handle handle) {
+    fd.async_wait(asio::posix::stream_descriptor::wait_read,
+                  [this, &fd, &source, &batch, handle](const boost::system::error_code& ec) {
+                    if (ec) return;
+                    batch.clear();
+                    source.drain(batch);
+                    if (!batch.empty()) {
+                      handle(batch);
+                      schedule_wake();
+                      worked();
+                    }
+                    wait_packets(fd, source, batch, handle);
+                  });
   }
 
   void schedule_resync() {
@@ -275,6 +298,7 @@ class AgentLoop {
           core_.config().remove_on_exit ? "removing our entries" : "leaving entries in place");
       notify("STOPPING=1");
       if (core_.config().remove_on_exit) core_.remove_owned();
+      core_.restore_allmulti();
       // The file stays (node_exporter's convention); it says the agent is down now.
       metrics_timer_.cancel();
       write_metrics(false);
@@ -290,6 +314,10 @@ class AgentLoop {
   std::unique_ptr<DadProbeSource> dad_;  // nullptr: dad_snooping is off, or it could not open
   asio::posix::stream_descriptor dad_fd_;
   std::vector<DadProbe> dad_batch_;
+  std::unique_ptr<SolicitationSource> solicitations_;  // nullptr: on_demand is off, or no socket
+  asio::posix::stream_descriptor solicitation_fd_;
+  std::vector<Solicitation> solicitation_batch_;
+  std::unique_ptr<AdvertPort> adverts_;  // nullptr: nothing to send, or no socket
   asio::steady_timer resync_timer_;
   asio::steady_timer wake_timer_;
   asio::steady_timer watchdog_timer_;
@@ -329,18 +357,23 @@ int run_agent(const Config& config, const ConfigReloader& reload) {
   // The packet socket needs CAP_NET_RAW, and only to open it: the capability goes right after.
   // One socket on every interface serves downstream interfaces that appear later too. Without
   // it the agent runs on as before: DAD snooping only speeds up silent containers.
-  std::unique_ptr<DadProbeSource> dad;
-  if (config.dad_snooping) {
-    auto listener = open_dad_listener();
-    if (listener.ok()) {
-      dad = std::move(listener.value);
+  PacketSockets packets;
+  const auto open = [](auto opened, auto& into, const char* without) {
+    if (opened.ok()) {
+      into = std::move(opened.value);
     } else {
-      spdlog::warn("{}; running without DAD snooping (it needs CAP_NET_RAW)",
-                   listener.status.message);
+      spdlog::warn("{}; running without {} (it needs CAP_NET_RAW)", opened.status.message, without);
     }
+  };
+  if (config.dad_snooping) open(open_dad_listener(), packets.dad, "DAD snooping");
+  if (config.on_demand) {
+    open(open_solicitation_listener(), packets.solicitations, "on-demand discovery");
+  }
+  if (config.on_demand || config.unsolicited_na) {
+    open(open_advert_port(), packets.adverts, "userspace advertisements");
   }
   if (auto status = drop_net_raw(); !status.ok()) spdlog::debug("{}", status.message);
-  AgentLoop loop(config, std::move(kernel), std::move(events.value), std::move(dad), reload);
+  AgentLoop loop(config, std::move(kernel), std::move(events.value), std::move(packets), reload);
   return loop.run();
 }
 

@@ -29,6 +29,13 @@ void Prober::set_timeouts(std::chrono::milliseconds liveness_timeout,
   dad_delay_ = dad_delay;
 }
 
+Discovery::Verdict Prober::discover(const Solicitation& ns, IfIndex downstream, SteadyTime now) {
+  const auto verdict = discovery_.admit(ns, downstream, now);
+  // A failed probe (the interface went) is no answer: the wait expires it like silence.
+  if (verdict == Discovery::Verdict::kProbe) (void)kernel_.probe_neighbour(downstream, ns.target);
+  return verdict;
+}
+
 bool Prober::follow_dad(const IfAddressKey& key, SteadyTime now) {
   ++counters_.dad_probes_seen;
   if (dad_waits_.size() >= kMaxDadFollowUps || dad_waits_.contains(key.second)) {
@@ -130,6 +137,9 @@ std::optional<SteadyTime> Prober::next_wakeup() const {
   if (next_burst_ && (!next || *next_burst_ < *next)) next = next_burst_;
   for (const auto& [key, until] : claim_waits_) {
     if (until != SteadyTime::max() && (!next || until < *next)) next = until;
+  }
+  if (const auto expiry = discovery_.next_wakeup(); expiry && (!next || *expiry < *next)) {
+    next = expiry;
   }
   for (const auto& [address, wait] : dad_waits_) {
     if (!next || wait.second < *next) next = wait.second;

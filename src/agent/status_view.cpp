@@ -39,6 +39,19 @@ nlohmann::json counters_json(const Counters& c) {
           {"dad_probes_seen", c.dad_probes_seen},
           {"dad_probes_followed", c.dad_probes_followed},
           {"dad_probes_ignored", c.dad_probes_ignored},
+          {"on_demand_solicitations", c.on_demand_solicitations},
+          {"on_demand_probes", c.on_demand_probes},
+          {"on_demand_found", c.on_demand_found},
+          {"on_demand_not_found", c.on_demand_not_found},
+          {"on_demand_refused", c.on_demand_refused},
+          {"on_demand_limited", c.on_demand_limited},
+          {"on_demand_negative_hits", c.on_demand_negative_hits},
+          {"on_demand_repeats", c.on_demand_repeats},
+          {"on_demand_pending", c.on_demand_pending},
+          {"on_demand_negative", c.on_demand_negative},
+          {"adverts_solicited", c.adverts_solicited},
+          {"adverts_unsolicited", c.adverts_unsolicited},
+          {"advert_errors", c.advert_errors},
           {"sysctl_repairs", c.sysctl_repairs},
           {"reloads", c.reloads},
           {"capped", c.capped}};
@@ -47,7 +60,7 @@ nlohmann::json counters_json(const Counters& c) {
 }  // namespace
 
 Counters gather_counters(Counters own, const WriterCounters& writer, const ProberCounters& prober,
-                         const KeeperCounters& keeper) {
+                         const Discovery& discovery, const KeeperCounters& keeper) {
   own.adds = writer.adds;
   own.removes = writer.removes;
   own.errors += writer.errors + keeper.errors;
@@ -58,6 +71,18 @@ Counters gather_counters(Counters own, const WriterCounters& writer, const Probe
   own.dad_probes_seen = prober.dad_probes_seen;
   own.dad_probes_followed = prober.dad_probes_followed;
   own.dad_probes_ignored = prober.dad_probes_ignored;
+  const auto& d = discovery.counters();
+  own.on_demand_solicitations = d.solicitations;
+  own.on_demand_probes = d.probes;
+  own.on_demand_found = d.found;
+  own.on_demand_not_found = d.not_found;
+  own.on_demand_refused = d.refused;
+  own.on_demand_limited = d.limited;
+  own.on_demand_negative_hits = d.negative_hits;
+  own.on_demand_repeats = d.repeats;
+  own.on_demand_pending = discovery.pending_count();
+  own.on_demand_negative = discovery.negative_count();
+  own.adverts_solicited = d.adverts;
   own.sysctl_repairs = keeper.repairs;
   return own;
 }

@@ -180,6 +180,17 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, const json& v, const std::string& p) {
          c.dad_snoop_delay = std::chrono::milliseconds(as_uint(v, p, 100, 10000));
        }},
+      {"on_demand", "boolean", true, nullptr,
+       "agent: probe downstream for addresses a router solicits on an uplink that we do not proxy",
+       [](Config& c, const json& v, const std::string& p) { c.on_demand = as_bool(v, p); }},
+      {"on_demand_rate", "integer 1..10000", 100, nullptr,
+       "agent: on-demand probes a second at most (a scan from outside stays within it)",
+       [](Config& c, const json& v, const std::string& p) {
+         c.on_demand_rate = static_cast<unsigned>(as_uint(v, p, 1, 10000));
+       }},
+      {"unsolicited_na", "boolean", true, nullptr,
+       "agent: advertise each new claim on the uplink, so routers that cached it elsewhere follow",
+       [](Config& c, const json& v, const std::string& p) { c.unsolicited_na = as_bool(v, p); }},
       {"manage_sysctls", "boolean", true, nullptr, "set accept_ra, proxy_ndp and forwarding",
        [](Config& c, const json& v, const std::string& p) { c.manage_sysctls = as_bool(v, p); }},
       {"proxy_delay_ms", "integer 0..10000, or null", 0, nullptr,

@@ -291,6 +291,27 @@ std::optional<SkipReason> DecisionEngine::judge_new_source(const Config& config,
   return std::nullopt;
 }
 
+std::optional<IfIndex> DecisionEngine::downstream_for(const ObservedState& observed,
+                                                      const Ipv6Address& target,
+                                                      IfIndex uplink) const {
+  const auto* serving = decision_.uplink(uplink);
+  if (serving == nullptr || !serves(*serving, Candidate{target, 0, Source::kNeighbour})) {
+    return std::nullopt;
+  }
+  const Route* best = nullptr;
+  for (const auto& [key, route] : observed.routes()) {
+    if (route.table != 254 || route.gateway || route.oif == 0 ||
+        !route.destination.contains(target)) {
+      continue;
+    }
+    if (best == nullptr || route.destination.length() > best->destination.length()) best = &route;
+  }
+  if (best == nullptr) return std::nullopt;
+  const auto& down = decision_.downstream;
+  if (!std::binary_search(down.begin(), down.end(), best->oif)) return std::nullopt;
+  return best->oif;
+}
+
 void DecisionEngine::full(const Config& config, const ObservedState& observed,
                           const LivenessView& liveness, const Memory& memory) {
   Decision decision;

@@ -4,6 +4,10 @@
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,16 +22,19 @@ constexpr std::size_t kIpv6Header = 40;
 constexpr std::size_t kNsLength = 24;  // type, code, checksum, reserved, target
 constexpr std::uint8_t kIcmpv6 = 58;
 constexpr std::uint8_t kNeighbourSolicitation = 135;
-// DAD probes are 64 bytes, 72 with a nonce option (RFC 7527); anything longer than this
-// buffer is not one.
+constexpr std::uint8_t kNeighbourAdvertisement = 136;
+constexpr std::uint8_t kTargetLinkAddressOption = 2;
+// A solicitation is 64 to 104 bytes (with a source link-layer address and a nonce option);
+// anything longer than this buffer is not one.
 constexpr std::size_t kBuffer = 256;
 // Per readable wakeup: a flood must not keep the loop from its other work.
 constexpr int kPerDrain = 64;
 
-// The classic BPF program, run by the kernel on each packet (offsets from the IPv6 header:
-// the socket is SOCK_DGRAM): ICMPv6 without extension headers, hop limit 255, source `::`,
-// type 135. Everything else is dropped before it reaches us.
-constexpr std::array<sock_filter, 16> kFilter = {{
+// The classic BPF programs, run by the kernel on each packet (offsets from the IPv6 header: the
+// sockets are SOCK_DGRAM). Both pass ICMPv6 without extension headers, hop limit 255, type 135;
+// the first only from `::` (DAD probes), the second only from anyone else. Everything else is
+// dropped before it reaches us.
+constexpr std::array<sock_filter, 16> kDadFilter = {{
     BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),  // next header
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIcmpv6, 0, 12),
     BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 7),  // hop limit
@@ -42,21 +49,69 @@ constexpr std::array<sock_filter, 16> kFilter = {{
     BPF_STMT(BPF_RET | BPF_K, 0),        // drop
     BPF_STMT(BPF_RET | BPF_K, kBuffer),  // pass (at most this much of it)
 }};
+constexpr std::array<sock_filter, 16> kSolicitationFilter = {{
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),  // next header
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIcmpv6, 0, 12),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 7),  // hop limit
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 255, 0, 10),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 40),  // ICMPv6 type
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNeighbourSolicitation, 0, 8),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),  // source, four words: any non-zero one passes
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 7), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 5), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 20),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),        // drop
+    BPF_STMT(BPF_RET | BPF_K, kBuffer),  // pass (at most this much of it)
+}};
 
-Status failure(const char* what) {
+Status failure(const char* who, const char* what) {
   const int error = errno;
-  return {.error = error,
-          .message = std::string("DAD listener: ") + what + ": " + errno_name(error)};
+  return {.error = error, .message = std::string(who) + ": " + what + ": " + errno_name(error)};
 }
 
-class DadListener final : public DadProbeSource {
- public:
-  explicit DadListener(int fd) : fd_(fd) {}
-  ~DadListener() override { ::close(fd_); }
-  DadListener(const DadListener&) = delete;
-  DadListener& operator=(const DadListener&) = delete;
+// The fields of a neighbour solicitation both listeners need.
+struct ParsedNs {
+  Ipv6Address source;
+  Ipv6Address target;
+};
 
-  void drain(std::vector<DadProbe>& out) override {
+std::optional<ParsedNs> parse_ns(std::span<const std::uint8_t> packet) {
+  if (packet.size() < kIpv6Header + kNsLength) return std::nullopt;
+  if ((packet[0] >> 4) != 6) return std::nullopt;
+  const std::size_t payload = (std::size_t{packet[4]} << 8) | packet[5];
+  if (payload < kNsLength || payload > packet.size() - kIpv6Header) return std::nullopt;
+  if (packet[6] != kIcmpv6 || packet[7] != 255) return std::nullopt;
+  const auto icmp = packet.subspan(kIpv6Header);
+  if (icmp[0] != kNeighbourSolicitation || icmp[1] != 0) return std::nullopt;
+  Ipv6Address::Bytes source{};
+  Ipv6Address::Bytes target{};
+  std::memcpy(source.data(), packet.data() + 8, source.size());
+  std::memcpy(target.data(), icmp.data() + 8, target.size());
+  const ParsedNs ns{Ipv6Address(source), Ipv6Address(target)};
+  const auto& t = ns.target;
+  if (t.is_multicast() || t.is_link_local() || t.is_unspecified() || t.is_loopback()) {
+    return std::nullopt;
+  }
+  return ns;
+}
+
+std::optional<DadProbe> parse_dad_item(std::span<const std::uint8_t> packet) {
+  const auto target = parse_dad_probe(packet);
+  if (!target) return std::nullopt;
+  return DadProbe{.target = *target};
+}
+
+// One AF_PACKET socket and its parser; `Port` is the seam it implements.
+template <typename Port, typename Item, std::optional<Item> (*Parse)(std::span<const std::uint8_t>)>
+class PacketListener final : public Port {
+ public:
+  explicit PacketListener(int fd) : fd_(fd) {}
+  ~PacketListener() override { ::close(fd_); }
+  PacketListener(const PacketListener&) = delete;
+  PacketListener& operator=(const PacketListener&) = delete;
+
+  void drain(std::vector<Item>& out) override {
     std::array<std::uint8_t, kBuffer> buffer{};
     for (int i = 0; i < kPerDrain; ++i) {
       sockaddr_ll from{};
@@ -64,11 +119,13 @@ class DadListener final : public DadProbeSource {
       const auto n = ::recvfrom(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC,
                                 reinterpret_cast<sockaddr*>(&from), &from_len);
       if (n < 0) return;  // EAGAIN: all read; anything else: the next wakeup tries again
-      // The host's own DAD probes leave through the same interfaces: only received ones count.
+      // The host's own solicitations leave through the same interfaces: only received ones count.
       if (from.sll_pkttype == PACKET_OUTGOING) continue;
-      if (static_cast<std::size_t>(n) > buffer.size()) continue;  // oversized: not a DAD probe
-      const auto target = parse_dad_probe(std::span(buffer.data(), static_cast<std::size_t>(n)));
-      if (target) out.push_back({static_cast<IfIndex>(from.sll_ifindex), *target});
+      if (static_cast<std::size_t>(n) > buffer.size()) continue;  // oversized: not an NS
+      auto item = Parse(std::span(buffer.data(), static_cast<std::size_t>(n)));
+      if (!item) continue;
+      item->ifindex = static_cast<IfIndex>(from.sll_ifindex);
+      out.push_back(*item);
     }
   }
 
@@ -78,43 +135,135 @@ class DadListener final : public DadProbeSource {
   int fd_;
 };
 
-}  // namespace
-
-std::optional<Ipv6Address> parse_dad_probe(std::span<const std::uint8_t> packet) {
-  if (packet.size() < kIpv6Header + kNsLength) return std::nullopt;
-  if ((packet[0] >> 4) != 6) return std::nullopt;
-  const std::size_t payload = (std::size_t{packet[4]} << 8) | packet[5];
-  if (payload < kNsLength || payload > packet.size() - kIpv6Header) return std::nullopt;
-  if (packet[6] != kIcmpv6 || packet[7] != 255) return std::nullopt;
-  for (std::size_t i = 8; i < 24; ++i) {
-    if (packet[i] != 0) return std::nullopt;  // a DAD probe comes from ::
-  }
-  const auto icmp = packet.subspan(kIpv6Header);
-  if (icmp[0] != kNeighbourSolicitation || icmp[1] != 0) return std::nullopt;
-  Ipv6Address::Bytes bytes{};
-  std::memcpy(bytes.data(), icmp.data() + 8, bytes.size());
-  const Ipv6Address target(bytes);
-  if (target.is_multicast() || target.is_link_local() || target.is_unspecified() ||
-      target.is_loopback()) {
-    return std::nullopt;
-  }
-  return target;
-}
-
-Result<std::unique_ptr<DadProbeSource>> open_dad_listener() {
+template <typename Listener, typename Port>
+Result<std::unique_ptr<Port>> open_listener(const char* who,
+                                            const std::array<sock_filter, 16>& filter) {
   const int fd = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_IPV6));
-  if (fd < 0) return {.status = failure("socket(AF_PACKET)")};
-  auto listener = std::make_unique<DadListener>(fd);
-  sock_fprog program{.len = static_cast<unsigned short>(kFilter.size()),
-                     .filter = const_cast<sock_filter*>(kFilter.data())};
+  if (fd < 0) return {.status = failure(who, "socket(AF_PACKET)")};
+  auto listener = std::make_unique<Listener>(fd);
+  sock_fprog program{.len = static_cast<unsigned short>(filter.size()),
+                     .filter = const_cast<sock_filter*>(filter.data())};
   if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) < 0) {
-    return {.status = failure("attach filter")};
+    return {.status = failure(who, "attach filter")};
   }
   // Packets queued between socket() and the filter passed no filter: read them away.
   std::array<std::uint8_t, 16> scratch{};
   while (::recv(fd, scratch.data(), scratch.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0) {
   }
   return {.value = std::move(listener)};
+}
+
+class RawAdverts final : public AdvertPort {
+ public:
+  explicit RawAdverts(int fd) : fd_(fd) {}
+  ~RawAdverts() override { ::close(fd_); }
+  RawAdverts(const RawAdverts&) = delete;
+  RawAdverts& operator=(const RawAdverts&) = delete;
+
+  Status advertise(const Advert& a) override {
+    // RFC 4861 4.4: type, code, checksum (the kernel fills it in), flags, target, and the
+    // target link-layer address option, padded to eight bytes.
+    std::array<std::uint8_t, kNsLength + 8 + LinkAddress::kCapacity> packet{};
+    packet[0] = kNeighbourAdvertisement;
+    packet[4] = static_cast<std::uint8_t>((a.router ? 0x80 : 0) | (a.solicited ? 0x40 : 0) |
+                                          (a.override ? 0x20 : 0));
+    std::memcpy(packet.data() + 8, a.target.bytes().data(), 16);
+    std::size_t length = kNsLength;
+    if (!a.lladdr.empty()) {
+      const std::size_t units = (2 + a.lladdr.size() + 7) / 8;
+      packet[length] = kTargetLinkAddressOption;
+      packet[length + 1] = static_cast<std::uint8_t>(units);
+      std::memcpy(packet.data() + length + 2, a.lladdr.data(), a.lladdr.size());
+      length += units * 8;
+    }
+    sockaddr_in6 to{};
+    to.sin6_family = AF_INET6;
+    std::memcpy(&to.sin6_addr, a.destination.bytes().data(), 16);
+    if (a.destination.is_link_local() || a.destination.is_multicast()) {
+      to.sin6_scope_id = static_cast<std::uint32_t>(a.ifindex);
+    }
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo))> control{};
+    iovec iov{.iov_base = packet.data(), .iov_len = length};
+    msghdr msg{};
+    msg.msg_name = &to;
+    msg.msg_namelen = sizeof(to);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = IPPROTO_IPV6;
+    cmsg->cmsg_type = IPV6_PKTINFO;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo info{};
+    info.ipi6_ifindex = static_cast<unsigned>(a.ifindex);
+    std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
+    if (::sendmsg(fd_, &msg, MSG_DONTWAIT) < 0) return failure("advert", "sendmsg");
+    return {};
+  }
+
+  Result<bool> set_allmulti(const std::string& ifname, bool on) override {
+    ifreq request{};
+    if (ifname.size() >= sizeof(request.ifr_name)) {
+      errno = ENODEV;
+      return {.status = failure("allmulti", ifname.c_str())};
+    }
+    std::memcpy(request.ifr_name, ifname.c_str(), ifname.size());
+    if (::ioctl(fd_, SIOCGIFFLAGS, &request) < 0) return {.status = failure("SIOCGIFFLAGS", ifname.c_str())};
+    const bool was = (request.ifr_flags & IFF_ALLMULTI) != 0;
+    if (was != on) {
+      request.ifr_flags = static_cast<short>(request.ifr_flags ^ IFF_ALLMULTI);
+      if (::ioctl(fd_, SIOCSIFFLAGS, &request) < 0) {
+        return {.status = failure("SIOCSIFFLAGS", ifname.c_str())};
+      }
+    }
+    return {.value = was};
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+std::optional<Ipv6Address> parse_dad_probe(std::span<const std::uint8_t> packet) {
+  const auto ns = parse_ns(packet);
+  if (!ns || !ns->source.is_unspecified()) return std::nullopt;  // a DAD probe comes from ::
+  return ns->target;
+}
+
+std::optional<Solicitation> parse_solicitation(std::span<const std::uint8_t> packet) {
+  const auto ns = parse_ns(packet);
+  if (!ns || ns->source.is_unspecified() || ns->source.is_multicast()) return std::nullopt;
+  return Solicitation{.source = ns->source, .target = ns->target};
+}
+
+Result<std::unique_ptr<DadProbeSource>> open_dad_listener() {
+  return open_listener<PacketListener<DadProbeSource, DadProbe, parse_dad_item>, DadProbeSource>(
+      "DAD listener", kDadFilter);
+}
+
+Result<std::unique_ptr<SolicitationSource>> open_solicitation_listener() {
+  return open_listener<PacketListener<SolicitationSource, Solicitation, parse_solicitation>,
+                       SolicitationSource>("solicitation listener", kSolicitationFilter);
+}
+
+Result<std::unique_ptr<AdvertPort>> open_advert_port() {
+  const int fd = ::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMPV6);
+  if (fd < 0) return {.status = failure("advert socket", "socket(ICMPv6)")};
+  auto port = std::make_unique<RawAdverts>(fd);
+  // Neighbour discovery drops anything with a hop limit under 255; we read nothing back.
+  const int hops = 255;
+  const int loop = 0;  // an unsolicited advert is for the link, not for the host itself
+  icmp6_filter nothing{};
+  ICMP6_FILTER_SETBLOCKALL(&nothing);
+  if (::setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof(loop)) < 0 ||
+      ::setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &nothing, sizeof(nothing)) < 0) {
+    return {.status = failure("advert socket", "setsockopt")};
+  }
+  return {.value = std::move(port)};
 }
 
 }  // namespace ndpsync

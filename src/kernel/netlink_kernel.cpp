@@ -127,6 +127,15 @@ Status NetlinkNeighbours::probe_neighbour(IfIndex ifindex, const Ipv6Address& ad
   return status;
 }
 
+Status NetlinkNeighbours::delete_neighbour(IfIndex ifindex, const Ipv6Address& address) {
+  auto status = channel_.write_neigh({.type = RTM_DELNEIGH,
+                                      .ifindex = ifindex,
+                                      .address = address,
+                                      .what = "delete neighbour"});
+  if (already_done(NeighbourWrite::kDelete, status.error)) return {};
+  return status;
+}
+
 namespace {
 
 struct SocketDeleter {
@@ -146,6 +155,9 @@ class NetlinkKernel final : public KernelPort {
   Status delete_proxy(const ProxyEntry& entry) override { return neighbours_.delete_proxy(entry); }
   Status probe_neighbour(IfIndex ifindex, const Ipv6Address& address) override {
     return neighbours_.probe_neighbour(ifindex, address);
+  }
+  Status delete_neighbour(IfIndex ifindex, const Ipv6Address& address) override {
+    return neighbours_.delete_neighbour(ifindex, address);
   }
   Result<std::string> read_sysctl(const SysctlKey& key) override {
     return sysctls_.read_sysctl(key);

@@ -264,6 +264,14 @@ Status FakeKernel::probe_neighbour(IfIndex ifindex, const Ipv6Address& address) 
   return {};
 }
 
+Status FakeKernel::delete_neighbour(IfIndex ifindex, const Ipv6Address& address) {
+  neighbour_deletes.emplace_back(ifindex, address);
+  if (neighbours_.erase({ifindex, address}) > 0) {
+    events_.push_back(NeighbourEvent{Change::kDel, Neighbour{.ifindex = ifindex, .address = address}});
+  }
+  return {};
+}
+
 // --- SysctlPort ---
 
 Result<std::string> FakeKernel::read_sysctl(const SysctlKey& key) {

@@ -19,6 +19,7 @@
 #include <tuple>
 
 #include "ndpsync/dad_port.hpp"
+#include "ndpsync/solicitation_port.hpp"
 #include "ndpsync/kernel_port.hpp"
 
 namespace ndpsync::testing {
@@ -60,9 +61,13 @@ class FakeKernel final : public KernelPort, public EventSource {
   [[nodiscard]] bool has_proxy(IfIndex ifindex, std::string_view address) const;
   [[nodiscard]] std::vector<Route> routes() const;
   [[nodiscard]] bool has_default_route(IfIndex oif) const;
+  [[nodiscard]] bool has_neighbour(IfIndex ifindex, const Ipv6Address& address) const {
+    return neighbours_.contains({ifindex, address});
+  }
   std::map<SysctlKey, std::string> sysctls;
   std::vector<std::string> sysctl_writes;  // "key=value", in order
   std::vector<std::pair<IfIndex, Ipv6Address>> probes;
+  std::vector<std::pair<IfIndex, Ipv6Address>> neighbour_deletes;
   int add_calls = 0;
   int delete_calls = 0;
   int dump_calls = 0;
@@ -87,6 +92,7 @@ class FakeKernel final : public KernelPort, public EventSource {
   Status add_proxy(const ProxyEntry& entry) override;
   Status delete_proxy(const ProxyEntry& entry) override;
   Status probe_neighbour(IfIndex ifindex, const Ipv6Address& address) override;
+  Status delete_neighbour(IfIndex ifindex, const Ipv6Address& address) override;
   // --- SysctlPort ---
   Result<std::string> read_sysctl(const SysctlKey& key) override;
   Status write_sysctl(const SysctlKey& key, const std::string& value) override;
@@ -139,6 +145,22 @@ class FakeDadProbes final : public DadProbeSource {
 
  private:
   std::vector<DadProbe> queued_;
+};
+
+// The advert port's fake: what the agent sent, and the ALLMULTI flags it set.
+class FakeAdverts final : public AdvertPort {
+ public:
+  Status advertise(const Advert& advert) override {
+    sent.push_back(advert);
+    return {};
+  }
+  Result<bool> set_allmulti(const std::string& ifname, bool on) override {
+    const bool was = allmulti[ifname];
+    allmulti[ifname] = on;
+    return {.value = was};
+  }
+  std::vector<Advert> sent;
+  std::map<std::string, bool> allmulti;
 };
 
 Ipv6Address ip(std::string_view text);

@@ -63,6 +63,9 @@ TEST_CASE("every key parses, and comments are allowed") {
     "uplink_probe_ms": 1000,
     "dad_snooping": false,
     "dad_snoop_delay_ms": 2000,
+    "on_demand": false,
+    "on_demand_rate": 7,
+    "unsolicited_na": false,
     "manage_sysctls": false,
     "proxy_delay_ms": null,
     "owner_protocol": 200,
@@ -89,6 +92,9 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.uplink_probe.count() == 1000);
   CHECK_FALSE(config.dad_snooping);
   CHECK(config.dad_snoop_delay.count() == 2000);
+  CHECK_FALSE(config.on_demand);
+  CHECK(config.on_demand_rate == 7);
+  CHECK_FALSE(config.unsolicited_na);
   CHECK_FALSE(config.manage_sysctls);
   CHECK_FALSE(config.proxy_delay_ms.has_value());
   CHECK(config.owner_protocol == 200);
@@ -102,7 +108,7 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.dry_run);
   CHECK(config.json);
   // Every key of the table is exercised above.
-  CHECK(ndpsync::config_keys().size() == 27);
+  CHECK(ndpsync::config_keys().size() == 30);
 }
 
 TEST_CASE("config errors name the key") {

@@ -87,3 +87,21 @@ TEST_CASE("dad parse: truncated, empty and oversized frames") {
   big.resize(1000);
   CHECK_FALSE(parse(big).has_value());
 }
+
+TEST_CASE("solicitation parse: address resolution gives source and target; DAD probes do not") {
+  auto p = dad_probe("2001:db8:0:1::2:40", 8);  // with a source link-layer address option
+  CHECK_FALSE(parse_solicitation(std::span(p.data(), p.size())).has_value());  // from ::
+  const auto router = ip("fe80::1").bytes();
+  std::copy(router.begin(), router.end(), p.begin() + 8);
+  const auto ns = parse_solicitation(std::span(p.data(), p.size()));
+  REQUIRE(ns.has_value());
+  CHECK(ns->source == ip("fe80::1"));
+  CHECK(ns->target == ip("2001:db8:0:1::2:40"));
+  CHECK_FALSE(parse(p).has_value());  // and it is no DAD probe
+  p[8] = 0xff;  // a multicast source is no solicitor
+  CHECK_FALSE(parse_solicitation(std::span(p.data(), p.size())).has_value());
+  auto truncated = dad_probe("2001:db8:0:1::2:40");
+  std::copy(router.begin(), router.end(), truncated.begin() + 8);
+  truncated.resize(60);
+  CHECK_FALSE(parse_solicitation(std::span(truncated.data(), truncated.size())).has_value());
+}

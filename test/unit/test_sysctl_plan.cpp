@@ -46,6 +46,9 @@ class FailingSysctl final : public KernelPort {
   Status probe_neighbour(IfIndex i, const Ipv6Address& a) override {
     return fake_.probe_neighbour(i, a);
   }
+  Status delete_neighbour(IfIndex i, const Ipv6Address& a) override {
+    return fake_.delete_neighbour(i, a);
+  }
   Result<std::string> read_sysctl(const SysctlKey& k) override { return fake_.read_sysctl(k); }
   Status write_sysctl(const SysctlKey& k, const std::string& v) override {
     if (k == key_) return {.error = EACCES, .message = "EACCES (Permission denied)"};

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ndpsync/dad_port.hpp"
+#include "ndpsync/solicitation_port.hpp"
 #include "ndpsync/decision_engine.hpp"
 #include "ndpsync/prober.hpp"
 #include "ndpsync/proxy_writer.hpp"
@@ -45,6 +46,15 @@ class AgentCore {
   // DAD probes seen on the host's interfaces (dad_snooping): those on downstream interfaces for
   // an address the guards would admit are followed up by the prober once their DAD time is over.
   void on_dad_probes(const std::vector<DadProbe>& probes, SteadyTime now);
+  // Solicitations seen on the host's interfaces (on_demand): those on an uplink for an address
+  // in its prefixes that nobody proxies are probed downstream, within the limits; a node that
+  // answers gets its entry, and the solicitor a solicited advertisement once it is in.
+  void on_solicitations(const std::vector<Solicitation>& batch, SteadyTime now);
+  // Where adverts leave (solicited answers, unsolicited_na) and ALLMULTI is set; nullptr (the
+  // default): none are sent. Not owned.
+  void set_advert_port(AdvertPort* adverts) { adverts_ = adverts; }
+  // On exit: clears ALLMULTI where the agent set it.
+  void restore_allmulti();
   // Decides and applies the difference. Cheap when nothing changed.
   void reconcile(SteadyTime now);
   // Liveness deadlines, re-probes and write retries that are due.
@@ -79,6 +89,9 @@ class AgentCore {
   [[nodiscard]] bool is_tracked(const IfAddressKey& source) const;
   [[nodiscard]] std::string link_name(IfIndex index) const;
   [[nodiscard]] StatusView view() const;
+  void advertise(const ProxyEntry& entry, bool first_claim, SteadyTime now);
+  void keep_allmulti();
+  void expire_discoveries(SteadyTime now);
 
   Config config_;
   KernelPort& kernel_;
@@ -98,6 +111,12 @@ class AgentCore {
   WallTime started_;
   std::optional<WallTime> last_resync_;
   std::optional<WallTime> last_reconcile_;  // a reconcile left nothing pending
+  AdvertPort* adverts_ = nullptr;
+  std::set<std::string> allmulti_;  // uplinks whose ALLMULTI the agent set (and clears on exit)
+  bool claims_started_ = false;     // the first reconcile is done: new claims are news
+  // unsolicited_na's limit: adverts sent in the current second.
+  SteadyTime advert_second_;
+  unsigned adverts_this_second_ = 0;
 };
 
 }  // namespace ndpsync

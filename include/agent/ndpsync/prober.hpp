@@ -2,7 +2,9 @@
 // neighbours that may have left), the pacing of the probes that serve it, and the uplink-probe
 // gate (with uplink_probe_ms, a first claim waits until the kernel has solicited the address on the
 // uplink and nobody answered), and the follow-ups of DAD probes (dad_snooping: once a new
-// address's DAD time is over, the kernel resolves it on the interface it was probed on).
+// address's DAD time is over, the kernel resolves it on the interface it was probed on), and
+// on-demand discovery's probes (a router asked for an address nobody proxies: the kernel
+// resolves it downstream at once, within the limits Discovery keeps).
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <set>
 #include <vector>
 
+#include "ndpsync/discovery.hpp"
 #include "ndpsync/kernel_port.hpp"
 #include "ndpsync/liveness.hpp"
 
@@ -79,6 +82,13 @@ class Prober {
   }
   [[nodiscard]] std::size_t dad_pending() const { return dad_waits_.size(); }
 
+  // --- on-demand discovery ---
+  // A solicitation the guards admit, answerable from `downstream`: probed there now unless a
+  // limit says no.
+  Discovery::Verdict discover(const Solicitation& ns, IfIndex downstream, SteadyTime now);
+  [[nodiscard]] Discovery& discovery() { return discovery_; }
+  [[nodiscard]] const Discovery& discovery() const { return discovery_; }
+
   [[nodiscard]] std::optional<SteadyTime> next_wakeup() const;
   [[nodiscard]] const Liveness& liveness() const { return liveness_; }
   [[nodiscard]] const ProberCounters& counters() const { return counters_; }
@@ -100,6 +110,7 @@ class Prober {
   // first so that one address is followed once whatever interface repeats its probe.
   std::chrono::milliseconds dad_delay_;
   std::map<Ipv6Address, std::pair<IfIndex, SteadyTime>> dad_waits_;
+  Discovery discovery_;
   ProberCounters counters_;
 };
 

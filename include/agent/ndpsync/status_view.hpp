@@ -31,6 +31,21 @@ struct Counters {
   std::uint64_t dad_probes_seen = 0;  // on downstream interfaces
   std::uint64_t dad_probes_followed = 0;
   std::uint64_t dad_probes_ignored = 0;
+  // On-demand discovery (DiscoveryCounters): solicitations for unproxied addresses in an
+  // uplink's prefixes, and what became of them.
+  std::uint64_t on_demand_solicitations = 0;
+  std::uint64_t on_demand_probes = 0;
+  std::uint64_t on_demand_found = 0;
+  std::uint64_t on_demand_not_found = 0;
+  std::uint64_t on_demand_refused = 0;
+  std::uint64_t on_demand_limited = 0;
+  std::uint64_t on_demand_negative_hits = 0;
+  std::uint64_t on_demand_repeats = 0;
+  std::uint64_t on_demand_pending = 0;   // a gauge: probes waiting for an answer
+  std::uint64_t on_demand_negative = 0;  // a gauge: targets in the negative cache
+  std::uint64_t adverts_solicited = 0;    // sent from userspace for found targets
+  std::uint64_t adverts_unsolicited = 0;  // sent on new claims (unsolicited_na)
+  std::uint64_t advert_errors = 0;
   std::uint64_t sysctl_repairs = 0;
   std::uint64_t reloads = 0;
   std::uint64_t capped = 0;  // addresses refused for a cap right now (a gauge)
@@ -51,7 +66,7 @@ struct StatusSources {
 
 // The agent's own counters completed with those its rooms keep.
 Counters gather_counters(Counters own, const WriterCounters& writer, const ProberCounters& prober,
-                         const KeeperCounters& keeper);
+                         const Discovery& discovery, const KeeperCounters& keeper);
 // One line, for sd_notify STATUS=: cheap, since the loop sends it after every batch.
 std::string summary_line(const Decision& decision, const Prober& prober, const ProxyWriter& writer);
 

@@ -54,6 +54,16 @@ struct Config {
   // anything else becomes a neighbour (docs/design.md, "DAD snooping").
   bool dad_snooping;
   std::chrono::milliseconds dad_snoop_delay;
+  // Agent: on-demand discovery. A solicitation on an uplink for an address in its prefixes
+  // that we do not proxy is answered by probing the downstream interface that routes it; a
+  // node that answers gets its entry, and the solicitor a solicited advertisement at once
+  // (docs/design.md, "On-demand discovery"). At most on_demand_rate probes a second.
+  bool on_demand;
+  unsigned on_demand_rate;
+  // Agent: an unsolicited neighbour advertisement (override set) on the uplink for each new
+  // claim after the start, so that a router that cached the address elsewhere (a container
+  // moved here) follows at once.
+  bool unsolicited_na;
 
   // Kernel.
   bool manage_sysctls;

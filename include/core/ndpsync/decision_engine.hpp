@@ -33,6 +33,13 @@ class DecisionEngine {
                                                            const ObservedState& observed,
                                                            const Ipv6Address& address,
                                                            IfIndex ifindex) const;
+  // Where a solicitation for `target` on the uplink `uplink` could be answered from (on-demand
+  // discovery): the downstream interface of the longest main-table route without a gateway that
+  // covers `target`, or nullopt when that route is not downstream (or there is none), or when
+  // `uplink` does not serve `target`. Guards are judge_new_source()'s.
+  [[nodiscard]] std::optional<IfIndex> downstream_for(const ObservedState& observed,
+                                                      const Ipv6Address& target,
+                                                      IfIndex uplink) const;
 
   [[nodiscard]] const Decision& decision() const { return decision_; }
   [[nodiscard]] Decision take() && { return std::move(decision_); }

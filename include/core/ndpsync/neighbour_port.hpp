@@ -63,6 +63,9 @@ class NeighbourPort {
   // Asks the kernel to re-resolve a neighbour now, so that a live node turns REACHABLE within
   // milliseconds and a departed one FAILED within the kernel's probe time (3 x retrans_time).
   virtual Status probe_neighbour(IfIndex ifindex, const Ipv6Address& address) = 0;
+  // Removes a (non-proxy) neighbour entry: one a probe left behind that nobody answered. An
+  // entry that is already gone is success.
+  virtual Status delete_neighbour(IfIndex ifindex, const Ipv6Address& address) = 0;
 };
 
 }  // namespace ndpsync

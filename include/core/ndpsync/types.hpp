@@ -77,6 +77,7 @@ class LinkAddress {
 
   [[nodiscard]] bool empty() const { return size_ == 0; }
   [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] const std::uint8_t* data() const { return bytes_.data(); }
   [[nodiscard]] std::string to_string() const;
 
   // Unused bytes stay zero, so comparing the whole array is exact.

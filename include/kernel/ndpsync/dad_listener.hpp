@@ -1,6 +1,8 @@
-// DAD snooping's listener: one AF_PACKET socket on every interface whose classic BPF filter
-// passes only ICMPv6 neighbour solicitations from `::` (DAD probes). Opening it needs
-// CAP_NET_RAW; the socket keeps working after the capability is dropped.
+// The packet sockets: DAD snooping's listener and on-demand discovery's. Each is one AF_PACKET
+// socket on every interface whose classic BPF filter passes only ICMPv6 neighbour solicitations,
+// from `::` (DAD probes) or from anyone else (address resolution). The advert port sends
+// neighbour advertisements on a raw ICMPv6 socket. Opening any of them needs CAP_NET_RAW; the
+// sockets keep working after the capability is dropped.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,7 @@
 
 #include "ndpsync/dad_port.hpp"
 #include "ndpsync/result.hpp"
+#include "ndpsync/solicitation_port.hpp"
 
 namespace ndpsync {
 
@@ -20,7 +23,15 @@ namespace ndpsync {
 // Pure: it reads only `packet`.
 std::optional<Ipv6Address> parse_dad_probe(std::span<const std::uint8_t> packet);
 
+// A neighbour solicitation for address resolution, with the same checks as parse_dad_probe
+// except the source, which must be a unicast address (not `::`, not multicast). The ifindex is
+// left 0. Pure: it reads only `packet`.
+std::optional<Solicitation> parse_solicitation(std::span<const std::uint8_t> packet);
+
 // Opens the listener on every interface (the caller keeps the interfaces it wants).
 Result<std::unique_ptr<DadProbeSource>> open_dad_listener();
+Result<std::unique_ptr<SolicitationSource>> open_solicitation_listener();
+// The raw ICMPv6 socket adverts leave by (hop limit 255, every incoming ICMPv6 blocked).
+Result<std::unique_ptr<AdvertPort>> open_advert_port();
 
 }  // namespace ndpsync

@@ -39,6 +39,7 @@ class NetlinkNeighbours final : public NeighbourPort {
   Status add_proxy(const ProxyEntry& entry) override;
   Status delete_proxy(const ProxyEntry& entry) override;
   Status probe_neighbour(IfIndex ifindex, const Ipv6Address& address) override;
+  Status delete_neighbour(IfIndex ifindex, const Ipv6Address& address) override;
 
  private:
   RequestChannel channel_;

@@ -1,0 +1,51 @@
+// The uplink half of on-demand discovery: neighbour solicitations that arrive on an uplink for
+// addresses we do not proxy (a router resolving a container that never spoke), and the
+// neighbour advertisements ndpsync sends itself. The packet sockets in the kernel layer
+// implement both; test/unit has fakes that are fed and read by hand.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ndpsync/result.hpp"
+#include "ndpsync/types.hpp"
+
+namespace ndpsync {
+
+struct Solicitation {
+  IfIndex ifindex = 0;  // where it arrived
+  Ipv6Address source;   // who asks (never `::`: DAD probes are the other listener's)
+  Ipv6Address target;   // the address it resolves
+  auto operator<=>(const Solicitation&) const = default;
+};
+
+class SolicitationSource {
+ public:
+  virtual ~SolicitationSource() = default;
+  // Appends the solicitations that arrived since the last call, without blocking.
+  virtual void drain(std::vector<Solicitation>& out) = 0;
+  // A pollable descriptor that turns readable when solicitations wait.
+  [[nodiscard]] virtual int fd() const = 0;
+};
+
+// A neighbour advertisement for `target`, carrying `lladdr` as its target link-layer address.
+struct Advert {
+  IfIndex ifindex = 0;
+  Ipv6Address destination;  // the solicitor, or ff02::1 for an unsolicited one
+  Ipv6Address target;
+  LinkAddress lladdr;
+  bool router = false;     // R: the host forwards
+  bool solicited = false;  // S: the answer to a solicitation
+  bool override = false;   // O: replace the link-layer address a neighbour cached
+  auto operator<=>(const Advert&) const = default;
+};
+
+class AdvertPort {
+ public:
+  virtual ~AdvertPort() = default;
+  virtual Status advertise(const Advert& advert) = 0;
+  // Sets or clears IFF_ALLMULTI on `ifname`. Returns whether it was set before.
+  virtual Result<bool> set_allmulti(const std::string& ifname, bool on) = 0;
+};
+
+}  // namespace ndpsync
