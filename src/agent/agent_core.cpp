@@ -273,8 +273,10 @@ void AgentCore::advertise(const ProxyEntry& entry, bool first_claim, SteadyTime 
   const auto solicitors = prober_.discovery().found(entry.address, entry.ifindex);
   if (adverts_ == nullptr) return;
   const auto* link = observed_.link(entry.ifindex);
-  if (link == nullptr || link->mac.empty()) return;
+  const auto source = link_local(entry.ifindex);
+  if (link == nullptr || link->mac.empty() || !source) return;
   Advert advert{.ifindex = entry.ifindex,
+                .source = *source,
                 .target = entry.address,
                 .lladdr = link->mac,
                 .router = true,  // the host forwards for the address
@@ -283,6 +285,7 @@ void AgentCore::advertise(const ProxyEntry& entry, bool first_claim, SteadyTime 
   // address itself wins; ours say the same.
   for (const auto& ns : solicitors) {
     advert.destination = ns.source;
+    advert.destination_mac = ns.source_mac;
     if (const auto status = adverts_->advertise(advert); status.ok()) {
       prober_.discovery().note_advert();
     } else {
@@ -521,6 +524,20 @@ bool AgentCore::is_tracked(const IfAddressKey& source) const {
                        claim->source_ifindex == source.first;
   const auto& liveness = prober_.liveness();
   return claimed || liveness.verifying().contains(source) || liveness.withdrawn().contains(source);
+}
+
+// The uplink's link-local address, where adverts come from (RFC 4861 7.2.4 lets any address of
+// the interface be the source; routers expect the link-local one).
+std::optional<Ipv6Address> AgentCore::link_local(IfIndex index) const {
+  static const auto first = Ipv6Address::parse("fe80::").value();
+  const auto& addresses = observed_.addresses();
+  for (auto it = addresses.lower_bound(SourceKey{first, 0});
+       it != addresses.end() && it->first.address.is_link_local(); ++it) {
+    if (it->first.ifindex == index && (it->second.flags & kAddrTentative) == 0) {
+      return it->first.address;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string AgentCore::link_name(IfIndex index) const {

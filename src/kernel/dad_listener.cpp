@@ -5,12 +5,11 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
-#include <netinet/icmp6.h>
-#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -125,6 +124,9 @@ class PacketListener final : public Port {
       auto item = Parse(std::span(buffer.data(), static_cast<std::size_t>(n)));
       if (!item) continue;
       item->ifindex = static_cast<IfIndex>(from.sll_ifindex);
+      if constexpr (requires { item->source_mac; }) {
+        item->source_mac = LinkAddress(from.sll_addr, std::min<std::size_t>(from.sll_halen, 8));
+      }
       out.push_back(*item);
     }
   }
@@ -153,63 +155,95 @@ Result<std::unique_ptr<Port>> open_listener(const char* who,
   return {.value = std::move(listener)};
 }
 
-class RawAdverts final : public AdvertPort {
+// The ones-complement sum of RFC 4443 2.3 over the pseudo-header and the message.
+std::uint16_t icmpv6_checksum(const Ipv6Address& source, const Ipv6Address& destination,
+                              std::span<const std::uint8_t> message) {
+  std::uint32_t sum = 0;
+  const auto add = [&sum](std::span<const std::uint8_t> bytes) {
+    for (std::size_t i = 0; i < bytes.size(); i += 2) {
+      sum += (std::uint32_t{bytes[i]} << 8) | (i + 1 < bytes.size() ? bytes[i + 1] : 0);
+    }
+  };
+  add(source.bytes());
+  add(destination.bytes());
+  sum += static_cast<std::uint32_t>(message.size()) + kIcmpv6;
+  add(message);
+  while ((sum >> 16) != 0) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint16_t>(~sum);
+}
+
+// Adverts leave by a packet socket that receives nothing (protocol 0): the IPv6 header is ours,
+// so the unit's IPAddressDeny (a filter on IP sockets) does not apply, and no AF_INET6 socket is
+// needed. ALLMULTI is set with the same descriptor (SIOCSIFFLAGS works on any socket).
+class PacketAdverts final : public AdvertPort {
  public:
-  explicit RawAdverts(int fd) : fd_(fd) {}
-  ~RawAdverts() override { ::close(fd_); }
-  RawAdverts(const RawAdverts&) = delete;
-  RawAdverts& operator=(const RawAdverts&) = delete;
+  explicit PacketAdverts(int fd) : fd_(fd) {}
+  ~PacketAdverts() override { ::close(fd_); }
+  PacketAdverts(const PacketAdverts&) = delete;
+  PacketAdverts& operator=(const PacketAdverts&) = delete;
 
   Status advertise(const Advert& a) override {
-    // RFC 4861 4.4: type, code, checksum (the kernel fills it in), flags, target, and the
-    // target link-layer address option, padded to eight bytes.
-    std::array<std::uint8_t, kNsLength + 8 + LinkAddress::kCapacity> packet{};
-    packet[0] = kNeighbourAdvertisement;
-    packet[4] = static_cast<std::uint8_t>((a.router ? 0x80 : 0) | (a.solicited ? 0x40 : 0) |
-                                          (a.override ? 0x20 : 0));
-    std::memcpy(packet.data() + 8, a.target.bytes().data(), 16);
+    // RFC 4861 4.4: type, code, checksum, flags, target, and the target link-layer address
+    // option, padded to eight bytes; behind an IPv6 header with hop limit 255.
+    std::array<std::uint8_t, kIpv6Header + kNsLength + 8 + LinkAddress::kCapacity> packet{};
+    auto icmp = std::span(packet).subspan(kIpv6Header);
+    icmp[0] = kNeighbourAdvertisement;
+    icmp[4] = static_cast<std::uint8_t>((a.router ? 0x80 : 0) | (a.solicited ? 0x40 : 0) |
+                                        (a.override ? 0x20 : 0));
+    std::memcpy(icmp.data() + 8, a.target.bytes().data(), 16);
     std::size_t length = kNsLength;
     if (!a.lladdr.empty()) {
       const std::size_t units = (2 + a.lladdr.size() + 7) / 8;
-      packet[length] = kTargetLinkAddressOption;
-      packet[length + 1] = static_cast<std::uint8_t>(units);
-      std::memcpy(packet.data() + length + 2, a.lladdr.data(), a.lladdr.size());
+      icmp[length] = kTargetLinkAddressOption;
+      icmp[length + 1] = static_cast<std::uint8_t>(units);
+      std::memcpy(icmp.data() + length + 2, a.lladdr.data(), a.lladdr.size());
       length += units * 8;
     }
-    sockaddr_in6 to{};
-    to.sin6_family = AF_INET6;
-    std::memcpy(&to.sin6_addr, a.destination.bytes().data(), 16);
-    if (a.destination.is_link_local() || a.destination.is_multicast()) {
-      to.sin6_scope_id = static_cast<std::uint32_t>(a.ifindex);
+    const auto sum = icmpv6_checksum(a.source, a.destination, icmp.first(length));
+    icmp[2] = static_cast<std::uint8_t>(sum >> 8);
+    icmp[3] = static_cast<std::uint8_t>(sum & 0xff);
+    packet[0] = 0x60;
+    packet[4] = static_cast<std::uint8_t>(length >> 8);
+    packet[5] = static_cast<std::uint8_t>(length & 0xff);
+    packet[6] = kIcmpv6;
+    packet[7] = 255;
+    std::memcpy(packet.data() + 8, a.source.bytes().data(), 16);
+    std::memcpy(packet.data() + 24, a.destination.bytes().data(), 16);
+
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_protocol = htons(ETH_P_IPV6);
+    to.sll_ifindex = a.ifindex;
+    if (a.destination.is_multicast()) {  // RFC 2464 7: 33:33 and the low 32 bits
+      const auto& d = a.destination.bytes();
+      const std::array<std::uint8_t, 6> mac = {0x33, 0x33, d[12], d[13], d[14], d[15]};
+      std::memcpy(to.sll_addr, mac.data(), mac.size());
+      to.sll_halen = mac.size();
+    } else {
+      if (a.destination_mac.empty() || a.destination_mac.size() > sizeof(to.sll_addr)) {
+        errno = EDESTADDRREQ;
+        return failure("advert", "no link-layer destination");
+      }
+      std::memcpy(to.sll_addr, a.destination_mac.data(), a.destination_mac.size());
+      to.sll_halen = static_cast<unsigned char>(a.destination_mac.size());
     }
-    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo))> control{};
-    iovec iov{.iov_base = packet.data(), .iov_len = length};
-    msghdr msg{};
-    msg.msg_name = &to;
-    msg.msg_namelen = sizeof(to);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = IPPROTO_IPV6;
-    cmsg->cmsg_type = IPV6_PKTINFO;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-    in6_pktinfo info{};
-    info.ipi6_ifindex = static_cast<unsigned>(a.ifindex);
-    std::memcpy(CMSG_DATA(cmsg), &info, sizeof(info));
-    if (::sendmsg(fd_, &msg, MSG_DONTWAIT) < 0) return failure("advert", "sendmsg");
+    if (::sendto(fd_, packet.data(), kIpv6Header + length, MSG_DONTWAIT,
+                 reinterpret_cast<const sockaddr*>(&to), sizeof(to)) < 0) {
+      return failure("advert", "sendto");
+    }
     return {};
   }
 
   Result<bool> set_allmulti(const std::string& ifname, bool on) override {
     ifreq request{};
-    if (ifname.size() >= sizeof(request.ifr_name)) {
+    if (ifname.empty() || ifname.size() >= sizeof(request.ifr_name)) {
       errno = ENODEV;
-      return {.status = failure("allmulti", ifname.c_str())};
+      return {.status = failure("ALLMULTI", ifname.c_str())};
     }
     std::memcpy(request.ifr_name, ifname.c_str(), ifname.size());
-    if (::ioctl(fd_, SIOCGIFFLAGS, &request) < 0) return {.status = failure("SIOCGIFFLAGS", ifname.c_str())};
+    if (::ioctl(fd_, SIOCGIFFLAGS, &request) < 0) {
+      return {.status = failure("SIOCGIFFLAGS", ifname.c_str())};
+    }
     const bool was = (request.ifr_flags & IFF_ALLMULTI) != 0;
     if (was != on) {
       request.ifr_flags = static_cast<short>(request.ifr_flags ^ IFF_ALLMULTI);
@@ -249,21 +283,10 @@ Result<std::unique_ptr<SolicitationSource>> open_solicitation_listener() {
 }
 
 Result<std::unique_ptr<AdvertPort>> open_advert_port() {
-  const int fd = ::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMPV6);
-  if (fd < 0) return {.status = failure("advert socket", "socket(ICMPv6)")};
-  auto port = std::make_unique<RawAdverts>(fd);
-  // Neighbour discovery drops anything with a hop limit under 255; we read nothing back.
-  const int hops = 255;
-  const int loop = 0;  // an unsolicited advert is for the link, not for the host itself
-  icmp6_filter nothing{};
-  ICMP6_FILTER_SETBLOCKALL(&nothing);
-  if (::setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)) < 0 ||
-      ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0 ||
-      ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof(loop)) < 0 ||
-      ::setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &nothing, sizeof(nothing)) < 0) {
-    return {.status = failure("advert socket", "setsockopt")};
-  }
-  return {.value = std::move(port)};
+  // Protocol 0: the socket only sends.
+  const int fd = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return {.status = failure("advert socket", "socket(AF_PACKET)")};
+  return {.value = std::make_unique<PacketAdverts>(fd)};
 }
 
 }  // namespace ndpsync

@@ -33,10 +33,6 @@ VC4=$LAB_P::4:1   # host side of c4's veth
 CT4=$LAB_P::4:2   # c4, on vc4
 CT5=$LAB_P::2:5   # c5, on br0
 
-# snmp6 NS COUNTER: a counter of the namespace's /proc/net/snmp6.
-snmp6() {
-    ip netns exec "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/snmp6
-}
 # silent_ns NS RTR_SOLICIT_DELAY: DAD on (one probe), no router solicitations; eth0 up, its
 # link-local DAD done. The kernel sends a DAD probe after a random delay below
 # router_solicitation_delay (1 s by default; 0 sends it at once).

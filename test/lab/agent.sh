@@ -213,6 +213,12 @@ _secs_to_us() {
 }
 
 # neigh_state IFACE ADDR: the host's neighbour state for ADDR on IFACE ("" when none).
+# snmp6 NS COUNTER: a counter of the namespace's /proc/net/snmp6.
+snmp6() {
+    # shellcheck disable=SC2016  # awk's own variables
+    ip netns exec "$1" awk -v k="$2" '$1 == k { print $2 }' /proc/net/snmp6
+}
+
 neigh_state() {
     ip -n "$LAB_H" -6 neigh show "$2" dev "$1" | awk '{ print $NF }' | head -n1
 }

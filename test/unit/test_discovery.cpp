@@ -21,7 +21,7 @@ std::string hex(int value) {
 }
 
 Solicitation ns(std::string_view target, IfIndex on = kEth0, std::string_view from = "fe80::1") {
-  return {.ifindex = on, .source = ip(from), .target = ip(target)};
+  return {.ifindex = on, .source = ip(from), .target = ip(target), .source_mac = mac("02:00:00:00:00:01")};
 }
 
 }  // namespace
@@ -170,6 +170,8 @@ TEST_CASE("agent on-demand: a silent container is probed, proxied and the router
   const auto& a = h.adverts.sent[0];
   CHECK(a.ifindex == kEth0);
   CHECK(a.destination == ip("fe80::1"));
+  CHECK(a.destination_mac == mac("02:00:00:00:00:01"));  // the frame's source
+  CHECK(a.source == ip("fe80::ff:fe00:2"));             // the uplink's link-local address
   CHECK(a.target == ip("2001:db8:0:1::2:40"));
   CHECK(a.lladdr == mac("02:00:00:00:00:02"));  // the uplink's: the host answers for it
   CHECK(a.solicited);

@@ -88,6 +88,7 @@ class AgentCore {
   void adopt(const Plan& plan);
   [[nodiscard]] bool is_tracked(const IfAddressKey& source) const;
   [[nodiscard]] std::string link_name(IfIndex index) const;
+  [[nodiscard]] std::optional<Ipv6Address> link_local(IfIndex index) const;
   [[nodiscard]] StatusView view() const;
   void advertise(const ProxyEntry& entry, bool first_claim, SteadyTime now);
   void keep_allmulti();

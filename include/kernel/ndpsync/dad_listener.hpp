@@ -1,7 +1,7 @@
 // The packet sockets: DAD snooping's listener and on-demand discovery's. Each is one AF_PACKET
 // socket on every interface whose classic BPF filter passes only ICMPv6 neighbour solicitations,
 // from `::` (DAD probes) or from anyone else (address resolution). The advert port sends
-// neighbour advertisements on a raw ICMPv6 socket. Opening any of them needs CAP_NET_RAW; the
+// neighbour advertisements on a send-only packet socket. Opening any of them needs CAP_NET_RAW; the
 // sockets keep working after the capability is dropped.
 #pragma once
 
@@ -31,7 +31,7 @@ std::optional<Solicitation> parse_solicitation(std::span<const std::uint8_t> pac
 // Opens the listener on every interface (the caller keeps the interfaces it wants).
 Result<std::unique_ptr<DadProbeSource>> open_dad_listener();
 Result<std::unique_ptr<SolicitationSource>> open_solicitation_listener();
-// The raw ICMPv6 socket adverts leave by (hop limit 255, every incoming ICMPv6 blocked).
+// The send-only packet socket adverts leave by (IPv6 header built here, hop limit 255).
 Result<std::unique_ptr<AdvertPort>> open_advert_port();
 
 }  // namespace ndpsync
