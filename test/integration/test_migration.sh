@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Integration test of unsolicited advertisements on claim: a container moves between two hosts on
+# one provider link, each running ndpsync. The router already has the container's address at the
+# old host's MAC; the new host's unsolicited NA (override set) moves it at once. Without it the
+# router finds out only when its entry goes stale and its probes of the old MAC fail.
+#
+#   provider router r: a bridge `wan` (the /64, radvd) with two ports:
+#     host h1 [eth0 SLAAC] ──┐                 container c [eth0 ::5:2/112, nodad]
+#     host h2 [eth0 SLAAC] ──┴── r             moves: a veth vcm ::5:1/112 on h1, then on h2
+#   The old host blackholes the /112 once the container left (else it would forward the router's
+#   packets to the new host, and "reachable" would not mean "reached on the new host").
+#
+#   1. the router pings c on h1; c moves to h2 (unsolicited_na on, the default): the router's
+#      entry moves to h2's MAC and the ping gets through within 1 s of c's first packet on h2.
+#   2. c moves back, then to h2 again with unsolicited_na false on h2: the router reaches it only
+#      after its entry went stale and the old MAC failed its probes (router reachable time
+#      ROUTER_REACHABLE_MS, default 4000 here; the kernel's default is 30000).
+#   3. the router does not track c (its entry deleted): the NA is ignored with
+#      accept_untracked_na 0, and makes a STALE entry at the new host's MAC with 1.
+#   Times are printed as "# migration ...". Both hosts keep their RA default routes.
+#
+# Needs root; exits 77 (skipped) otherwise. Runs in ~40 s (minutes with ROUTER_REACHABLE_MS=30000).
+#
+#   NDPSYNC=/path/to/ndpsync bash test/integration/test_migration.sh
+set -euo pipefail
+
+LAB=${LAB:-nmg$$}
+# shellcheck source=test/lab/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
+skip_unless_root
+trap lab_down EXIT
+ROUTER_REACHABLE_MS=${ROUTER_REACHABLE_MS:-4000}
+
+H1=${LAB}h1
+H2=${LAB}h2
+C=${LAB}c
+GW=$LAB_P::5:1
+CT=$LAB_P::5:2
+LAB_NAMESPACES=("$LAB_R" "$H1" "$H2" "$C")
+[[ -e /proc/sys/net/ipv6/conf/all/accept_untracked_na ]] ||
+    { echo "SKIP: this kernel has no accept_untracked_na (before 5.19)"; exit 77; }
+
+# --- the lab: lab_up's bookkeeping, with two hosts on a bridge at the router -----------------
+LAB_IS_UP=1
+LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ndpsync-lab.XXXXXX")
+chmod 0700 "$LAB_DIR"
+_root_state >"$LAB_DIR/root.before" 2>&1
+LAB_ROOT_FP=$(root_fingerprint)
+for ns in "${LAB_NAMESPACES[@]}"; do _ns_init "$ns"; done
+ip netns exec "$LAB_R" sysctl -qw net.ipv6.conf.all.forwarding=1
+ip -n "$LAB_R" link add name wan type bridge stp_state 0 mcast_snooping 0
+ip -n "$LAB_R" addr add "$LAB_ROUTER/64" dev wan
+ip -n "$LAB_R" link set wan up
+ip netns exec "$LAB_R" sysctl -qw "net.ipv6.neigh.wan.base_reachable_time_ms=$ROUTER_REACHABLE_MS"
+_start_radvd
+for h in 1 2; do
+    ip -n "$LAB_R" link add name "rp$h" type veth peer name eth0 netns "${LAB}h$h"
+    ip -n "$LAB_R" link set "rp$h" master wan up
+    ip -n "${LAB}h$h" link set eth0 up
+done
+for h in "$H1" "$H2"; do
+    LAB_H=$h wait_for 30 _host_has_ra_default || fail "$h got no RA default route"
+    LAB_H=$h wait_for 10 _host_has_slaac || fail "$h got no SLAAC address"
+done
+ip -n "$C" link set lo up
+ok "router, two hosts on its bridge, and a container namespace are up"
+
+# --- helpers --------------------------------------------------------------------------------
+declare -A SOCK PID
+# agent_on HOST CONFIG_JSON: (re)starts the agent in HOST's namespace.
+agent_on() {
+    local h=$1
+    [[ -n ${PID[$h]:-} ]] && { kill -TERM "${PID[$h]}"; wait "${PID[$h]}" 2>/dev/null || true; }
+    echo "$2" >"$LAB_DIR/$h.json"
+    SOCK[$h]=$LAB_DIR/$h.sock
+    ip netns exec "$h" "$NDPSYNC" run --config "$LAB_DIR/$h.json" --status-socket "${SOCK[$h]}" \
+        --log-level debug >>"$LAB_DIR/$h.log" 2>&1 &
+    PID[$h]=$!
+    lab_bg "${PID[$h]}"
+    wait_for 5 status_on "$h" || fail "agent on $h did not start: $(tail -5 "$LAB_DIR/$h.log")"
+}
+status_on() {
+    ip netns exec "$1" "$NDPSYNC" status --socket "${SOCK[$1]}" --json
+}
+counter_on() {
+    status_on "$1" | jq -r ".counters.$2"
+}
+proxied_on() {
+    ip -n "$1" -6 neigh show proxy | grep -F "$CT " >/dev/null
+}
+mac_on() {
+    ip -n "$1" -j link show dev eth0 | jq -r '.[0].address'
+}
+router_mac_for_ct() {
+    ip -n "$LAB_R" -6 neigh show "$CT" dev wan | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }'
+}
+# move_to HOST [FROM]: the container's veth now ends on HOST; FROM blackholes the /112. Sets
+# MOVED_AT (epoch seconds) to the moment the container's first packet left on HOST.
+move_to() {
+    local to=$1 from=${2:-}
+    if [[ -n $from ]]; then
+        # The blackhole first (behind the /112 of vcm's address until that goes): the old host
+        # never forwards the address to the link, nor learns it there as another node's.
+        ip -n "$from" -6 route add blackhole "$LAB_P::5:0/112" metric 2048
+        ip -n "$from" link del vcm
+    fi
+    ip -n "$to" -6 route del blackhole "$LAB_P::5:0/112" metric 2048 2>/dev/null || true
+    ip -n "$to" link add name vcm type veth peer name eth0 netns "$C"
+    ip -n "$to" addr add "$GW/112" dev vcm nodad
+    ip -n "$to" link set vcm up
+    ip -n "$C" addr add "$CT/112" dev eth0 nodad
+    ip -n "$C" link set eth0 up
+    ip -n "$C" -6 route add default via "$GW" dev eth0
+    MOVED_AT=$(date +%s.%N)
+    wait_for 5 ip netns exec "$C" ping -6 -c1 -W1 -n "$GW" || fail "c cannot ping its gateway on $to"
+    wait_for 5 proxied_on "$to" || fail "$to did not proxy $CT"
+}
+# reach_ms: from MOVED_AT to the first echo reply the router's running ping got after it.
+ROUTER_PING_LOG=""
+start_router_ping() {
+    ROUTER_PING_LOG=$LAB_DIR/ping.$RANDOM.log
+    ip netns exec "$LAB_R" ping -6 -D -i 0.02 -n "$CT" >"$ROUTER_PING_LOG" 2>&1 &
+    ROUTER_PING=$!
+    lab_bg "$ROUTER_PING"
+}
+stop_router_ping() {
+    kill "$ROUTER_PING" 2>/dev/null || true
+    wait "$ROUTER_PING" 2>/dev/null || true
+}
+_reached() {
+    REACH_MS=$(awk -v t0="$MOVED_AT" '/bytes from/ { t = substr($1, 2, length($1) - 2); if (t > t0) { printf "%d", (t - t0) * 1000; exit } }' "$ROUTER_PING_LOG")
+    [[ -n $REACH_MS ]]
+}
+
+# ---------------------------------------------------------------------------------------------
+section "1. with the unsolicited NA (the default), the router follows at once"
+agent_on "$H1" '{}'
+agent_on "$H2" '{}'
+move_to "$H1"
+wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$CT" || fail "the router cannot reach c on h1"
+expect_eq "the router has c at h1's MAC" "$(mac_on "$H1")" "$(router_mac_for_ct)"
+start_router_ping
+move_to "$H2" "$H1"
+wait_for 5 _reached || fail "the router did not reach c on h2 within 5 s (with the NA)"
+stop_router_ping
+with_na=$REACH_MS
+# Two: c's address and the gateway address h2 just configured on vcm.
+expect_eq "h2 sent two unsolicited NAs" 2 "$(counter_on "$H2" adverts_unsolicited)"
+expect_eq "the router has c at h2's MAC" "$(mac_on "$H2")" "$(router_mac_for_ct)"
+((with_na < 1000)) || fail "with the NA the router reached c after $with_na ms"
+ok "with the NA the router reached c on h2 $with_na ms after c's first packet there"
+
+# ---------------------------------------------------------------------------------------------
+section "2. without it, the router follows only when its entry fails"
+move_to "$H1" "$H2"
+wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$CT" || fail "the router cannot reach c back on h1"
+agent_on "$H2" '{"unsolicited_na": false}'
+wait_for 5 [ "$(router_mac_for_ct)" = "$(mac_on "$H1")" ] || fail "the router does not have c at h1's MAC"
+start_router_ping
+move_to "$H2" "$H1"
+wait_for $((ROUTER_REACHABLE_MS * 3 / 2000 + 20)) _reached || fail "the router never reached c on h2 without the NA"
+stop_router_ping
+without_na=$REACH_MS
+expect_eq "h2 sent no unsolicited NA" 0 "$(counter_on "$H2" adverts_unsolicited)"
+((without_na > with_na)) || fail "without the NA ($without_na ms) not slower than with it ($with_na ms)"
+ok "without the NA the router reached c on h2 after $without_na ms (router reachable time $ROUTER_REACHABLE_MS ms)"
+echo "# migration reach with-na ${with_na} ms without-na ${without_na} ms router-base-reachable ${ROUTER_REACHABLE_MS} ms"
+
+# ---------------------------------------------------------------------------------------------
+section "3. a router that does not track the address ignores the NA, unless accept_untracked_na"
+for untracked in 0 1; do
+    if [[ $untracked == 0 ]]; then to=$H1 from=$H2; else to=$H2 from=$H1; fi
+    agent_on "$to" '{}'
+    ip netns exec "$LAB_R" sysctl -qw "net.ipv6.conf.wan.accept_untracked_na=$untracked"
+    ip -n "$LAB_R" -6 neigh del "$CT" dev wan 2>/dev/null || true
+    before=$(counter_on "$to" adverts_unsolicited)
+    move_to "$to" "$from"
+    wait_for 3 [ "$(counter_on "$to" adverts_unsolicited)" -gt "$before" ] || fail "$to sent no NA"
+    ip -n "$LAB_R" -6 neigh flush dev wan nud failed 2>/dev/null || true
+    entry=$(ip -n "$LAB_R" -6 neigh show "$CT" dev wan)
+    if [[ $untracked == 0 ]]; then
+        [[ -z $entry ]] || fail "accept_untracked_na 0: the router made an entry from the NA: $entry"
+        ok "accept_untracked_na 0: the NA was ignored (no entry for $CT at the router)"
+    else
+        expect_eq "accept_untracked_na 1: the router's new entry is at $to's MAC" "$(mac_on "$to")" "$(router_mac_for_ct)"
+        grep STALE <<<"$entry" >/dev/null || fail "the entry is not STALE: $entry"
+    fi
+done
+
+for h in "$H1" "$H2"; do
+    LAB_H=$h _host_has_ra_default || fail "$h lost its RA default route"
+done
+ok "both hosts keep their RA default routes"
