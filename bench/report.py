@@ -792,7 +792,12 @@ def print_table(goal_rows, res):
 # Sections written by other scripts, carried over from the old page before the analysis:
 # "Churn soak" (bench/soak.sh), "Routed NICs" (test/integration/test_agent_sources.sh) and
 # "ndpsync doctor on 1,000 entries" (bench/doctor.sh).
-KEPT_SECTIONS = ("Churn soak", "Routed NICs", "ndpsync doctor on 1,000 entries")
+KEPT_SECTIONS = (
+    "Churn soak",
+    "Routed NICs",
+    "Silent containers",
+    "ndpsync doctor on 1,000 entries",
+)
 
 
 def keep_sections(old_path, text):
