@@ -125,8 +125,12 @@ json full_document() {
     "counters": {"events": 120, "reconciles": 7, "full_reconciles": 3, "adds": 5, "removes": 2,
                  "errors": 4, "write_errors": 3, "resyncs": 2, "overruns": 1, "malformed": 0,
                  "probes": 9, "uplink_probes": 0, "withdrawals": 1, "dad_probes_seen": 6,
-                 "dad_probes_followed": 4, "dad_probes_ignored": 2, "sysctl_repairs": 0,
-                 "reloads": 0, "capped": 0}
+                 "dad_probes_followed": 4, "dad_probes_ignored": 2,
+                 "on_demand_solicitations": 20, "on_demand_probes": 8, "on_demand_refused": 3,
+                 "on_demand_limited": 5, "on_demand_negative_hits": 2, "on_demand_repeats": 2,
+                 "on_demand_found": 5, "on_demand_not_found": 2, "on_demand_pending": 1,
+                 "on_demand_negative": 5, "adverts_solicited": 5, "adverts_unsolicited": 3,
+                 "advert_errors": 0, "sysctl_repairs": 0, "reloads": 0, "capped": 0}
   })json");
 }
 
@@ -168,9 +172,22 @@ TEST_CASE("metrics: a full status document renders valid text with every documen
   CHECK(s.at("ndpsync_withdrawals_total") == 1);
   CHECK(s.at("ndpsync_dad_probes_total{outcome=\"followed\"}") == 4);
   CHECK(s.at("ndpsync_dad_probes_total{outcome=\"ignored\"}") == 2);
+  CHECK(s.at("ndpsync_on_demand_solicitations_total") == 20);
+  CHECK(s.at("ndpsync_on_demand_total{outcome=\"probed\"}") == 8);
+  CHECK(s.at("ndpsync_on_demand_total{outcome=\"refused\"}") == 3);
+  CHECK(s.at("ndpsync_on_demand_total{outcome=\"limited\"}") == 5);
+  CHECK(s.at("ndpsync_on_demand_total{outcome=\"negative_cached\"}") == 2);
+  CHECK(s.at("ndpsync_on_demand_total{outcome=\"already_probing\"}") == 2);
+  CHECK(s.at("ndpsync_on_demand_probes_total{result=\"found\"}") == 5);
+  CHECK(s.at("ndpsync_on_demand_probes_total{result=\"not_found\"}") == 2);
+  CHECK(s.at("ndpsync_on_demand_pending") == 1);
+  CHECK(s.at("ndpsync_on_demand_negative_cached") == 5);
+  CHECK(s.at("ndpsync_adverts_total{kind=\"solicited\"}") == 5);
+  CHECK(s.at("ndpsync_adverts_total{kind=\"unsolicited\"}") == 3);
+  CHECK(s.at("ndpsync_advert_failures_total") == 0);
   CHECK(s.at("ndpsync_capped_addresses") == 0);
   // Every counter of the document has its metric.
-  CHECK(s.size() == 49);  // with four entry series (one per source) for each of two uplinks
+  CHECK(s.size() == 62);  // with four entry series (one per source) for each of two uplinks
 }
 
 TEST_CASE("metrics: label values and help text are escaped") {
