@@ -105,9 +105,9 @@ class AgentLoop {
     }
     if (solicitations_) {
       solicitation_fd_.assign(solicitations_->fd());
-      wait_packets(solicitation_fd_, *solicitations_, solicitation_batch_, [this](const auto& batch) {
-        core_.on_solicitations(batch, SteadyClock::now());
-      });
+      wait_packets(
+          solicitation_fd_, *solicitations_, solicitation_batch_,
+          [this](const auto& batch) { core_.on_solicitations(batch, SteadyClock::now()); });
     }
     schedule_resync();
     schedule_wake();

@@ -59,8 +59,7 @@ constexpr std::array<sock_filter, 16> kSolicitationFilter = {{
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 7), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 5), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 20),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
-    BPF_STMT(BPF_RET | BPF_K, 0),        // drop
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), BPF_STMT(BPF_RET | BPF_K, 0),  // drop
     BPF_STMT(BPF_RET | BPF_K, kBuffer),  // pass (at most this much of it)
 }};
 

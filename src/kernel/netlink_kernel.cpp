@@ -128,10 +128,8 @@ Status NetlinkNeighbours::probe_neighbour(IfIndex ifindex, const Ipv6Address& ad
 }
 
 Status NetlinkNeighbours::delete_neighbour(IfIndex ifindex, const Ipv6Address& address) {
-  auto status = channel_.write_neigh({.type = RTM_DELNEIGH,
-                                      .ifindex = ifindex,
-                                      .address = address,
-                                      .what = "delete neighbour"});
+  auto status = channel_.write_neigh(
+      {.type = RTM_DELNEIGH, .ifindex = ifindex, .address = address, .what = "delete neighbour"});
   if (already_done(NeighbourWrite::kDelete, status.error)) return {};
   return status;
 }

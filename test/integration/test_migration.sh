@@ -147,7 +147,7 @@ with_na=$REACH_MS
 # Two: c's address and the gateway address h2 just configured on vcm.
 expect_eq "h2 sent two unsolicited NAs" 2 "$(counter_on "$H2" adverts_unsolicited)"
 expect_eq "the router has c at h2's MAC" "$(mac_on "$H2")" "$(router_mac_for_ct)"
-((with_na < 1000)) || fail "with the NA the router reached c after $with_na ms"
+((with_na < 1000 * LAB_TIME_SCALE)) || fail "with the NA the router reached c after $with_na ms"
 ok "with the NA the router reached c on h2 $with_na ms after c's first packet there"
 
 # ---------------------------------------------------------------------------------------------

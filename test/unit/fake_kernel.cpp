@@ -267,7 +267,8 @@ Status FakeKernel::probe_neighbour(IfIndex ifindex, const Ipv6Address& address) 
 Status FakeKernel::delete_neighbour(IfIndex ifindex, const Ipv6Address& address) {
   neighbour_deletes.emplace_back(ifindex, address);
   if (neighbours_.erase({ifindex, address}) > 0) {
-    events_.push_back(NeighbourEvent{Change::kDel, Neighbour{.ifindex = ifindex, .address = address}});
+    events_.push_back(
+        NeighbourEvent{Change::kDel, Neighbour{.ifindex = ifindex, .address = address}});
   }
   return {};
 }

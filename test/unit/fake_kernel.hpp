@@ -19,8 +19,8 @@
 #include <tuple>
 
 #include "ndpsync/dad_port.hpp"
-#include "ndpsync/solicitation_port.hpp"
 #include "ndpsync/kernel_port.hpp"
+#include "ndpsync/solicitation_port.hpp"
 
 namespace ndpsync::testing {
 

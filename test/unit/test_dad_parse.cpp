@@ -98,7 +98,7 @@ TEST_CASE("solicitation parse: address resolution gives source and target; DAD p
   CHECK(ns->source == ip("fe80::1"));
   CHECK(ns->target == ip("2001:db8:0:1::2:40"));
   CHECK_FALSE(parse(p).has_value());  // and it is no DAD probe
-  p[8] = 0xff;  // a multicast source is no solicitor
+  p[8] = 0xff;                        // a multicast source is no solicitor
   CHECK_FALSE(parse_solicitation(std::span(p.data(), p.size())).has_value());
   auto truncated = dad_probe("2001:db8:0:1::2:40");
   std::copy(router.begin(), router.end(), truncated.begin() + 8);

@@ -21,7 +21,10 @@ std::string hex(int value) {
 }
 
 Solicitation ns(std::string_view target, IfIndex on = kEth0, std::string_view from = "fe80::1") {
-  return {.ifindex = on, .source = ip(from), .target = ip(target), .source_mac = mac("02:00:00:00:00:01")};
+  return {.ifindex = on,
+          .source = ip(from),
+          .target = ip(target),
+          .source_mac = mac("02:00:00:00:00:01")};
 }
 
 }  // namespace
@@ -87,8 +90,7 @@ TEST_CASE("discovery: the rate and the in-flight limit bound the probes") {
   int slow_probed = 0;
   for (int i = 0; i < 1000; ++i) {
     const auto s = ns("2001:db8::2:" + hex(i + 1));
-    if (slow.admit(s, kBr0, t0 + std::chrono::milliseconds(i * 10)) ==
-        Discovery::Verdict::kProbe) {
+    if (slow.admit(s, kBr0, t0 + std::chrono::milliseconds(i * 10)) == Discovery::Verdict::kProbe) {
       ++slow_probed;
     }
     std::vector<IfAddressKey> expired;
@@ -156,7 +158,7 @@ TEST_CASE("agent on-demand: a silent container is probed, proxied and the router
   CHECK(h.adverts.allmulti["eth0"]);  // set at start, where it was off
   h.solicit("2001:db8:0:1::2:40");
   REQUIRE(h.probes_of("2001:db8:0:1::2:40") == 1);
-  CHECK(h.kernel.probes.back().first == kBr0);  // where its route leads
+  CHECK(h.kernel.probes.back().first == kBr0);                   // where its route leads
   CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:40"));  // a probe is no claim
   CHECK(h.adverts.sent.empty());
   // The router retransmits while we wait: no second probe.
@@ -171,7 +173,7 @@ TEST_CASE("agent on-demand: a silent container is probed, proxied and the router
   CHECK(a.ifindex == kEth0);
   CHECK(a.destination == ip("fe80::1"));
   CHECK(a.destination_mac == mac("02:00:00:00:00:01"));  // the frame's source
-  CHECK(a.source == ip("fe80::ff:fe00:2"));             // the uplink's link-local address
+  CHECK(a.source == ip("fe80::ff:fe00:2"));              // the uplink's link-local address
   CHECK(a.target == ip("2001:db8:0:1::2:40"));
   CHECK(a.lladdr == mac("02:00:00:00:00:02"));  // the uplink's: the host answers for it
   CHECK(a.solicited);

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "ndpsync/dad_port.hpp"
-#include "ndpsync/solicitation_port.hpp"
 #include "ndpsync/decision_engine.hpp"
 #include "ndpsync/prober.hpp"
 #include "ndpsync/proxy_writer.hpp"
 #include "ndpsync/reconcile.hpp"
 #include "ndpsync/refusal_log.hpp"
+#include "ndpsync/solicitation_port.hpp"
 #include "ndpsync/status_view.hpp"
 #include "ndpsync/sysctl_keeper.hpp"
 

@@ -89,7 +89,7 @@ class Discovery {
 
   DiscoveryLimits limits_;
   std::map<Ipv6Address, Pending> pending_;
-  std::map<Ipv6Address, SteadyTime> negative_;                // until when
+  std::map<Ipv6Address, SteadyTime> negative_;                     // until when
   std::deque<std::pair<SteadyTime, Ipv6Address>> negative_order_;  // oldest first
   double tokens_ = 0;
   std::optional<SteadyTime> refilled_;

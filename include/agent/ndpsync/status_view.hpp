@@ -41,8 +41,8 @@ struct Counters {
   std::uint64_t on_demand_limited = 0;
   std::uint64_t on_demand_negative_hits = 0;
   std::uint64_t on_demand_repeats = 0;
-  std::uint64_t on_demand_pending = 0;   // a gauge: probes waiting for an answer
-  std::uint64_t on_demand_negative = 0;  // a gauge: targets in the negative cache
+  std::uint64_t on_demand_pending = 0;    // a gauge: probes waiting for an answer
+  std::uint64_t on_demand_negative = 0;   // a gauge: targets in the negative cache
   std::uint64_t adverts_solicited = 0;    // sent from userspace for found targets
   std::uint64_t adverts_unsolicited = 0;  // sent on new claims (unsolicited_na)
   std::uint64_t advert_errors = 0;

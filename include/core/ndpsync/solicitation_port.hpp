@@ -13,9 +13,9 @@
 namespace ndpsync {
 
 struct Solicitation {
-  IfIndex ifindex = 0;   // where it arrived
-  Ipv6Address source;    // who asks (never `::`: DAD probes are the other listener's)
-  Ipv6Address target;    // the address it resolves
+  IfIndex ifindex = 0;     // where it arrived
+  Ipv6Address source;      // who asks (never `::`: DAD probes are the other listener's)
+  Ipv6Address target;      // the address it resolves
   LinkAddress source_mac;  // the frame's link-layer source: where an answer goes
   auto operator<=>(const Solicitation&) const = default;
 };
@@ -32,8 +32,8 @@ class SolicitationSource {
 // A neighbour advertisement for `target`, carrying `lladdr` as its target link-layer address.
 struct Advert {
   IfIndex ifindex = 0;
-  Ipv6Address source;       // the uplink's link-local address
-  Ipv6Address destination;  // the solicitor, or ff02::1 for an unsolicited one
+  Ipv6Address source;           // the uplink's link-local address
+  Ipv6Address destination;      // the solicitor, or ff02::1 for an unsolicited one
   LinkAddress destination_mac;  // the solicitor's; for a multicast destination, derived from it
   Ipv6Address target;
   LinkAddress lladdr;
