@@ -116,8 +116,10 @@ for spec in "$C6 6" "$C7 2" "$C6 6" "$C7 2" "$C6 6" "$C7 2"; do
         afail "first echo from $addr after $FIRST_MS ms"
     owned_has "$addr" || afail "$addr answered but is not proxied"
     ok "first ping to silent $addr ($ns) answered in $FIRST_MS ms"
-    # What it sent before: one NA (the kernel's probe's answer), nothing else.
-    expect_eq "$ns answered one probe" 1 $(($(snmp6 "$ns" Icmp6OutNeighborAdvertisements) - before))
+    # It answered the host's probe (more NAs may come: the host's reachability probes of the
+    # addresses before it, on a slow machine).
+    (($(snmp6 "$ns" Icmp6OutNeighborAdvertisements) > before)) || afail "$ns sent no NA for $addr"
+    ok "$ns answered the host's probe for $addr"
 done
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
 echo "# time-to-first-echo silent-container median ${median} ms of ${#times[@]}: ${times[*]}"
