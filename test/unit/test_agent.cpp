@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "lab.hpp"
-#include "ndpsync/agent.hpp"
+#include "agent_harness.hpp"
 
 using namespace ndpsync;
 using namespace ndpsync::testing;
@@ -9,34 +8,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The agent on the fake kernel, with a clock the test moves by hand.
-struct Harness {
-  FakeKernel kernel;
-  SteadyTime now{};
-  std::unique_ptr<AgentCore> agent;
-
-  explicit Harness(Config config = {}) {
-    build_lab(kernel);
-    config.liveness_timeout = 30s;
-    agent = std::make_unique<AgentCore>(config, kernel);
-    agent->resync(now, ResyncReason::kStart);
-    // The lab's STALE container is probed at start; it answers, as a live one does.
-    kernel.set_neighbour(kBr0, "2001:db8:0:1::2:2", kNudReachable);
-    pump();
-    kernel.probes.clear();
-  }
-  // What the loop does when the socket turns readable: drain, apply, reconcile once.
-  void pump() {
-    std::vector<KernelEvent> batch;
-    kernel.drain(batch);
-    agent->on_events(batch, now);
-    agent->reconcile(now);
-  }
-  void advance(std::chrono::milliseconds by) {
-    now += by;
-    agent->tick(now);
-    pump();
-  }
+struct Harness : AgentHarness {
+  explicit Harness(Config config = {}) : AgentHarness(with_long_liveness(std::move(config))) {}
   bool probed(std::string_view address) const {
     return std::any_of(kernel.probes.begin(), kernel.probes.end(),
                        [&](const auto& p) { return p.second == ip(address); });

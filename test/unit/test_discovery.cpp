@@ -4,8 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 
-#include "lab.hpp"
-#include "ndpsync/agent.hpp"
+#include "agent_harness.hpp"
 #include "ndpsync/discovery.hpp"
 
 using namespace ndpsync;
@@ -110,37 +109,16 @@ TEST_CASE("discovery: the negative cache stays within its size") {
 
 namespace {
 
-// The agent with both packet seams: the loop hands it solicitations; adverts go to the fake.
-struct DiscoveryHarness {
-  FakeKernel kernel;
-  FakeAdverts adverts;
-  SteadyTime now{};
-  std::unique_ptr<AgentCore> agent;
-
-  explicit DiscoveryHarness(Config config = {}) {
-    build_lab(kernel);
-    kernel.add_route("2001:db8:0:1::1:0/112", kVc1, std::nullopt);
-    kernel.add_route("2001:db8:0:1::2:0/112", kBr0, std::nullopt);
-    kernel.drop_events();
-    config.liveness_timeout = 30s;
-    agent = std::make_unique<AgentCore>(config, kernel);
-    agent->set_advert_port(&adverts);
-    agent->resync(now, ResyncReason::kStart);
-    kernel.set_neighbour(kBr0, "2001:db8:0:1::2:2", kNudReachable);
-    pump();
-    kernel.probes.clear();
-  }
-  void pump() {
-    std::vector<KernelEvent> batch;
-    kernel.drain(batch);
-    agent->on_events(batch, now);
-    agent->reconcile(now);
-  }
-  void advance(std::chrono::milliseconds by) {
-    now += by;
-    agent->tick(now);
-    pump();
-  }
+// The agent with both packet seams: the loop hands it solicitations; adverts go to the fake. The
+// fake lab's downstream interfaces get the prefix routes their addresses would have.
+struct DiscoveryHarness : AgentHarness {
+  explicit DiscoveryHarness(Config config = {})
+      : AgentHarness(with_long_liveness(std::move(config)), [](AgentHarness& h) {
+          h.kernel.add_route("2001:db8:0:1::1:0/112", kVc1, std::nullopt);
+          h.kernel.add_route("2001:db8:0:1::2:0/112", kBr0, std::nullopt);
+          h.kernel.drop_events();
+          h.agent->set_advert_port(&h.adverts);
+        }) {}
   void solicit(std::string_view target, IfIndex on = kEth0, std::string_view from = "fe80::1") {
     agent->on_solicitations({ns(target, on, from)}, now);
   }

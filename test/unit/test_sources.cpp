@@ -2,8 +2,7 @@
 // NICs), the config's static addresses, and uplinks with prefixes of their own.
 #include <catch2/catch.hpp>
 
-#include "lab.hpp"
-#include "ndpsync/agent.hpp"
+#include "agent_harness.hpp"
 #include "ndpsync/policy.hpp"
 
 using namespace ndpsync;
@@ -49,25 +48,8 @@ void add_second_uplink(FakeKernel& k) {
   k.drop_events();
 }
 
-struct Harness {
-  FakeKernel kernel;
-  SteadyTime now{};
-  std::unique_ptr<AgentCore> agent;
-
-  explicit Harness(Config config = {}) {
-    build_lab(kernel);
-    agent = std::make_unique<AgentCore>(config, kernel);
-    agent->resync(now, ResyncReason::kStart);
-    kernel.set_neighbour(kBr0, "2001:db8:0:1::2:2", kNudReachable);
-    pump();
-    kernel.probes.clear();
-  }
-  void pump() {
-    std::vector<KernelEvent> batch;
-    kernel.drain(batch);
-    agent->on_events(batch, now);
-    agent->reconcile(now);
-  }
+struct Harness : AgentHarness {
+  using AgentHarness::AgentHarness;
   [[nodiscard]] std::string source_of(std::string_view address) const {
     const auto status = agent->status(now);  // kept: a loop over a temporary's member dangles
     for (const auto& e : status["entries"]) {
