@@ -227,10 +227,7 @@ void AgentCore::on_solicitations(const std::vector<Solicitation>& batch, SteadyT
   auto& discovery = prober_.discovery();
   for (const auto& ns : batch) {
     const auto* uplink = d.uplink(ns.ifindex);
-    if (uplink == nullptr || d.claim(ns.target) != nullptr) continue;
-    const bool ours = std::any_of(uplink->prefixes.begin(), uplink->prefixes.end(),
-                                  [&](const Prefix& p) { return p.contains(ns.target); });
-    if (!ours) continue;
+    if (uplink == nullptr || !uplink->covers(ns.target) || d.claim(ns.target) != nullptr) continue;
     const auto target = ns.target.to_string();
     if (discovery.screen(ns, now)) continue;
     const auto downstream = engine_.downstream_for(observed_, ns.target, ns.ifindex);

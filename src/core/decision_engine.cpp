@@ -40,8 +40,7 @@ bool serves(const Uplink& uplink, const Candidate& candidate) {
           candidate.uplinks->end()) {
     return false;
   }
-  return std::any_of(uplink.prefixes.begin(), uplink.prefixes.end(),
-                     [&a](const Prefix& p) { return p.contains(a); });
+  return uplink.covers(a);
 }
 
 // What one address is on the uplinks, if anything: the host's own, a router's, another node's.
@@ -295,9 +294,7 @@ std::optional<IfIndex> DecisionEngine::downstream_for(const ObservedState& obser
                                                       const Ipv6Address& target,
                                                       IfIndex uplink) const {
   const auto* serving = decision_.uplink(uplink);
-  if (serving == nullptr || !serves(*serving, Candidate{target, 0, Source::kNeighbour})) {
-    return std::nullopt;
-  }
+  if (serving == nullptr || !serving->covers(target)) return std::nullopt;
   const Route* best = nullptr;
   for (const auto& [key, route] : observed.routes()) {
     if (route.table != 254 || route.gateway || route.oif == 0 ||

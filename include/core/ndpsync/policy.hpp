@@ -4,6 +4,7 @@
 // verdicts.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string_view>
@@ -50,6 +51,11 @@ struct Uplink {
   // No prefix is detected right now (a link flap, a `networking restart`): entries are kept,
   // and re-added from the remembered prefixes, but nothing is removed.
   [[nodiscard]] bool held() const { return prefixes.empty() || remembered; }
+  // One of its prefixes contains `address`.
+  [[nodiscard]] bool covers(const Ipv6Address& address) const {
+    return std::any_of(prefixes.begin(), prefixes.end(),
+                       [&](const Prefix& p) { return p.contains(address); });
+  }
 };
 
 // Where a wanted entry's address comes from. The entry itself is the key it is filed under in
