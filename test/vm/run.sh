@@ -22,6 +22,11 @@
 #   --env NAME[=VALUE]  pass an environment variable to COMMAND (NDPSYNC*, LAB_TIME_SCALE and
 #                       LAB_REDUCED are passed when set; LAB_TIME_SCALE defaults to 10). Repeatable.
 #   --mem MIB           guest memory (default 3072)       --cpus N    vCPUs (default 2)
+#   --tcg-threads single|multi
+#                       one host thread runs every vCPU in turn (single, the default), or one
+#                       thread each (multi). Multi-threaded TCG can run a stale translation of
+#                       kernel text another vCPU just patched: a static key flipped by ping's
+#                       SO_TIMESTAMP then ends in "Oops: int3" in __netif_receive_skb_core.
 #   --timeout S         kill the guest after S seconds (default 3600)
 #   --bzimage           boot the compressed bzImage instead of the extracted ELF kernel (PVH)
 #   --prepare           only download and unpack the kernel package and build the initramfs
@@ -45,14 +50,14 @@ die() {   # die CODE MSG...
     exit "$code"
 }
 usage() {
-    sed -n '3,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 say() { echo "# vm: $*" >&2; }
 # /proc/uptime, not the wall clock: a virtual machine's clock may be stepped while the guest runs.
 uptime_s() { local up _; read -r up _ </proc/uptime; echo "${up%.*}"; }
 
-kernel="" mode=cmd share=$REPO mem=3072 cpus=2 timeout=3600 use_elf=1 prepare_only=0
+kernel="" mode=cmd share=$REPO mem=3072 cpus=2 tcg_threads=single timeout=3600 use_elf=1 prepare_only=0
 envs=()
 masks=()
 while [[ $# -gt 0 ]]; do
@@ -64,6 +69,7 @@ while [[ $# -gt 0 ]]; do
     --mask) masks+=("${2:-}"); shift 2 || usage ;;
     --mem) mem=${2:-}; shift 2 || usage ;;
     --cpus) cpus=${2:-}; shift 2 || usage ;;
+    --tcg-threads) tcg_threads=${2:-}; shift 2 || usage ;;
     --timeout) timeout=${2:-}; shift 2 || usage ;;
     --bzimage) use_elf=0; shift ;;
     --prepare) prepare_only=1; shift ;;
@@ -83,6 +89,8 @@ for m in "${masks[@]}"; do
     [[ $mode == systemd ]] || die 2 "--mask needs --systemd"
     [[ $m =~ ^[A-Za-z0-9@._:-]+$ ]] || die 2 "--mask '$m': not a unit name"
 done
+[[ $tcg_threads == single || $tcg_threads == multi ]] ||
+    die 2 "--tcg-threads takes single or multi (got '$tcg_threads')"
 for n in "$mem" "$cpus" "$timeout"; do
     [[ $n =~ ^[0-9]+$ ]] || die 2 "--mem, --cpus and --timeout take whole numbers (got '$n')"
 done
@@ -294,10 +302,10 @@ for m in "${masks[@]}"; do
     append+=" systemd.mask=$m"
 done
 
-say "$kernel: $pkg ($KVER), $boot, $cpus vCPUs, $mem MiB, mode $mode, share $share"
+say "$kernel: $pkg ($KVER), $boot, $cpus vCPUs ($tcg_threads-threaded TCG), $mem MiB, mode $mode, share $share"
 t0=$(uptime_s)
 qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-    -machine pc,accel=tcg -smp "$cpus" -m "$mem" \
+    -machine pc -accel tcg,thread="$tcg_threads" -smp "$cpus" -m "$mem" \
     -kernel "$kernel_image" -initrd "$KDIR/initramfs.img" -append "$append" \
     -chardev stdio,id=con,signal=off -serial chardev:con \
     -fsdev local,id=root,path=/,security_model=passthrough,readonly=on,multidevs=remap \
