@@ -207,6 +207,7 @@ void AgentCore::on_dad_probes(const std::vector<DadProbe>& probes, SteadyTime no
     }
     if (const auto reason =
             engine_.judge_new_source(config_, observed_, probe.target, probe.ifindex)) {
+      if (*reason == SkipReason::kUplinkNeighbour) (void)recheck_uplink(probe.target, now);
       prober_.ignore_dad();
       spdlog::debug("DAD probe for {} on {}: refused ({})", target, link_name(probe.ifindex),
                     to_string(*reason));
@@ -237,7 +238,11 @@ void AgentCore::on_solicitations(const std::vector<Solicitation>& batch, SteadyT
       continue;
     }
     if (const auto reason = engine_.judge_new_source(config_, observed_, ns.target, *downstream)) {
-      discovery.refuse(ns.target, now);
+      // An entry being verified may fail in a moment: the router's next solicitation is judged
+      // again rather than answered from the negative cache.
+      if (*reason != SkipReason::kUplinkNeighbour || !recheck_uplink(ns.target, now)) {
+        discovery.refuse(ns.target, now);
+      }
       spdlog::debug("solicitation for {} on {}: refused ({})", target, uplink->name,
                     to_string(*reason));
       continue;
@@ -350,6 +355,7 @@ void AgentCore::reconcile(SteadyTime now) {
     refusals_.log_uplinks(decision(), keeper_.report());
     keep_allmulti();
   }
+  recheck_uplinks(scope, now);
   adopt(plan);
   structural_ = false;
   touched_.clear();
@@ -359,6 +365,39 @@ void AgentCore::reconcile(SteadyTime now) {
   }
   if (writer_.pending().empty()) last_reconcile_ = wall_();
   claims_started_ = true;
+}
+
+// Another node on an uplink refuses an address (uplink-neighbour) while the uplink's table has
+// it. A STALE entry is the kernel's memory of a node, not the node: a container that lived on
+// another host on this link and comes back here leaves one at that host's MAC, and the kernel
+// keeps it for as long as its table is small (gc_thresh1). Each such entry is verified once per
+// STALE spell: FAILED after ucast_solicit x retrans_time lifts the refusal, an answer keeps it.
+// True when an entry is being verified (queued now, or DELAY/PROBE already).
+bool AgentCore::recheck_uplink(const Ipv6Address& address, SteadyTime now) {
+  bool verifying = false;
+  for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
+    const auto* uplink =
+        decision().uplink(key.ifindex) != nullptr ? observed_.link(key.ifindex) : nullptr;
+    // The router's entries refuse as the router's; the host's own MAC refuses nothing.
+    if (uplink == nullptr || neighbour.router || neighbour.lladdr == uplink->mac) continue;
+    if (neighbour.state.in(kNudDelay | kNudProbe)) {
+      verifying = true;
+    } else if (neighbour.state.in(kNudStale)) {
+      spdlog::debug("verifying {}'s STALE entry on {} at {}: it refuses a claim",
+                    address.to_string(), uplink->name, neighbour.lladdr.to_string());
+      prober_.recheck(key.if_key(), now);
+      verifying = true;
+    }
+  }
+  return verifying;
+}
+
+void AgentCore::recheck_uplinks(const Scope& scope, SteadyTime now) {
+  std::set<Ipv6Address> refused;
+  for_each_skipped(decision(), scope, [&refused](const Skipped& s) {
+    if (s.reason == SkipReason::kUplinkNeighbour) refused.insert(s.address);
+  });
+  for (const auto& address : refused) (void)recheck_uplink(address, now);
 }
 
 // The common case, a few containers came or went, is judged in proportion to the change; the

@@ -102,6 +102,13 @@ void Prober::due(SteadyTime now, std::set<Ipv6Address>& addresses) const {
   }
 }
 
+void Prober::recheck(const IfAddressKey& key, SteadyTime now) {
+  if (queued_.contains(key)) return;
+  ++counters_.uplink_probes;
+  enqueue({key});
+  send(now);
+}
+
 void Prober::enqueue(const std::vector<IfAddressKey>& probe) {
   for (const auto& key : probe) {
     if (queued_.insert(key).second) queue_.push_back(key);

@@ -11,19 +11,6 @@ namespace {
 
 constexpr auto kCapWarningInterval = std::chrono::seconds(60);
 
-template <typename Visit>
-void for_each_refusal(const Decision& decision, const Scope& scope, Visit&& visit) {
-  if (scope.is_everything()) {
-    for (const auto& s : decision.skipped) visit(s);
-    return;
-  }
-  for (const auto& address : scope.addresses()) {
-    auto it = decision.skipped.lower_bound(
-        {address, std::numeric_limits<IfIndex>::min(), SkipReason::kLinkLocal});
-    for (; it != decision.skipped.end() && it->address == address; ++it) visit(*it);
-  }
-}
-
 }  // namespace
 
 std::optional<std::size_t> RefusalLog::log(const Decision& decision, const ObservedState& observed,
@@ -42,7 +29,7 @@ std::optional<std::size_t> RefusalLog::log(const Decision& decision, const Obser
   };
   std::size_t capped = 0;
   const Skipped* first_capped = nullptr;
-  for_each_refusal(decision, scope, [&](const Skipped& s) {
+  for_each_skipped(decision, scope, [&](const Skipped& s) {
     if (s.reason == SkipReason::kCap) {
       if (first_capped == nullptr) first_capped = &s;
       ++capped;

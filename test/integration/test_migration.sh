@@ -17,6 +17,9 @@
 #      ROUTER_REACHABLE_MS, default 4000 here; the kernel's default is 30000).
 #   3. the router does not track c (its entry deleted): the NA is ignored with
 #      accept_untracked_na 0, and makes a STALE entry at the new host's MAC with 1.
+#   4. h1 reaches c on h2 over the link, so h1's uplink table has c's address at h2's MAC (then
+#      STALE). A second container with c's address on h1 is refused: verified, h2 answers. c
+#      itself moving back to h1 is proxied once the entry, verified again, failed.
 #   Times are printed as "# migration ...". Both hosts keep their RA default routes.
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~40 s (minutes with ROUTER_REACHABLE_MS=30000).
@@ -34,9 +37,10 @@ ROUTER_REACHABLE_MS=${ROUTER_REACHABLE_MS:-4000}
 H1=${LAB}h1
 H2=${LAB}h2
 C=${LAB}c
+D=${LAB}d
 GW=$LAB_P::5:1
 CT=$LAB_P::5:2
-LAB_NAMESPACES=("$LAB_R" "$H1" "$H2" "$C")
+LAB_NAMESPACES=("$LAB_R" "$H1" "$H2" "$C" "$D")
 [[ -e /proc/sys/net/ipv6/conf/all/accept_untracked_na ]] ||
     { echo "SKIP: this kernel has no accept_untracked_na (before 5.19)"; exit 77; }
 
@@ -88,32 +92,42 @@ counter_on() {
 proxied_on() {
     ip -n "$1" -6 neigh show proxy | grep -F "$CT " >/dev/null
 }
+withdrawn_on() { ! proxied_on "$1"; }
 mac_on() {
     ip -n "$1" -j link show dev eth0 | jq -r '.[0].address'
 }
 router_mac_for_ct() {
     ip -n "$LAB_R" -6 neigh show "$CT" dev wan | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }'
 }
-# move_to HOST [FROM]: the container's veth now ends on HOST; FROM blackholes the /112. Sets
-# MOVED_AT (epoch seconds) to the moment the container's first packet left on HOST.
-move_to() {
-    local to=$1 from=${2:-}
-    if [[ -n $from ]]; then
-        # The blackhole first (behind the /112 of vcm's address until that goes): the old host
-        # never forwards the address to the link, nor learns it there as another node's.
-        ip -n "$from" -6 route add blackhole "$LAB_P::5:0/112" metric 2048
-        ip -n "$from" link del vcm
-    fi
+uplink_neigh_on() {   # uplink_neigh_on HOST: HOST's eth0 entry for c's address ("" when none)
+    ip -n "$1" -j -6 neigh show "$CT" dev eth0 | jq -r '.[0] | "\(.lladdr // "-") \(.state[0])" // ""'
+}
+# leave FROM: c's veth goes from FROM, which blackholes the /112 first (behind the /112 of vcm's
+# address until that goes): the old host never forwards the address to the link, nor learns it
+# there as another node's.
+leave() {
+    ip -n "$1" -6 route add blackhole "$LAB_P::5:0/112" metric 2048
+    ip -n "$1" link del vcm
+}
+# arrive TO [NS] [WAIT]: a container namespace (c by default) with c's address behind a veth vcm
+# on TO; waits WAIT s (default 5) for TO to proxy it. Sets MOVED_AT (epoch seconds) to the moment
+# the container's first packet left on TO.
+arrive() {
+    local to=$1 ns=${2:-$C} wait=${3:-5}
     ip -n "$to" -6 route del blackhole "$LAB_P::5:0/112" metric 2048 2>/dev/null || true
-    ip -n "$to" link add name vcm type veth peer name eth0 netns "$C"
+    ip -n "$to" link add name vcm type veth peer name eth0 netns "$ns"
     ip -n "$to" addr add "$GW/112" dev vcm nodad
     ip -n "$to" link set vcm up
-    ip -n "$C" addr add "$CT/112" dev eth0 nodad
-    ip -n "$C" link set eth0 up
-    ip -n "$C" -6 route add default via "$GW" dev eth0
+    ip -n "$ns" addr add "$CT/112" dev eth0 nodad
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" -6 route add default via "$GW" dev eth0
     MOVED_AT=$(date +%s.%N)
-    wait_for 5 ip netns exec "$C" ping -6 -c1 -W1 -n "$GW" || fail "c cannot ping its gateway on $to"
-    wait_for 5 proxied_on "$to" || fail "$to did not proxy $CT"
+    wait_for 5 ip netns exec "$ns" ping -6 -c1 -W1 -n "$GW" || fail "$ns cannot ping its gateway on $to"
+    wait_for "$wait" proxied_on "$to" || fail "$to did not proxy $CT: $(tail -3 "$LAB_DIR/$to.log")"
+}
+move_to() {   # move_to TO [FROM]
+    [[ -z ${2:-} ]] || leave "$2"
+    arrive "$1"
 }
 # reach_ms: from MOVED_AT to the first echo reply the router's running ping got after it.
 ROUTER_PING_LOG=""
@@ -186,6 +200,45 @@ for untracked in 0 1; do
         grep STALE <<<"$entry" >/dev/null || fail "the entry is not STALE: $entry"
     fi
 done
+
+# ---------------------------------------------------------------------------------------------
+section "4. the old host remembers c at the other host's MAC: verified, not trusted"
+# c is on h2. h1 reaches it over the provider link (h2 proxies it), so h1's kernel has c's
+# address on eth0 at h2's MAC; STALE is what a few seconds without traffic leave.
+ip -n "$H1" -6 route del blackhole "$LAB_P::5:0/112" metric 2048
+wait_for 5 ip netns exec "$H1" ping -6 -c1 -W1 -n "$CT" || fail "h1 cannot reach c on h2 over the link"
+ip -n "$H1" -6 neigh change "$CT" dev eth0 lladdr "$(mac_on "$H2")" nud stale
+expect_eq "h1's uplink has c at h2's MAC" "$(mac_on "$H2") STALE" "$(uplink_neigh_on "$H1")"
+# A second container with c's address on h1: h1 asks the link, h2 answers, the refusal stands.
+probes=$(counter_on "$H1" uplink_probes)
+ip -n "$H1" link add name vcm type veth peer name eth0 netns "$D"
+ip -n "$H1" addr add "$GW/112" dev vcm nodad
+ip -n "$H1" link set vcm up
+ip -n "$D" addr add "$CT/112" dev eth0 nodad
+ip -n "$D" link set eth0 up
+wait_for 5 ip netns exec "$D" ping -6 -c1 -W1 -n "$GW" || fail "the second container cannot ping h1"
+wait_for 10 [ "$(counter_on "$H1" uplink_probes)" -gt "$probes" ] ||
+    fail "h1 did not verify its STALE entry for $CT"
+wait_for 10 [ "$(uplink_neigh_on "$H1")" = "$(mac_on "$H2") REACHABLE" ] ||
+    fail "h2 did not confirm $CT to h1: $(uplink_neigh_on "$H1")"
+! proxied_on "$H1" || fail "h1 proxies $CT, which c on h2 uses"
+status_on "$H1" | jq -e --arg a "$CT" '.skipped[] | select(.address == $a and .reason == "uplink-neighbour")' >/dev/null ||
+    fail "h1's status does not show $CT refused as uplink-neighbour"
+ok "a second container with c's address on h1: h1 verified its STALE entry, h2 answered, refused"
+ip -n "$H1" link del vcm
+ip -n "$H1" -6 route add blackhole "$LAB_P::5:0/112" metric 2048
+# c itself comes back: h2 withdraws, h1's entry (STALE again) is verified, fails, and h1 claims.
+leave "$H2"
+wait_for 5 withdrawn_on "$H2" || fail "h2 still proxies $CT after c left"
+ip -n "$H1" -6 neigh change "$CT" dev eth0 lladdr "$(mac_on "$H2")" nud stale
+probes=$(counter_on "$H1" uplink_probes)
+arrive "$H1" "$C" 15
+back_ms=$(awk -v t0="$MOVED_AT" -v t1="$(date +%s.%N)" 'BEGIN { printf "%d", (t1 - t0) * 1000 }')
+(($(counter_on "$H1" uplink_probes) > probes)) || fail "h1 claimed $CT without verifying its STALE entry"
+ok "c back on h1: h1's STALE entry at h2's MAC failed its verification; proxied after ${back_ms} ms"
+echo "# migration back-with-stale-entry ${back_ms} ms"
+wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$CT" || fail "the router cannot reach c back on h1"
+ok "the router reaches c back on h1"
 
 for h in "$H1" "$H2"; do
     LAB_H=$h _host_has_ra_default || fail "$h lost its RA default route"

@@ -612,6 +612,58 @@ TEST_CASE("agent uplink_probe: a first claim waits for the uplink; a node that a
   CHECK_FALSE(h.agent->next_wakeup().has_value());
 }
 
+TEST_CASE("agent: another node's STALE entry on the uplink is verified before it refuses a claim") {
+  Harness h;
+  const auto uplink_probes = h.agent->counters().uplink_probes;
+  const auto asked = [&] {
+    const auto n = std::count(h.kernel.probes.begin(), h.kernel.probes.end(),
+                              std::pair(kEth0, ip("2001:db8:0:1::2:3")));
+    h.kernel.probes.clear();
+    return n;
+  };
+  const auto other = "02:00:00:00:00:77";
+  // The container lived on another host of the link and came back: the kernel still remembers
+  // its address at that host's MAC, STALE. It refuses the claim, and is verified once.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudStale, false, other);
+  h.pump();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  CHECK(asked() == 1);
+  CHECK(h.agent->counters().uplink_probes == uplink_probes + 1);
+  // The kernel probes it; nothing else changes the verdict, and nothing asks again meanwhile.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudProbe, false, other);
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:3", kNudReachable);
+  h.pump();
+  CHECK(asked() == 0);
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  // The old host no longer answers for it: FAILED lifts the refusal.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudFailed, false, other);
+  h.pump();
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+
+  // A node that answers keeps its address: REACHABLE refuses, and is not asked again until
+  // the kernel lets it go STALE.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudReachable, false, other);
+  h.pump();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  CHECK(asked() == 0);
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudStale, false, other);
+  h.pump();
+  CHECK(asked() == 1);
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudReachable, false, other);
+  h.pump();
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+
+  // The router's STALE entry is the router's, and the host's own MAC is nobody else: no probe.
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudStale, true, "02:00:00:00:00:78");
+  h.pump();
+  CHECK(asked() == 0);
+  CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+  h.kernel.set_neighbour(kEth0, "2001:db8:0:1::2:3", kNudStale, false, "02:00:00:00:00:02");
+  h.pump();
+  CHECK(asked() == 0);
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:3"));
+}
+
 TEST_CASE("agent: remove_on_exit removes an entry whose delete was backing off") {
   Harness h;
   REQUIRE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
@@ -767,7 +819,9 @@ TEST_CASE("agent dad: probes for addresses the guards refuse gain nothing") {
   CHECK(h.agent->counters().dad_probes_ignored == counted);
   CHECK_FALSE(h.agent->next_wakeup().has_value());
   h.advance(2000ms);
-  CHECK(h.kernel.probes.empty());
+  // The one probe: the other node's STALE entry, verified on the uplink (nothing downstream).
+  using Probes = decltype(h.kernel.probes);
+  CHECK(h.kernel.probes == Probes{{kEth0, ip("2001:db8:0:1::b")}});
 }
 
 TEST_CASE("agent dad: a full cap refuses the follow-up; dad_snooping false ignores probes") {

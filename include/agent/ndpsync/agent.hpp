@@ -91,6 +91,8 @@ class AgentCore {
   [[nodiscard]] std::optional<Ipv6Address> link_local(IfIndex index) const;
   [[nodiscard]] StatusView view() const;
   void advertise(const ProxyEntry& entry, bool first_claim, SteadyTime now);
+  bool recheck_uplink(const Ipv6Address& address, SteadyTime now);
+  void recheck_uplinks(const Scope& scope, SteadyTime now);
   void keep_allmulti();
   void expire_discoveries(SteadyTime now);
 

@@ -22,8 +22,10 @@ namespace ndpsync {
 
 struct ProberCounters {
   std::uint64_t probes = 0;
-  std::uint64_t uplink_probes = 0;  // of those, solicitations on an uplink before a first claim
-  std::uint64_t withdrawals = 0;    // liveness verdicts
+  // Of those, solicitations on an uplink before a first claim: uplink_probe's, and re-checks of
+  // another node's STALE entry there that refuses the claim.
+  std::uint64_t uplink_probes = 0;
+  std::uint64_t withdrawals = 0;  // liveness verdicts
   // DAD probes on downstream interfaces: seen = followed + ignored (refused by the guards,
   // already pending, or over the cap of pending follow-ups).
   std::uint64_t dad_probes_seen = 0;
@@ -69,6 +71,9 @@ class Prober {
   [[nodiscard]] bool waiting(const IfAddressKey& key) const { return claim_waits_.contains(key); }
   // Addresses whose claim wait is over.
   void due(SteadyTime now, std::set<Ipv6Address>& addresses) const;
+  // Another node's STALE entry on an uplink (`key`) refuses a claim: the kernel verifies it, and
+  // the FAILED it ends in when nobody answers lifts the refusal.
+  void recheck(const IfAddressKey& key, SteadyTime now);
 
   // --- DAD snooping ---
   // A DAD probe for `key.second` on `key.first` that the guards admit: the address is probed

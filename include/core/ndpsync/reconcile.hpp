@@ -1,6 +1,7 @@
 // The delta between what policy wants and what the kernel holds (sysctls: sysctl_plan.hpp).
 #pragma once
 
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -29,6 +30,20 @@ class Scope {
   explicit Scope(const std::set<Ipv6Address>* addresses) : addresses_(addresses) {}
   const std::set<Ipv6Address>* addresses_;
 };
+
+// Visits the refusals of the addresses in `scope` (all of them for everything).
+template <typename Visit>
+void for_each_skipped(const Decision& decision, const Scope& scope, Visit&& visit) {
+  if (scope.is_everything()) {
+    for (const auto& s : decision.skipped) visit(s);
+    return;
+  }
+  for (const auto& address : scope.addresses()) {
+    auto it = decision.skipped.lower_bound(
+        {address, std::numeric_limits<IfIndex>::min(), SkipReason::kLinkLocal});
+    for (; it != decision.skipped.end() && it->address == address; ++it) visit(*it);
+  }
+}
 
 // Pure. Touches only entries that carry `owner`; removes nothing on a held uplink, and
 // nothing at all while no uplink is known (a vanished default route must not wipe the table).
