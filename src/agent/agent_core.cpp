@@ -315,27 +315,36 @@ void AgentCore::advertise(const ProxyEntry& entry, bool first_claim, SteadyTime 
 }
 
 // A NIC filters the multicast groups nobody joined; the solicited-node groups of addresses we do
-// not proxy yet are such groups. ALLMULTI lets their solicitations in. Set once per uplink where
-// it was off, cleared on exit; checked on every full pass (an uplink may have been re-created).
+// not proxy yet are such groups. An all-multicast reference on each uplink lets their
+// solicitations in. It is the kernel's to count: taken once per uplink (checked on every full
+// pass, since an uplink may be re-created), let go when one stops being an uplink, and dropped by
+// the kernel itself when the agent's socket closes, however the agent ends.
 void AgentCore::keep_allmulti() {
   if (adverts_ == nullptr || !config_.on_demand) return;
+  for (auto it = allmulti_.begin(); it != allmulti_.end();) {
+    if (decision().uplink(*it) != nullptr) {
+      ++it;
+      continue;
+    }
+    (void)adverts_->hold_allmulti(*it, false);  // fails for a link that is gone: nothing held
+    it = allmulti_.erase(it);
+  }
   for (const auto& uplink : decision().uplinks) {
-    const auto was = adverts_->set_allmulti(uplink.name, true);
-    if (!was.ok()) {
-      spdlog::debug("{}", was.status.message);
-    } else if (!was.value && allmulti_.insert(uplink.name).second) {
-      spdlog::info("set ALLMULTI on {} for on-demand discovery (cleared on exit)", uplink.name);
+    if (allmulti_.contains(uplink.index)) continue;
+    if (const auto status = adverts_->hold_allmulti(uplink.index, true); !status.ok()) {
+      spdlog::warn("{} on {}: on-demand discovery may miss solicitations its NIC filters",
+                   status.message, uplink.name);
+    } else {
+      allmulti_.insert(uplink.index);
+      spdlog::info("receiving all multicast on {} for on-demand discovery (while the agent runs)",
+                   uplink.name);
     }
   }
 }
 
-void AgentCore::restore_allmulti() {
+void AgentCore::release_allmulti() {
   if (adverts_ == nullptr) return;
-  for (const auto& name : allmulti_) {
-    if (const auto was = adverts_->set_allmulti(name, false); !was.ok()) {
-      spdlog::warn("could not clear ALLMULTI on {}: {}", name, was.status.message);
-    }
-  }
+  for (const auto index : allmulti_) (void)adverts_->hold_allmulti(index, false);
   allmulti_.clear();
 }
 
@@ -502,7 +511,7 @@ void AgentCore::reload(Config config, SteadyTime now) {
   config_ = std::move(config);
   prober_.set_timeouts(config_.liveness_timeout, config_.uplink_probe, config_.dad_snoop_delay);
   prober_.discovery().set_limits({.rate = config_.on_demand_rate});
-  if (!config_.on_demand) restore_allmulti();
+  if (!config_.on_demand) release_allmulti();
   ++counters_.reloads;
   refusals_.clear();
   structural_ = true;

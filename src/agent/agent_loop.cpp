@@ -298,7 +298,7 @@ class AgentLoop {
           core_.config().remove_on_exit ? "removing our entries" : "leaving entries in place");
       notify("STOPPING=1");
       if (core_.config().remove_on_exit) core_.remove_owned();
-      core_.restore_allmulti();
+      core_.release_allmulti();
       // The file stays (node_exporter's convention); it says the agent is down now.
       metrics_timer_.cancel();
       write_metrics(false);

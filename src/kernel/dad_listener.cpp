@@ -4,8 +4,6 @@
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -173,7 +171,9 @@ std::uint16_t icmpv6_checksum(const Ipv6Address& source, const Ipv6Address& dest
 
 // Adverts leave by a packet socket that receives nothing (protocol 0): the IPv6 header is ours,
 // so the unit's IPAddressDeny (a filter on IP sockets) does not apply, and no AF_INET6 socket is
-// needed. ALLMULTI is set with the same descriptor (SIOCSIFFLAGS works on any socket).
+// needed. The same socket holds the uplinks' all-multicast references (PACKET_MR_ALLMULTI, as
+// tcpdump holds promiscuity): they live as long as the descriptor, so not even a SIGKILL leaves
+// one behind, and an admin's own IFF_ALLMULTI is neither read nor touched.
 class PacketAdverts final : public AdvertPort {
  public:
   explicit PacketAdverts(int fd) : fd_(fd) {}
@@ -233,24 +233,15 @@ class PacketAdverts final : public AdvertPort {
     return {};
   }
 
-  Result<bool> set_allmulti(const std::string& ifname, bool on) override {
-    ifreq request{};
-    if (ifname.empty() || ifname.size() >= sizeof(request.ifr_name)) {
-      errno = ENODEV;
-      return {.status = failure("ALLMULTI", ifname.c_str())};
+  Status hold_allmulti(IfIndex ifindex, bool on) override {
+    packet_mreq request{};
+    request.mr_ifindex = ifindex;
+    request.mr_type = PACKET_MR_ALLMULTI;
+    if (::setsockopt(fd_, SOL_PACKET, on ? PACKET_ADD_MEMBERSHIP : PACKET_DROP_MEMBERSHIP, &request,
+                     sizeof(request)) < 0) {
+      return failure("ALLMULTI", on ? "PACKET_ADD_MEMBERSHIP" : "PACKET_DROP_MEMBERSHIP");
     }
-    std::memcpy(request.ifr_name, ifname.c_str(), ifname.size());
-    if (::ioctl(fd_, SIOCGIFFLAGS, &request) < 0) {
-      return {.status = failure("SIOCGIFFLAGS", ifname.c_str())};
-    }
-    const bool was = (request.ifr_flags & IFF_ALLMULTI) != 0;
-    if (was != on) {
-      request.ifr_flags = static_cast<short>(request.ifr_flags ^ IFF_ALLMULTI);
-      if (::ioctl(fd_, SIOCSIFFLAGS, &request) < 0) {
-        return {.status = failure("SIOCSIFFLAGS", ifname.c_str())};
-      }
-    }
-    return {.value = was};
+    return {};
   }
 
  private:

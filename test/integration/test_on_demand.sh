@@ -7,7 +7,7 @@
 #   0. silent containers c6 (veth vc6, ::6:0/112) and c7 (on br0): nodad addresses, no router
 #      solicitations, nothing sent; a route back that sends nothing.
 #   1. control, on_demand false: the router's ping to c6 fails, nothing is proxied.
-#   2. on_demand (the default): ALLMULTI is set on eth0; the router's first ping to each of six
+#   2. on_demand (the default): eth0 receives all multicast; the router's first ping to each of six
 #      fresh silent addresses succeeds (times printed, each under 1 s: the router's first
 #      solicitation was answered, not its retransmission); each got one solicited advert.
 #   3. later solicitations (multicast and unicast) are answered by the kernel entry: no new
@@ -18,7 +18,9 @@
 #      the limits, nothing is
 #      installed for an address nobody holds, every real container keeps its neighbour and proxy
 #      entries, the downstream neighbour tables stay small; the agent's CPU and RSS are printed.
-#   6. SIGTERM clears ALLMULTI again; the host keeps its RA default route.
+#   6. SIGTERM lets go of all-multicast, and so does a SIGKILL (the kernel drops the socket's
+#      reference); an admin's own `allmulticast on` is left as it was. The host keeps its RA
+#      default route.
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~45 s.
 #
@@ -41,7 +43,14 @@ silent() {
     ip netns exec "$1" sysctl -qw net.ipv6.conf.eth0.router_solicitations=0
     ip -n "$1" link set eth0 up
 }
+# allmulti_h: whether the host's eth0 receives all multicast (IFF_ALLMULTI in the device's flags:
+# the admin's flag or anyone's reference; `ip link` shows only the admin's).
 allmulti_h() {
+    local flags
+    flags=$(ip netns exec "$LAB_H" cat /sys/class/net/eth0/flags)
+    if ((flags & 0x200)); then echo true; else echo false; fi
+}
+admin_allmulti_h() {
     ip -n "$LAB_H" -j link show dev eth0 | jq -r '.[0].flags | index("ALLMULTI") != null'
 }
 router_flush() {
@@ -98,8 +107,9 @@ agent_start o2 --config "$LAB_DIR/o2.json"
 wait_for 5 owned_has "$VC6" || afail "vc6's own address $VC6 not proxied"
 grep "running without on-demand" "$AGENT_LOG" >/dev/null &&
     afail "the agent could not open the solicitation listener as root"
-wait_for 3 [ "$(allmulti_h)" = true ] || afail "ALLMULTI not set on the host's eth0"
-ok "ALLMULTI is set on the host's eth0"
+wait_for 3 [ "$(allmulti_h)" = true ] || afail "the host's eth0 does not receive all multicast"
+expect_eq "the admin's allmulticast flag untouched" false "$(admin_allmulti_h)"
+ok "the host's eth0 receives all multicast (the agent's reference)"
 times=()
 n=0
 for spec in "$C6 6" "$C7 2" "$C6 6" "$C7 2" "$C6 6" "$C7 2"; do
@@ -207,9 +217,21 @@ answered=$(jq -r '.answered | length' "$LAB_DIR/scan.json")
 ok "the scan got $answered answers (random targets that exist, if any)"
 
 # ---------------------------------------------------------------------------------------------
-section "6. SIGTERM clears ALLMULTI; the host keeps its default route"
+section "6. all-multicast ends with the agent, even a SIGKILLed one; the admin's flag stays"
 agent_stop_term 3
 [[ $AGENT_RC == 0 ]] || fail "agent o2 exited $AGENT_RC on SIGTERM"
-expect_eq "ALLMULTI cleared on exit" false "$(allmulti_h)"
+expect_eq "SIGTERM: eth0 no longer receives all multicast" false "$(allmulti_h)"
+agent_start o6 --config "$LAB_DIR/o2.json"
+wait_for 3 [ "$(allmulti_h)" = true ] || afail "the restarted agent took no all-multicast reference"
+agent_kill9
+expect_eq "SIGKILL: the kernel let go of the dead agent's reference" false "$(allmulti_h)"
+ip -n "$LAB_H" link set eth0 allmulticast on
+agent_start o6b --config "$LAB_DIR/o2.json"
+wait_for 3 grep "receiving all multicast on eth0" "$AGENT_LOG" >/dev/null || afail "the agent did not take its reference"
+agent_stop_term 3
+expect_eq "the admin's allmulticast on survives the agent" true "$(allmulti_h)"
+expect_eq "and is still the admin's flag" true "$(admin_allmulti_h)"
+ip -n "$LAB_H" link set eth0 allmulticast off
+expect_eq "the admin's allmulticast off: nothing left" false "$(allmulti_h)"
 _host_has_ra_default || fail "the host lost its RA default route"
 ok "the host keeps its RA default route"

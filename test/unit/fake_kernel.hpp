@@ -147,20 +147,19 @@ class FakeDadProbes final : public DadProbeSource {
   std::vector<DadProbe> queued_;
 };
 
-// The advert port's fake: what the agent sent, and the ALLMULTI flags it set.
+// The advert port's fake: what the agent sent, and the all-multicast references it holds.
 class FakeAdverts final : public AdvertPort {
  public:
   Status advertise(const Advert& advert) override {
     sent.push_back(advert);
     return {};
   }
-  Result<bool> set_allmulti(const std::string& ifname, bool on) override {
-    const bool was = allmulti[ifname];
-    allmulti[ifname] = on;
-    return {.value = was};
+  Status hold_allmulti(IfIndex ifindex, bool on) override {
+    allmulti[ifindex] += on ? 1 : -1;
+    return {};
   }
   std::vector<Advert> sent;
-  std::map<std::string, bool> allmulti;
+  std::map<IfIndex, int> allmulti;  // references held, per interface
 };
 
 Ipv6Address ip(std::string_view text);

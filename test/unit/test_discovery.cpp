@@ -133,7 +133,7 @@ struct DiscoveryHarness : AgentHarness {
 
 TEST_CASE("agent on-demand: a silent container is probed, proxied and the router answered") {
   DiscoveryHarness h;
-  CHECK(h.adverts.allmulti["eth0"]);  // set at start, where it was off
+  CHECK(h.adverts.allmulti[kEth0] == 1);  // taken at start
   h.solicit("2001:db8:0:1::2:40");
   REQUIRE(h.probes_of("2001:db8:0:1::2:40") == 1);
   CHECK(h.kernel.probes.back().first == kBr0);                   // where its route leads
@@ -166,8 +166,13 @@ TEST_CASE("agent on-demand: a silent container is probed, proxied and the router
   h.solicit("2001:db8:0:1::2:40");
   CHECK(h.agent->counters().on_demand_solicitations == c.on_demand_solicitations);
   CHECK_FALSE(h.agent->next_wakeup().has_value());
-  h.agent->restore_allmulti();
-  CHECK_FALSE(h.adverts.allmulti["eth0"]);
+  // Taken once, however many full passes follow; let go on exit.
+  h.kernel.set_link_up(kEth0, false);
+  h.kernel.set_link_up(kEth0, true);
+  h.pump();
+  CHECK(h.adverts.allmulti[kEth0] == 1);
+  h.agent->release_allmulti();
+  CHECK(h.adverts.allmulti[kEth0] == 0);
 }
 
 TEST_CASE("agent on-demand: silence leaves no neighbour entry and no claim") {
@@ -264,14 +269,24 @@ TEST_CASE("agent on-demand: a scan from outside stays within the limits") {
   }
 }
 
-TEST_CASE("agent on-demand: off, nothing is probed and ALLMULTI stays as it was") {
+TEST_CASE("agent on-demand: a reload that turns it off lets go of the all-multicast reference") {
+  DiscoveryHarness h;
+  CHECK(h.adverts.allmulti[kEth0] == 1);
+  Config off;
+  off.on_demand = false;
+  h.agent->reload(off, h.now);
+  h.pump();
+  CHECK(h.adverts.allmulti[kEth0] == 0);
+}
+
+TEST_CASE("agent on-demand: off, nothing is probed and no all-multicast reference is taken") {
   Config config;
   config.on_demand = false;
   DiscoveryHarness h(config);
   h.solicit("2001:db8:0:1::2:40");
   CHECK(h.kernel.probes.empty());
   CHECK(h.agent->counters().on_demand_solicitations == 0);
-  CHECK_FALSE(h.adverts.allmulti.contains("eth0"));
+  CHECK_FALSE(h.adverts.allmulti.contains(kEth0));
 }
 
 TEST_CASE("agent unsolicited_na: new claims after the start are announced, once") {

@@ -50,11 +50,11 @@ class AgentCore {
   // in its prefixes that nobody proxies are probed downstream, within the limits; a node that
   // answers gets its entry, and the solicitor a solicited advertisement once it is in.
   void on_solicitations(const std::vector<Solicitation>& batch, SteadyTime now);
-  // Where adverts leave (solicited answers, unsolicited_na) and ALLMULTI is set; nullptr (the
-  // default): none are sent. Not owned.
+  // Where adverts leave (solicited answers, unsolicited_na), and what holds the uplinks'
+  // all-multicast references; nullptr (the default): none. Not owned.
   void set_advert_port(AdvertPort* adverts) { adverts_ = adverts; }
-  // On exit: clears ALLMULTI where the agent set it.
-  void restore_allmulti();
+  // Lets go of the uplinks' all-multicast references (on exit the kernel would anyway).
+  void release_allmulti();
   // Decides and applies the difference. Cheap when nothing changed.
   void reconcile(SteadyTime now);
   // Liveness deadlines, re-probes and write retries that are due.
@@ -115,8 +115,8 @@ class AgentCore {
   std::optional<WallTime> last_resync_;
   std::optional<WallTime> last_reconcile_;  // a reconcile left nothing pending
   AdvertPort* adverts_ = nullptr;
-  std::set<std::string> allmulti_;  // uplinks whose ALLMULTI the agent set (and clears on exit)
-  bool claims_started_ = false;     // the first reconcile is done: new claims are news
+  std::set<IfIndex> allmulti_;   // uplinks holding the agent's all-multicast reference
+  bool claims_started_ = false;  // the first reconcile is done: new claims are news
   // unsolicited_na's limit: adverts sent in the current second.
   SteadyTime advert_second_;
   unsigned adverts_this_second_ = 0;

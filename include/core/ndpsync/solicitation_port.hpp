@@ -47,8 +47,9 @@ class AdvertPort {
  public:
   virtual ~AdvertPort() = default;
   virtual Status advertise(const Advert& advert) = 0;
-  // Sets or clears IFF_ALLMULTI on `ifname`. Returns whether it was set before.
-  virtual Result<bool> set_allmulti(const std::string& ifname, bool on) = 0;
+  // Takes (or lets go of) an all-multicast reference on `ifindex`: the kernel counts it beside
+  // the admin's IFF_ALLMULTI and drops it when the socket closes, however the process ends.
+  virtual Status hold_allmulti(IfIndex ifindex, bool on) = 0;
 };
 
 }  // namespace ndpsync
