@@ -385,15 +385,15 @@ void AgentCore::reconcile(SteadyTime now) {
 bool AgentCore::recheck_uplink(const Ipv6Address& address, SteadyTime now) {
   bool verifying = false;
   for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
-    const auto* uplink =
-        decision().uplink(key.ifindex) != nullptr ? observed_.link(key.ifindex) : nullptr;
-    // The router's entries refuse as the router's; the host's own MAC refuses nothing.
-    if (uplink == nullptr || neighbour.router || neighbour.lladdr == uplink->mac) continue;
+    if (decision().uplink(key.ifindex) == nullptr ||
+        !another_node(observed_, key.ifindex, neighbour)) {
+      continue;
+    }
     if (neighbour.state.in(kNudDelay | kNudProbe)) {
       verifying = true;
     } else if (neighbour.state.in(kNudStale)) {
       spdlog::debug("verifying {}'s STALE entry on {} at {}: it refuses a claim",
-                    address.to_string(), uplink->name, neighbour.lladdr.to_string());
+                    address.to_string(), link_name(key.ifindex), neighbour.lladdr.to_string());
       prober_.recheck(key.if_key(), now);
       verifying = true;
     }
@@ -402,11 +402,13 @@ bool AgentCore::recheck_uplink(const Ipv6Address& address, SteadyTime now) {
 }
 
 void AgentCore::recheck_uplinks(const Scope& scope, SteadyTime now) {
-  std::set<Ipv6Address> refused;
-  for_each_skipped(decision(), scope, [&refused](const Skipped& s) {
-    if (s.reason == SkipReason::kUplinkNeighbour) refused.insert(s.address);
+  // The refusals come address by address: one address refused on several interfaces is one check.
+  const Ipv6Address* last = nullptr;
+  for_each_skipped(decision(), scope, [&](const Skipped& s) {
+    if (s.reason != SkipReason::kUplinkNeighbour || (last != nullptr && *last == s.address)) return;
+    last = &s.address;
+    (void)recheck_uplink(s.address, now);
   });
-  for (const auto& address : refused) (void)recheck_uplink(address, now);
 }
 
 // The common case, a few containers came or went, is judged in proportion to the change; the

@@ -102,9 +102,7 @@ class World {
       if (neighbour.router) {
         router = true;
       } else if (neighbour.present()) {
-        // The host's own MAC answering on the uplink is the host, not another node.
-        const auto* link = observed_.link(key.ifindex);
-        node = node || link == nullptr || neighbour.lladdr != link->mac;
+        node = node || another_node(observed_, key.ifindex, neighbour);
       }
     }
     if (router) return UplinkRole::kRouter;
@@ -391,6 +389,12 @@ bool DecisionEngine::update(const Config& config, const ObservedState& observed,
   for (const auto& e : eligible) admit(decision_, config, e);
   decision_.skipped.insert(skipped.begin(), skipped.end());
   return true;
+}
+
+bool another_node(const ObservedState& observed, IfIndex uplink, const NeighbourInfo& neighbour) {
+  if (neighbour.router) return false;
+  const auto* link = observed.link(uplink);
+  return link == nullptr || neighbour.lladdr != link->mac;
 }
 
 }  // namespace ndpsync

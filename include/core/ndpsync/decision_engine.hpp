@@ -48,4 +48,9 @@ class DecisionEngine {
   Decision decision_;
 };
 
+// Whether `neighbour`, an entry on the uplink `uplink`, is another node's: not a router's, and not
+// at the uplink's own MAC (the host answering there is the host).
+[[nodiscard]] bool another_node(const ObservedState& observed, IfIndex uplink,
+                                const NeighbourInfo& neighbour);
+
 }  // namespace ndpsync
