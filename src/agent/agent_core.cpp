@@ -10,9 +10,6 @@ namespace ndpsync {
 namespace {
 
 constexpr auto kMalformedResyncGap = std::chrono::seconds(1);
-// unsolicited_na: at most this many a second. A burst of new containers is a burst of claims;
-// the adverts beyond it are skipped (the routers resolve those addresses as they always did).
-constexpr unsigned kUnsolicitedPerSecond = 100;
 
 }  // namespace
 
@@ -207,7 +204,6 @@ void AgentCore::on_dad_probes(const std::vector<DadProbe>& probes, SteadyTime no
     }
     if (const auto reason =
             engine_.judge_new_source(config_, observed_, probe.target, probe.ifindex)) {
-      if (*reason == SkipReason::kUplinkNeighbour) (void)recheck_uplink(probe.target, now);
       prober_.ignore_dad();
       spdlog::debug("DAD probe for {} on {}: refused ({})", target, link_name(probe.ifindex),
                     to_string(*reason));
@@ -238,11 +234,7 @@ void AgentCore::on_solicitations(const std::vector<Solicitation>& batch, SteadyT
       continue;
     }
     if (const auto reason = engine_.judge_new_source(config_, observed_, ns.target, *downstream)) {
-      // An entry being verified may fail in a moment: the router's next solicitation is judged
-      // again rather than answered from the negative cache.
-      if (*reason != SkipReason::kUplinkNeighbour || !recheck_uplink(ns.target, now)) {
-        discovery.refuse(ns.target, now);
-      }
+      discovery.refuse(ns.target, now);
       spdlog::debug("solicitation for {} on {}: refused ({})", target, uplink->name,
                     to_string(*reason));
       continue;
@@ -295,17 +287,59 @@ void AgentCore::advertise(const ProxyEntry& entry, bool first_claim, SteadyTime 
       spdlog::debug("{}", status.message);
     }
   }
-  if (!solicitors.empty() || !first_claim || !claims_started_ || !config_.unsolicited_na) return;
-  if (now - advert_second_ >= std::chrono::seconds(1)) {
-    advert_second_ = now;
-    adverts_this_second_ = 0;
+  // A first claim after the start is announced with O=1 once the uplink has been asked
+  // (Announcer): a router that has the address at another host's MAC (the container moved here)
+  // replaces it, but nobody else on the uplink loses an address it answers for.
+  if (solicitors.empty() && first_claim && claims_started_ && config_.unsolicited_na) {
+    announcer_.claimed({entry.ifindex, entry.address}, now);
   }
-  if (++adverts_this_second_ > kUnsolicitedPerSecond) return;
-  // To all nodes, with O=1: a router that has the address at another host's MAC (the container
-  // moved here) replaces it. One that does not track the address ignores it.
-  advert.destination = Ipv6Address::parse("ff02::1").value();
-  advert.solicited = false;
-  advert.override = true;
+}
+
+void AgentCore::announce(SteadyTime now) {
+  std::vector<Announcer::Action> actions;
+  announcer_.due(now, observed_, decision(), actions);
+  for (const auto& [step, key] : actions) {
+    const auto address = key.second.to_string();
+    switch (step) {
+      case Announcer::Step::kAsk:
+        ++counters_.probes;
+        ++counters_.uplink_probes;
+        if (const auto status = kernel_.probe_neighbour(key.first, key.second); !status.ok()) {
+          spdlog::debug("{}", status.message);
+        }
+        break;
+      case Announcer::Step::kWithhold:
+        ++counters_.adverts_withheld;
+        spdlog::info("not announcing {} on {}: another node there kept answering for it", address,
+                     link_name(key.first));
+        break;
+      case Announcer::Step::kAnnounce: {
+        // The solicitation's unanswered entry goes, so that it leaves no trace.
+        if (const auto* asked = observed_.neighbour(key); asked != nullptr && !asked->present()) {
+          (void)kernel_.delete_neighbour(key.first, key.second);
+        }
+        send_override(key, now);
+        break;
+      }
+    }
+  }
+}
+
+void AgentCore::send_override(const IfAddressKey& key, SteadyTime now) {
+  const auto* link = observed_.link(key.first);
+  const auto source = link_local(key.first);
+  if (adverts_ == nullptr || link == nullptr || link->mac.empty() || !source) return;
+  if (!announcer_.admit(now)) return;
+  // To all nodes, with O=1: a router that has the address at another host's MAC replaces it. One
+  // that does not track the address ignores it.
+  const Advert advert{.ifindex = key.first,
+                      .source = *source,
+                      .destination = Ipv6Address::parse("ff02::1").value(),
+                      .target = key.second,
+                      .lladdr = link->mac,
+                      .router = true,
+                      .solicited = false,
+                      .override = true};
   if (const auto status = adverts_->advertise(advert); status.ok()) {
     ++counters_.adverts_unsolicited;
   } else {
@@ -364,7 +398,7 @@ void AgentCore::reconcile(SteadyTime now) {
     refusals_.log_uplinks(decision(), keeper_.report());
     keep_allmulti();
   }
-  recheck_uplinks(scope, now);
+  if (config_.verify_neighbours) verify_contested(decision(), observed_, scope, prober_, now);
   adopt(plan);
   structural_ = false;
   touched_.clear();
@@ -374,41 +408,6 @@ void AgentCore::reconcile(SteadyTime now) {
   }
   if (writer_.pending().empty()) last_reconcile_ = wall_();
   claims_started_ = true;
-}
-
-// Another node on an uplink refuses an address (uplink-neighbour) while the uplink's table has
-// it. A STALE entry is the kernel's memory of a node, not the node: a container that lived on
-// another host on this link and comes back here leaves one at that host's MAC, and the kernel
-// keeps it for as long as its table is small (gc_thresh1). Each such entry is verified once per
-// STALE spell: FAILED after ucast_solicit x retrans_time lifts the refusal, an answer keeps it.
-// True when an entry is being verified (queued now, or DELAY/PROBE already).
-bool AgentCore::recheck_uplink(const Ipv6Address& address, SteadyTime now) {
-  bool verifying = false;
-  for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
-    if (decision().uplink(key.ifindex) == nullptr ||
-        !another_node(observed_, key.ifindex, neighbour)) {
-      continue;
-    }
-    if (neighbour.state.in(kNudDelay | kNudProbe)) {
-      verifying = true;
-    } else if (neighbour.state.in(kNudStale)) {
-      spdlog::debug("verifying {}'s STALE entry on {} at {}: it refuses a claim",
-                    address.to_string(), link_name(key.ifindex), neighbour.lladdr.to_string());
-      prober_.recheck(key.if_key(), now);
-      verifying = true;
-    }
-  }
-  return verifying;
-}
-
-void AgentCore::recheck_uplinks(const Scope& scope, SteadyTime now) {
-  // The refusals come address by address: one address refused on several interfaces is one check.
-  const Ipv6Address* last = nullptr;
-  for_each_skipped(decision(), scope, [&](const Skipped& s) {
-    if (s.reason != SkipReason::kUplinkNeighbour || (last != nullptr && *last == s.address)) return;
-    last = &s.address;
-    (void)recheck_uplink(s.address, now);
-  });
 }
 
 // The common case, a few containers came or went, is judged in proportion to the change; the
@@ -496,6 +495,7 @@ void AgentCore::tick(SteadyTime now) {
   }
   prober_.due(now, touched_);
   reconcile(now);
+  announce(now);
   if (verdicts) forget_absent(observed_, prober_);
 }
 
@@ -503,6 +503,9 @@ void AgentCore::tick(SteadyTime now) {
 // own (past) time: counting it would spin the loop for the whole wait.
 std::optional<SteadyTime> AgentCore::next_wakeup() const {
   auto next = prober_.next_wakeup();
+  if (const auto announce = announcer_.next_wakeup(); announce && (!next || *announce < *next)) {
+    next = announce;
+  }
   for (const auto& [key, retry] : writer_.pending()) {
     if (!prober_.waiting(key) && (!next || retry.next < *next)) next = retry.next;
   }

@@ -3,6 +3,8 @@
 // left whose source is gone. Events catch the transitions; these catch what only a dump shows.
 #include "agent_verify.hpp"
 
+#include "ndpsync/decision_engine.hpp"
+
 #include <algorithm>
 #include <optional>
 
@@ -74,6 +76,38 @@ void verify_orphans(const Decision& decision, const ObservedState& observed, std
     }
     if (covering) prober.observe({*covering, key.second}, std::nullopt, now);
   }
+}
+
+void verify_contested(const Decision& decision, const ObservedState& observed, const Scope& scope,
+                      Prober& prober, SteadyTime now) {
+  const auto contested = [&](const IfAddressKey& holder) {
+    const auto* neighbour = observed.neighbour(holder);
+    // Static entries are the admin's word, and a probe would rewrite them; a confirmed or
+    // already verifying holder needs nothing more.
+    return neighbour != nullptr && neighbour->state.in(kNudStale | kNudDelay | kNudProbe) &&
+           !prober.liveness().verifying().contains(holder) &&
+           !decision.gateways.contains(holder.second) &&
+           uplink_claim(observed, decision, holder.second) != UplinkClaim::kNone;
+  };
+  const auto claimed = [&](const Ipv6Address& address) {
+    const auto* claim = decision.claim(address);
+    if (claim == nullptr || claim->source != Source::kNeighbour) return;
+    const IfAddressKey holder{claim->source_ifindex, address};
+    if (contested(holder)) prober.suspect(holder, now);
+  };
+  if (scope.is_everything()) {
+    for (const auto& holder : claimed_neighbours(decision)) claimed(holder.second);
+  } else {
+    for (const auto& address : scope.addresses()) claimed(address);
+  }
+  for_each_skipped(decision, scope, [&](const Skipped& s) {
+    if (s.reason != SkipReason::kUplinkNeighbour && s.reason != SkipReason::kUplinkRouter) return;
+    const IfAddressKey holder{s.ifindex, s.address};
+    const auto* neighbour = observed.neighbour(holder);
+    if (neighbour != nullptr && neighbour->state.in(kNudStale) && contested(holder)) {
+      prober.verify_holder(holder, now);
+    }
+  });
 }
 
 void forget_absent(const ObservedState& observed, Prober& prober) {

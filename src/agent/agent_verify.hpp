@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "ndpsync/prober.hpp"
+#include "ndpsync/reconcile.hpp"
 
 namespace ndpsync {
 
@@ -29,6 +30,13 @@ void verify_unconfirmed(const Decision& decision, const ObservedState& observed,
 // them) are verified like any vanished neighbour.
 void verify_orphans(const Decision& decision, const ObservedState& observed, std::uint8_t owner,
                     Prober& prober, SteadyTime now);
+// What the uplinks' neighbour tables claim of the addresses in `scope` (anyone on the provider's
+// link can write those) is checked downstream, where nobody on the uplink can answer for the
+// holder: a claimed neighbour that the kernel has not confirmed lately is verified by liveness and
+// keeps its entry meanwhile; a refused one that is STALE is probed, and its answer (REACHABLE)
+// verifies it, which wins it the address.
+void verify_contested(const Decision& decision, const ObservedState& observed, const Scope& scope,
+                      Prober& prober, SteadyTime now);
 // A withdrawn neighbour that is no longer in the kernel's table needs no verdict: it is no
 // source, and if it comes back, its new entry is judged afresh. Without this, neighbours that
 // garbage collection deleted while they were being verified would pile up in the verdicts.

@@ -102,9 +102,7 @@ void Prober::due(SteadyTime now, std::set<Ipv6Address>& addresses) const {
   }
 }
 
-void Prober::recheck(const IfAddressKey& key, SteadyTime now) {
-  if (queued_.contains(key)) return;
-  ++counters_.uplink_probes;
+void Prober::verify_holder(const IfAddressKey& key, SteadyTime now) {
   enqueue({key});
   send(now);
 }

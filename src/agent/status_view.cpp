@@ -51,6 +51,7 @@ nlohmann::json counters_json(const Counters& c) {
           {"on_demand_negative", c.on_demand_negative},
           {"adverts_solicited", c.adverts_solicited},
           {"adverts_unsolicited", c.adverts_unsolicited},
+          {"adverts_withheld", c.adverts_withheld},
           {"advert_errors", c.advert_errors},
           {"sysctl_repairs", c.sysctl_repairs},
           {"reloads", c.reloads},
@@ -65,8 +66,8 @@ Counters gather_counters(Counters own, const WriterCounters& writer, const Probe
   own.removes = writer.removes;
   own.errors += writer.errors + keeper.errors;
   own.write_errors = writer.errors;
-  own.probes = prober.probes;
-  own.uplink_probes = prober.uplink_probes;
+  own.probes += prober.probes;  // the orchestration's own: the Announcer's asks
+  own.uplink_probes += prober.uplink_probes;
   own.withdrawals = prober.withdrawals;
   own.dad_probes_seen = prober.dad_probes_seen;
   own.dad_probes_followed = prober.dad_probes_followed;

@@ -29,6 +29,9 @@ struct Candidate {
   Rank rank = Rank::kAddress;
   // A static address: the uplinks the config names for it. nullptr: every uplink.
   const std::vector<std::string>* uplinks = nullptr;
+  // kProbe: a source no kernel table shows yet, which wins only by answering the probe that
+  // follows it (DAD snooping, on-demand discovery): its holder counts as verified.
+  enum class Evidence : std::uint8_t { kObserved, kProbe } evidence = Evidence::kObserved;
 };
 
 // Whether `candidate` may be claimed on `uplink`: a prefix of the uplink contains it, and a static
@@ -43,8 +46,11 @@ bool serves(const Uplink& uplink, const Candidate& candidate) {
   return uplink.covers(a);
 }
 
-// What one address is on the uplinks, if anything: the host's own, a router's, another node's.
-enum class UplinkRole : std::uint8_t { kNone, kOwn, kRouter, kNode };
+// What one address is on the uplinks, if anything. kOwn and kGateway come from the host's own
+// configuration and routes; kRouter and kNode come from the uplink's neighbour table, which any
+// node on the provider's link can write (an NS with the address as its source plants a STALE
+// entry; an NA with R=1 sets the router flag): claims, not facts.
+enum class UplinkRole : std::uint8_t { kNone, kOwn, kGateway, kRouter, kNode };
 
 // Everything one judging pass reads, looked up once per pass.
 class World {
@@ -95,18 +101,39 @@ class World {
     for (const auto& [key, configured] : observed_.addresses_of(address)) {
       if (decision_.uplink(key.ifindex) != nullptr) return UplinkRole::kOwn;
     }
-    bool router = decision_.gateways.contains(address);
-    bool node = false;
-    for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
-      if (decision_.uplink(key.ifindex) == nullptr) continue;
-      if (neighbour.router) {
-        router = true;
-      } else if (neighbour.present()) {
-        node = node || another_node(observed_, key.ifindex, neighbour);
+    if (decision_.gateways.contains(address)) return UplinkRole::kGateway;
+    switch (uplink_claim(observed_, decision_, address)) {
+      case UplinkClaim::kRouter: return UplinkRole::kRouter;
+      case UplinkClaim::kNode: return UplinkRole::kNode;
+      case UplinkClaim::kNone: break;
+    }
+    return UplinkRole::kNone;
+  }
+
+  // Whether the downstream side has shown that `candidate` is held there, so that a claim read
+  // from the uplink's neighbour table cannot take it away: the host's own configuration (an
+  // address or a host route on a downstream interface), a neighbour the kernel has confirmed
+  // (REACHABLE: it answered a probe or confirmed traffic, which nobody on the uplink can forge),
+  // or an address we already proxy (liveness verifies its holder, and withdraws it if it left).
+  // With uplink_probe_ms, the admin asked that a first claim yield to any node that answers on
+  // the uplink: only an established claim stands then.
+  [[nodiscard]] bool holder_verified(const Candidate& candidate) const {
+    for (const auto& uplink : decision_.uplinks) {
+      const auto installed = observed_.proxies().find({uplink.index, candidate.address});
+      if (installed != observed_.proxies().end() && installed->second == config_.owner_protocol) {
+        return true;
       }
     }
-    if (router) return UplinkRole::kRouter;
-    return node ? UplinkRole::kNode : UplinkRole::kNone;
+    if (config_.uplink_probe.count() > 0) return false;
+    if (candidate.evidence == Candidate::Evidence::kProbe) return true;
+    switch (candidate.source) {
+      case Source::kAddress:
+      case Source::kRoute: return true;
+      case Source::kStatic: return false;
+      case Source::kNeighbour: break;
+    }
+    const auto* neighbour = observed_.neighbour({candidate.ifindex, candidate.address});
+    return neighbour != nullptr && neighbour->state.in(kNudReachable);
   }
 
   [[nodiscard]] std::optional<SkipReason> refuse(const Candidate& candidate) const;
@@ -142,10 +169,17 @@ std::optional<SkipReason> World::refuse(const Candidate& candidate) const {
   if (a.is_multicast()) return SkipReason::kMulticast;
   if (a.is_link_local()) return SkipReason::kLinkLocal;
   if ((candidate.flags & kAddrDadFailed) != 0) return SkipReason::kDadFailed;
+  // The host's own addresses and its gateways are never claimed. What the uplink's neighbour
+  // table says refuses only a claim whose holder downstream is not verified.
   switch (uplink_role(a)) {
     case UplinkRole::kOwn: return SkipReason::kUplinkAddress;
-    case UplinkRole::kRouter: return SkipReason::kUplinkRouter;
-    case UplinkRole::kNode: return SkipReason::kUplinkNeighbour;
+    case UplinkRole::kGateway: return SkipReason::kUplinkRouter;
+    case UplinkRole::kRouter:
+      if (!holder_verified(candidate)) return SkipReason::kUplinkRouter;
+      break;
+    case UplinkRole::kNode:
+      if (!holder_verified(candidate)) return SkipReason::kUplinkNeighbour;
+      break;
     case UplinkRole::kNone: break;
   }
   const auto in = [&a](const Prefix& p) { return p.contains(a); };
@@ -271,7 +305,10 @@ std::optional<SkipReason> DecisionEngine::judge_new_source(const Config& config,
                                                            IfIndex ifindex) const {
   const LivenessView none;
   const World world(config, observed, none, decision_);
-  if (const auto reason = world.refuse(Candidate{address, ifindex, Source::kNeighbour})) {
+  if (const auto reason = world.refuse(Candidate{.address = address,
+                                                 .ifindex = ifindex,
+                                                 .source = Source::kNeighbour,
+                                                 .evidence = Candidate::Evidence::kProbe})) {
     return reason;
   }
   for (const auto& uplink : decision_.uplinks) {
@@ -389,6 +426,17 @@ bool DecisionEngine::update(const Config& config, const ObservedState& observed,
   for (const auto& e : eligible) admit(decision_, config, e);
   decision_.skipped.insert(skipped.begin(), skipped.end());
   return true;
+}
+
+UplinkClaim uplink_claim(const ObservedState& observed, const Decision& decision,
+                         const Ipv6Address& address) {
+  bool node = false;
+  for (const auto& [key, neighbour] : observed.neighbours_of(address)) {
+    if (decision.uplink(key.ifindex) == nullptr) continue;
+    if (neighbour.router) return UplinkClaim::kRouter;
+    node = node || (neighbour.present() && another_node(observed, key.ifindex, neighbour));
+  }
+  return node ? UplinkClaim::kNode : UplinkClaim::kNone;
 }
 
 bool another_node(const ObservedState& observed, IfIndex uplink, const NeighbourInfo& neighbour) {

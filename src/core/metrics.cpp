@@ -52,7 +52,9 @@ constexpr CounterSpec kCounterSpecs[] = {
      "Event batches holding a netlink message that could not be parsed.", nullptr},
     {"probes", "ndpsync_probes_total", "counter", "Neighbour solicitations sent.", nullptr},
     {"uplink_probes", "ndpsync_uplink_probes_total", "counter",
-     "Of the probes, solicitations on an uplink before an address's first claim.", nullptr},
+     "Of the probes, solicitations on an uplink before an address's first claim or its "
+     "override advertisement.",
+     nullptr},
     {"withdrawals", "ndpsync_withdrawals_total", "counter",
      "Neighbours withdrawn after failing verification.", nullptr},
     {"dad_probes_followed", "ndpsync_dad_probes_total", "counter",
@@ -85,6 +87,10 @@ constexpr CounterSpec kCounterSpecs[] = {
      "Neighbour advertisements sent from userspace, by kind.", "kind=solicited"},
     {"adverts_unsolicited", "ndpsync_adverts_total", "counter",
      "Neighbour advertisements sent from userspace, by kind.", "kind=unsolicited"},
+    {"adverts_withheld", "ndpsync_adverts_withheld_total", "counter",
+     "Override advertisements of first claims not sent: another node on the uplink kept "
+     "answering for the address.",
+     nullptr},
     {"advert_errors", "ndpsync_advert_failures_total", "counter",
      "Neighbour advertisements the kernel refused to send.", nullptr},
     {"sysctl_repairs", "ndpsync_sysctl_repairs_total", "counter",

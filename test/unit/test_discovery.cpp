@@ -202,7 +202,10 @@ TEST_CASE("agent on-demand: solicitations for what the guards refuse gain nothin
   DiscoveryHarness h(config);
   h.kernel.set_neighbour(kEth0, "2001:db8:0:1::b", kNudStale, false, "02:00:00:00:00:0b");
   h.pump();
-  h.kernel.add_route("2001:db8:0:1::a/128", kBr0, std::nullopt);  // even routed downstream
+  // The router: a gateway of the uplink (a router flag alone is a claim anyone can forge), never
+  // claimed even when routed downstream.
+  h.kernel.add_route("::/0", kEth0, "2001:db8:0:1::a");
+  h.kernel.add_route("2001:db8:0:1::a/128", kBr0, std::nullopt);
   h.kernel.set_neighbour(kEth0, "2001:db8:0:1::a", kNudReachable, true, "02:00:00:00:00:0a");
   h.pump();
   const auto before = h.agent->counters();
@@ -294,6 +297,9 @@ TEST_CASE("agent unsolicited_na: new claims after the start are announced, once"
   CHECK(h.adverts.sent.empty());  // the start's claims are not news
   h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:60", kNudReachable);
   h.pump();
+  CHECK(h.adverts.sent.empty());  // not before the uplink was asked (test_hostile.cpp)
+  h.advance(10ms);
+  h.advance(1s);
   REQUIRE(h.adverts.sent.size() == 1);
   const auto& a = h.adverts.sent[0];
   CHECK(a.destination == ip("ff02::1"));

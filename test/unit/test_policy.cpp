@@ -142,9 +142,10 @@ TEST_CASE("the uplink's routers and neighbours are never claimed") {
   kernel.set_neighbour(kEth0, "2001:db8:0:1::77", kNudStale, false, "02:00:00:00:00:77");
   // A default route through a global gateway.
   kernel.add_route("::/0", kEth0, "2001:db8:0:1::fe");
-  // A container makes the host learn all three on the bridge.
+  // A container makes the host learn all three on the bridge, from a packet (STALE): nothing
+  // downstream has verified them.
   for (const char* a : {"2001:db8:0:1::1", "2001:db8:0:1::77", "2001:db8:0:1::fe"}) {
-    kernel.set_neighbour(kBr0, a, kNudReachable);
+    kernel.set_neighbour(kBr0, a, kNudStale);
   }
   const auto d = decide(Config{}, observe(kernel));
   CHECK(skip_reason(d, "2001:db8:0:1::1") == SkipReason::kUplinkRouter);
@@ -152,6 +153,24 @@ TEST_CASE("the uplink's routers and neighbours are never claimed") {
   CHECK(skip_reason(d, "2001:db8:0:1::fe") == SkipReason::kUplinkRouter);
   CHECK_FALSE(desired(d, "2001:db8:0:1::1"));
   CHECK_FALSE(desired(d, "2001:db8:0:1::77"));
+  // Verified (REACHABLE: it answered), a holder wins what the uplink's neighbour table claims,
+  // which anyone on the provider's link can write; never a gateway of the uplinks.
+  for (const char* a : {"2001:db8:0:1::1", "2001:db8:0:1::77", "2001:db8:0:1::fe"}) {
+    kernel.set_neighbour(kBr0, a, kNudReachable);
+  }
+  const auto v = decide(Config{}, observe(kernel));
+  CHECK(desired(v, "2001:db8:0:1::1"));
+  CHECK(desired(v, "2001:db8:0:1::77"));
+  CHECK(skip_reason(v, "2001:db8:0:1::fe") == SkipReason::kUplinkRouter);
+  // With uplink_probe_ms the admin asked first claims to yield to any node that answers.
+  Config strict;
+  strict.uplink_probe = std::chrono::milliseconds(1000);
+  const auto s = decide(strict, observe(kernel));
+  CHECK(skip_reason(s, "2001:db8:0:1::77") == SkipReason::kUplinkNeighbour);
+  // An address we already proxy keeps its entry: liveness, not the uplink, decides.
+  (void)kernel.add_proxy({kEth0, ip("2001:db8:0:1::77"), Config{}.owner_protocol});
+  kernel.set_neighbour(kBr0, "2001:db8:0:1::77", kNudStale);
+  CHECK(desired(decide(strict, observe(kernel)), "2001:db8:0:1::77"));
 }
 
 TEST_CASE("deny-list, interface bindings and dad-failed addresses") {

@@ -134,6 +134,8 @@ TEST_CASE("sources: a /128 route into a downstream interface is an address to mi
 TEST_CASE("sources: a route to the router's address gains nothing") {
   FakeKernel kernel;
   build_lab(kernel);
+  // The router is a gateway of the uplink: its router flag alone is a claim anyone can forge.
+  kernel.add_route("::/0", kEth0, "2001:db8:0:1::1");
   kernel.set_neighbour(kEth0, "2001:db8:0:1::1", kNudReachable, /*router=*/true);
   kernel.add_route(host_route("2001:db8:0:1::1", kVc1));
   const auto d = decide(Config{}, observe(kernel));

@@ -12,6 +12,7 @@
 #include <set>
 #include <vector>
 
+#include "ndpsync/announcer.hpp"
 #include "ndpsync/dad_port.hpp"
 #include "ndpsync/decision_engine.hpp"
 #include "ndpsync/prober.hpp"
@@ -91,8 +92,8 @@ class AgentCore {
   [[nodiscard]] std::optional<Ipv6Address> link_local(IfIndex index) const;
   [[nodiscard]] StatusView view() const;
   void advertise(const ProxyEntry& entry, bool first_claim, SteadyTime now);
-  bool recheck_uplink(const Ipv6Address& address, SteadyTime now);
-  void recheck_uplinks(const Scope& scope, SteadyTime now);
+  void announce(SteadyTime now);
+  void send_override(const IfAddressKey& key, SteadyTime now);
   void keep_allmulti();
   void expire_discoveries(SteadyTime now);
 
@@ -117,9 +118,7 @@ class AgentCore {
   AdvertPort* adverts_ = nullptr;
   std::set<IfIndex> allmulti_;   // uplinks holding the agent's all-multicast reference
   bool claims_started_ = false;  // the first reconcile is done: new claims are news
-  // unsolicited_na's limit: adverts sent in the current second.
-  SteadyTime advert_second_;
-  unsigned adverts_this_second_ = 0;
+  Announcer announcer_;
 };
 
 }  // namespace ndpsync

@@ -22,8 +22,7 @@ namespace ndpsync {
 
 struct ProberCounters {
   std::uint64_t probes = 0;
-  // Of those, solicitations on an uplink before a first claim: uplink_probe's, and re-checks of
-  // another node's STALE entry there that refuses the claim.
+  // Of those, solicitations on an uplink before a first claim (uplink_probe's).
   std::uint64_t uplink_probes = 0;
   std::uint64_t withdrawals = 0;  // liveness verdicts
   // DAD probes on downstream interfaces: seen = followed + ignored (refused by the guards,
@@ -71,9 +70,9 @@ class Prober {
   [[nodiscard]] bool waiting(const IfAddressKey& key) const { return claim_waits_.contains(key); }
   // Addresses whose claim wait is over.
   void due(SteadyTime now, std::set<Ipv6Address>& addresses) const;
-  // Another node's STALE entry on an uplink (`key`) refuses a claim: the kernel verifies it, and
-  // the FAILED it ends in when nobody answers lifts the refusal.
-  void recheck(const IfAddressKey& key, SteadyTime now);
+  // A downstream neighbour (`key`) that an uplink's claim keeps from its address: the kernel
+  // resolves it, and its answer (REACHABLE) verifies it (agent_verify.hpp, verify_contested).
+  void verify_holder(const IfAddressKey& key, SteadyTime now);
 
   // --- DAD snooping ---
   // A DAD probe for `key.second` on `key.first` that the guards admit: the address is probed

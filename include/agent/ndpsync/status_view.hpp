@@ -45,6 +45,7 @@ struct Counters {
   std::uint64_t on_demand_negative = 0;   // a gauge: targets in the negative cache
   std::uint64_t adverts_solicited = 0;    // sent from userspace for found targets
   std::uint64_t adverts_unsolicited = 0;  // sent on new claims (unsolicited_na)
+  std::uint64_t adverts_withheld = 0;     // not sent: another node on the uplink kept answering
   std::uint64_t advert_errors = 0;
   std::uint64_t sysctl_repairs = 0;
   std::uint64_t reloads = 0;

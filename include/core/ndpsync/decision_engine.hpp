@@ -26,8 +26,10 @@ class DecisionEngine {
 
   // Whether a source that no kernel table shows yet (a DAD probe) would win `address` on the
   // downstream interface `ifindex` once the kernel knows it: nullopt when it would, else why not.
-  // The same refusals as every candidate (class, the uplinks' own addresses, routers and other
-  // nodes, deny, prefixes, per-interface prefixes), then another owner's entry and the caps.
+  // The same refusals as every candidate (class, the uplinks' own addresses and gateways, deny,
+  // prefixes, per-interface prefixes), then another owner's entry and the caps. What the uplinks'
+  // neighbour tables claim does not refuse it: the source wins only by answering the probe that
+  // follows it, and that answer verifies its holder.
   // An address already claimed, or an interface that is not downstream, is the caller's to check.
   [[nodiscard]] std::optional<SkipReason> judge_new_source(const Config& config,
                                                            const ObservedState& observed,
@@ -47,6 +49,14 @@ class DecisionEngine {
  private:
   Decision decision_;
 };
+
+// What the uplinks' neighbour tables claim of `address`: a router's (an entry with NTF_ROUTER),
+// another node's (a present entry at a MAC other than the uplink's own), or nothing. Anyone on the
+// provider's link can make the kernel write such entries, so a claim refuses only an address
+// whose holder downstream is not verified (docs/security.md).
+enum class UplinkClaim : std::uint8_t { kNone, kRouter, kNode };
+[[nodiscard]] UplinkClaim uplink_claim(const ObservedState& observed, const Decision& decision,
+                                       const Ipv6Address& address);
 
 // Whether `neighbour`, an entry on the uplink `uplink`, is another node's: not a router's, and not
 // at the uplink's own MAC (the host answering there is the host).
