@@ -304,6 +304,12 @@ void AgentCore::announce(SteadyTime now) {
       case Announcer::Step::kAsk:
         ++counters_.probes;
         ++counters_.uplink_probes;
+        spdlog::debug("asking {} whether another node answers for {} before announcing it",
+                      link_name(key.first), address);
+        // Asked afresh, by multicast: an entry left by a host the container moved from would
+        // only be probed at that host's MAC, and take ucast_solicit x retrans_time to fail.
+        if (observed_.neighbour(key) != nullptr)
+          (void)kernel_.delete_neighbour(key.first, key.second);
         if (const auto status = kernel_.probe_neighbour(key.first, key.second); !status.ok()) {
           spdlog::debug("{}", status.message);
         }
@@ -318,6 +324,8 @@ void AgentCore::announce(SteadyTime now) {
         if (const auto* asked = observed_.neighbour(key); asked != nullptr && !asked->present()) {
           (void)kernel_.delete_neighbour(key.first, key.second);
         }
+        spdlog::debug("announcing {} on {}: nobody else answers for it", address,
+                      link_name(key.first));
         send_override(key, now);
         break;
       }

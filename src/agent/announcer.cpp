@@ -25,8 +25,7 @@ void Announcer::due(SteadyTime now, const ObservedState& observed, const Decisio
     const bool answered = answer != nullptr && answer->present() &&
                           (answer->router || another_node(observed, key.first, *answer));
     if (!pending.asked || (answered && answer->state.in(kNudReachable | kNudStale))) {
-      // First ask; or ask the node that answered again (NUD_PROBE: unicast, and FAILED after
-      // ucast_solicit x retrans_time once it stops answering). DELAY and PROBE are asking already.
+      // First ask; or ask again after an answer (the kernel is asking already in DELAY and PROBE).
       if (!answered || now < pending.give_up) {
         pending.asked = true;
         out.push_back({Step::kAsk, key});

@@ -164,7 +164,7 @@ wait_for 5 _reached || fail "the router did not reach c on h2 within 5 s (with t
 stop_router_ping
 with_na=$REACH_MS
 # Two: c's address and the gateway address h2 just configured on vcm.
-wait_for 3 [ "$(counter_on "$H2" adverts_unsolicited)" = 2 ] ||
+wait_true 3 '[ "$(counter_on "$H2" adverts_unsolicited)" = 2 ]' ||
     fail "h2 sent $(counter_on "$H2" adverts_unsolicited) unsolicited NAs, want 2"
 ok "h2 sent two unsolicited NAs"
 expect_eq "the router has c at h2's MAC" "$(mac_on "$H2")" "$(router_mac_for_ct)"
@@ -176,7 +176,7 @@ section "2. without it, the router follows only when its entry fails"
 move_to "$H1" "$H2"
 wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$CT" || fail "the router cannot reach c back on h1"
 agent_on "$H2" '{"unsolicited_na": false}'
-wait_for 5 [ "$(router_mac_for_ct)" = "$(mac_on "$H1")" ] || fail "the router does not have c at h1's MAC"
+wait_true 5 '[ "$(router_mac_for_ct)" = "$(mac_on "$H1")" ]' || fail "the router does not have c at h1's MAC"
 start_router_ping
 move_to "$H2" "$H1"
 wait_for $((ROUTER_REACHABLE_MS * 3 / 2000 + 20)) _reached || fail "the router never reached c on h2 without the NA"
@@ -196,7 +196,9 @@ for untracked in 0 1; do
     ip -n "$LAB_R" -6 neigh del "$CT" dev wan 2>/dev/null || true
     before=$(counter_on "$to" adverts_unsolicited)
     move_to "$to" "$from"
-    wait_for 3 [ "$(counter_on "$to" adverts_unsolicited)" -gt "$before" ] || fail "$to sent no NA"
+    wait_true 3 '[ "$(counter_on "$to" adverts_unsolicited)" -gt "$before" ]' ||
+        fail "$to sent no NA: $(grep -E "proxying|announc|asking|neighbour 2001" "$LAB_DIR/$to.log" | tail -n 12)
+$(status_on "$to" | jq -c .counters); uplink: $(uplink_neigh_on "$to"); $from proxies: $(ip -n "$from" -6 neigh show proxy)"
     ip -n "$LAB_R" -6 neigh flush dev wan nud failed 2>/dev/null || true
     entry=$(ip -n "$LAB_R" -6 neigh show "$CT" dev wan)
     if [[ $untracked == 0 ]]; then
@@ -226,7 +228,7 @@ ip -n "$D" addr add "$CT/112" dev eth0 nodad
 ip -n "$D" link set eth0 up
 wait_for 5 ip netns exec "$D" ping -6 -c1 -W1 -n "$GW" || fail "the second container cannot ping h1"
 wait_for 10 proxied_on "$H1" || fail "h1 did not proxy d's $CT (its holder answers)"
-wait_for 5 [ "$(counter_on "$H1" uplink_probes)" -gt "$probes" ] ||
+wait_true 5 '[ "$(counter_on "$H1" uplink_probes)" -gt "$probes" ]' ||
     fail "h1 did not ask the link before an override for $CT"
 router_keeps_c() {
     [[ $(router_mac_for_ct) == "$(mac_on "$H2")" ]] &&

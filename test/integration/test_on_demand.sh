@@ -107,7 +107,7 @@ agent_start o2 --config "$LAB_DIR/o2.json"
 wait_for 5 owned_has "$VC6" || afail "vc6's own address $VC6 not proxied"
 grep "running without on-demand" "$AGENT_LOG" >/dev/null &&
     afail "the agent could not open the solicitation listener as root"
-wait_for 3 [ "$(allmulti_h)" = true ] || afail "the host's eth0 does not receive all multicast"
+wait_true 3 '[ "$(allmulti_h)" = true ]' || afail "the host's eth0 does not receive all multicast"
 expect_eq "the admin's allmulticast flag untouched" false "$(admin_allmulti_h)"
 ok "the host's eth0 receives all multicast (the agent's reference)"
 times=()
@@ -157,7 +157,7 @@ before=$(owned_set)
 for target in "$LAB_ROUTER" "$LAB_CT2" "$LAB_P::9:1"; do
     probe_r --target "$target" --timeout 0.3 >/dev/null || true
 done
-wait_for 3 [ "$(counter on_demand_refused)" -ge $((refused + 2)) ] ||
+wait_true 3 '[ "$(counter on_demand_refused)" -ge $((refused + 2)) ]' ||
     afail "the router's and ::9:1's solicitations were not refused ($(counter on_demand_refused) vs $refused)"
 hold_for 2 owned_is "$before" || afail "the proxy table changed after $HOLD_BROKE_MS ms"
 ok "nothing new proxied; the router's address and an unrouted one refused, c2's left to its entry"
@@ -203,7 +203,7 @@ limit=$(awk -v s="$scan_s" 'BEGIN { printf "%d", 100 + 100 * (s + 2) }')
 ok "the scan made $scan_probes probes (limit $limit over ${scan_s} s)"
 ((max_neigh <= 64 + 20)) || afail "the host's neighbour tables reached $max_neigh entries"
 ok "the host's neighbour tables peaked at $max_neigh entries (64 probes in flight at most)"
-wait_for 5 [ "$(counter on_demand_pending)" = 0 ] || afail "probes still pending after the scan"
+wait_true 5 '[ "$(counter on_demand_pending)" = 0 ]' || afail "probes still pending after the scan"
 owned_is "$owned_before" || afail "the scan changed the proxy table: $(diff <(echo "$owned_before") <(owned_set) || true)"
 ok "nothing was installed for an address nobody holds; every entry is still there"
 for ct in "vc1 $LAB_CT1" "br0 $LAB_CT2" "br0 $LAB_CT3"; do
@@ -222,7 +222,7 @@ agent_stop_term 3
 [[ $AGENT_RC == 0 ]] || fail "agent o2 exited $AGENT_RC on SIGTERM"
 expect_eq "SIGTERM: eth0 no longer receives all multicast" false "$(allmulti_h)"
 agent_start o6 --config "$LAB_DIR/o2.json"
-wait_for 3 [ "$(allmulti_h)" = true ] || afail "the restarted agent took no all-multicast reference"
+wait_true 3 '[ "$(allmulti_h)" = true ]' || afail "the restarted agent took no all-multicast reference"
 agent_kill9
 expect_eq "SIGKILL: the kernel let go of the dead agent's reference" false "$(allmulti_h)"
 ip -n "$LAB_H" link set eth0 allmulticast on

@@ -155,6 +155,14 @@ wait_for() {
     done
 }
 
+# wait_true TIMEOUT_S 'EXPR': wait_for with EXPR evaluated afresh on every try (a command
+# substitution in wait_for's own arguments is expanded once, before the first try).
+wait_true() {
+    local timeout=$1
+    shift
+    wait_for "$timeout" eval "$*"
+}
+
 # ok MSG...: report one passed check ("ok N - MSG"), TAP style.
 LAB_CHECKS=0
 ok() {

@@ -2,7 +2,8 @@
 // asked. An NA with O=1 makes every router on the link move the address to the host's MAC; a
 // container that fakes a neighbour must not make the host take an address another node on the
 // uplink answers for. So a first claim's advert waits: the kernel resolves the address on the
-// uplink (one solicitation), and the advert goes out when nobody answered within kAskWindow.
+// uplink (one multicast solicitation, afresh: the agent deletes the uplink's entry for it first),
+// and the advert goes out when nobody answered within kAskWindow.
 // While another node answers (a host the container just left, still proxying it until its
 // liveness notices; or a node that holds the address itself), it is asked again every kAskWindow,
 // and the advert goes out once the answers stop, or is withheld after kGiveUp. Pure: time and the
