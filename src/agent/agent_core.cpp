@@ -290,7 +290,11 @@ void AgentCore::advertise(const ProxyEntry& entry, bool first_claim, SteadyTime 
   // A first claim after the start is announced with O=1 once the uplink has been asked
   // (Announcer): a router that has the address at another host's MAC (the container moved here)
   // replaces it, but nobody else on the uplink loses an address it answers for.
-  if (solicitors.empty() && first_claim && claims_started_ && config_.unsolicited_na) {
+  if (!solicitors.empty() || !first_claim || !claims_started_ || !config_.unsolicited_na) return;
+  if (config_.uplink_probe.count() > 0) {
+    // The claim itself waited for the uplink's answer (uplink_probe_ms): nobody else has it.
+    send_override({entry.ifindex, entry.address}, now);
+  } else {
     announcer_.claimed({entry.ifindex, entry.address}, now);
   }
 }
