@@ -27,7 +27,8 @@ class DecisionEngine {
   // Whether a source that no kernel table shows yet (a DAD probe) would win `address` on the
   // downstream interface `ifindex` once the kernel knows it: nullopt when it would, else why not.
   // The same refusals as every candidate (class, the uplinks' own addresses, routers and other
-  // nodes, deny, prefixes, per-interface prefixes), then another owner's entry and the caps.
+  // nodes, deny, prefixes, per-interface prefixes), then another owner's entry and the caps
+  // (all but the per-MAC cap: no MAC is known yet; the first full judgement counts it).
   // An address already claimed, or an interface that is not downstream, is the caller's to check.
   [[nodiscard]] std::optional<SkipReason> judge_new_source(const Config& config,
                                                            const ObservedState& observed,
