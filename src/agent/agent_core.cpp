@@ -402,7 +402,8 @@ void AgentCore::reconcile(SteadyTime now) {
   const auto plan =
       ::ndpsync::reconcile(decision(), observed_.proxies(), config_.owner_protocol, scope);
   if (const auto capped = refusals_.log(decision(), observed_, config_, scope, now)) {
-    counters_.capped = *capped;
+    counters_.capped = capped->capped;
+    counters_.capped_mac = capped->capped_mac;
   }
   if (scope.is_everything()) {
     refusals_.log_missing_uplinks(decision());

@@ -11,11 +11,29 @@ namespace {
 
 constexpr auto kCapWarningInterval = std::chrono::seconds(60);
 
+// "; MACs over max_entries_per_mac: 02:..:01 on br0 (936 refused), ...": the first few, so
+// that the warning names the tenant without growing with a flood of MACs.
+template <typename Name>
+std::string macs_over_cap(const Decision& decision, const Name& name) {
+  constexpr std::size_t kShown = 4;
+  if (decision.capped_macs.empty()) return "";
+  std::string text = "; MACs over max_entries_per_mac:";
+  std::size_t shown = 0;
+  for (const auto& [key, refused] : decision.capped_macs) {
+    if (shown++ == kShown) {
+      text += " and " + std::to_string(decision.capped_macs.size() - kShown) + " more";
+      break;
+    }
+    text += (shown == 1 ? " " : ", ") + key.second.to_string() + " on " + name(key.first) + " (" +
+            std::to_string(refused) + " refused)";
+  }
+  return text;
+}
+
 }  // namespace
 
-std::optional<std::size_t> RefusalLog::log(const Decision& decision, const ObservedState& observed,
-                                           const Config& config, const Scope& scope,
-                                           SteadyTime now) {
+std::optional<CapCounts> RefusalLog::log(const Decision& decision, const ObservedState& observed,
+                                         const Config& config, const Scope& scope, SteadyTime now) {
   std::set<Skipped> current;
   if (!scope.is_everything()) {
     // Incremental: the refusals of other addresses stand as they were.
@@ -27,12 +45,14 @@ std::optional<std::size_t> RefusalLog::log(const Decision& decision, const Obser
     if (index == 0) return std::string("the static list");
     return link != nullptr ? link->name : std::string("?");
   };
-  std::size_t capped = 0;
+  CapCounts counts;
   const Skipped* first_capped = nullptr;
   for_each_skipped(decision, scope, [&](const Skipped& s) {
-    if (s.reason == SkipReason::kCap) {
+    // A flooding container can hit a cap thousands of times: summarised below, not listed.
+    if (s.reason == SkipReason::kCap || s.reason == SkipReason::kCapMac) {
       if (first_capped == nullptr) first_capped = &s;
-      ++capped;
+      ++counts.capped;
+      if (s.reason == SkipReason::kCapMac) ++counts.capped_mac;
       return;
     }
     if (s.reason == SkipReason::kLinkLocal || s.reason == SkipReason::kMulticast) return;
@@ -43,16 +63,19 @@ std::optional<std::size_t> RefusalLog::log(const Decision& decision, const Obser
     }
   });
   logged_ = std::move(current);
-  if (capped > 0 && (!last_cap_warning_ || now - *last_cap_warning_ >= kCapWarningInterval)) {
+  if (counts.capped > 0 &&
+      (!last_cap_warning_ || now - *last_cap_warning_ >= kCapWarningInterval)) {
     last_cap_warning_ = now;
     spdlog::warn(
-        "{} address{} over the cap (max_entries {}, max_entries_per_interface {}) not proxied, "
-        "e.g. {} on {}",
-        capped, capped == 1 ? "" : "es", config.max_entries, config.max_entries_per_interface,
-        first_capped->address.to_string(), name(first_capped->ifindex));
+        "{} address{} over the cap (max_entries {}, max_entries_per_interface {}, "
+        "max_entries_per_mac {}) not proxied, e.g. {} on {} ({}){}",
+        counts.capped, counts.capped == 1 ? "" : "es", config.max_entries,
+        config.max_entries_per_interface, config.max_entries_per_mac,
+        first_capped->address.to_string(), name(first_capped->ifindex),
+        to_string(first_capped->reason), macs_over_cap(decision, name));
   }
   if (!scope.is_everything()) return std::nullopt;
-  return capped;
+  return counts;
 }
 
 void RefusalLog::log_missing_uplinks(const Decision& decision) {

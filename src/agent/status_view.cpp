@@ -55,7 +55,8 @@ nlohmann::json counters_json(const Counters& c) {
           {"advert_errors", c.advert_errors},
           {"sysctl_repairs", c.sysctl_repairs},
           {"reloads", c.reloads},
-          {"capped", c.capped}};
+          {"capped", c.capped},
+          {"capped_mac", c.capped_mac}};
 }
 
 }  // namespace
@@ -202,6 +203,7 @@ nlohmann::json StatusView::frame(SteadyTime now) const {
       {"entries", json::array()},
       {"foreign", foreign_json(s_.decision, names_)},
       {"skipped", skipped_json(s_.decision, names_)},
+      {"capped_macs", capped_macs_json(s_.decision, names_)},
       {"verifying", std::move(verifying)},
       {"withdrawn", std::move(withdrawn)},
       {"pending", std::move(pending)},

@@ -167,6 +167,11 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, const json& v, const std::string& p) {
          c.max_entries_per_interface = as_uint(v, p, 1, 1000000);
        }},
+      {"max_entries_per_mac", "integer 1..1000000", 64, nullptr,
+       "addresses one neighbour MAC may claim on a shared downstream interface; more are skipped",
+       [](Config& c, const json& v, const std::string& p) {
+         c.max_entries_per_mac = as_uint(v, p, 1, 1000000);
+       }},
       {"uplink_probe_ms", "integer 0..10000", 0, nullptr,
        "agent: ask the uplink whether another node uses an address before its first claim",
        [](Config& c, const json& v, const std::string& p) {

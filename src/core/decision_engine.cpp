@@ -5,21 +5,11 @@
 #include <map>
 #include <optional>
 
+#include "caps.hpp"
 #include "topology.hpp"
 
 namespace ndpsync {
 namespace {
-
-// How a source ranks when a cap makes sources compete: configured state (addresses, host routes,
-// static addresses), then live neighbours, then neighbours liveness still holds.
-enum class Rank : std::uint8_t { kAddress, kNeighbour, kHeld };
-
-// An entry a judged address is eligible for, before the caps.
-struct Eligible {
-  IfAddressKey key;  // (uplink, address)
-  Desired desired;
-  Rank rank = Rank::kAddress;
-};
 
 struct Candidate {
   Ipv6Address address;
@@ -29,6 +19,7 @@ struct Candidate {
   Rank rank = Rank::kAddress;
   // A static address: the uplinks the config names for it. nullptr: every uplink.
   const std::vector<std::string>* uplinks = nullptr;
+  LinkAddress mac;  // a neighbour's, where max_entries_per_mac counts it (Desired::mac)
   // kProbe: a source no kernel table shows yet, which wins only by answering the probe that
   // follows it (DAD snooping, on-demand discovery): its holder counts as verified.
   enum class Evidence : std::uint8_t { kObserved, kProbe } evidence = Evidence::kObserved;
@@ -82,7 +73,8 @@ class World {
     }
     for (const auto& [key, neighbour] : observed_.neighbours_of(address)) {
       if (downstream(key.ifindex) && alive(neighbour, key.if_key())) {
-        visit(Candidate{address, key.ifindex, Source::kNeighbour, 0, Rank::kNeighbour});
+        visit(Candidate{address, key.ifindex, Source::kNeighbour, 0, Rank::kNeighbour, nullptr,
+                        counted_mac(key.ifindex, neighbour)});
       }
     }
     const auto [first, last] = held_.equal_range(address);
@@ -154,6 +146,15 @@ class World {
            !liveness_.withdrawn.contains(key) && !key.second.is_multicast();
   }
 
+  // The MAC that max_entries_per_mac counts a neighbour under: none on a veth, whose one peer
+  // the interface's own cap already bounds (a routed /112 there may hold many addresses). A held
+  // neighbour the kernel no longer lists has none either: only claimed neighbours are held, and
+  // each was admitted under its MAC before it went.
+  [[nodiscard]] LinkAddress counted_mac(IfIndex index, const NeighbourInfo& neighbour) const {
+    const auto* link = observed_.link(index);
+    return link != nullptr && link->kind == "veth" ? LinkAddress() : neighbour.lladdr;
+  }
+
   const Config& config_;
   const ObservedState& observed_;
   const LivenessView& liveness_;
@@ -215,9 +216,10 @@ void World::judge(const Ipv6Address& address, std::vector<Skipped>& skipped,
         skipped.push_back({address, candidate.ifindex, SkipReason::kForeign});
         continue;
       }
-      eligible.push_back(
-          {.key = {uplink.index, address},
-           .desired = {.source = candidate.source, .source_ifindex = candidate.ifindex}});
+      eligible.push_back({.key = {uplink.index, address},
+                          .desired = {.source = candidate.source,
+                                      .source_ifindex = candidate.ifindex,
+                                      .mac = candidate.mac}});
     }
   });
 }
@@ -266,35 +268,6 @@ void for_each_address(const ObservedState& observed,
                   Cursor{observed.neighbours().begin(), observed.neighbours().end(), source},
                   Cursor{held.begin(), held.end(), first},
                   Cursor{statics.begin(), statics.end(), first});
-}
-
-// Counts one admitted address against the caps; false when a cap refuses it.
-bool admit(Decision& decision, const Config& config, const Eligible& eligible) {
-  if (decision.claim(eligible.key.second) == nullptr) {
-    auto& count = decision.per_interface[eligible.desired.source_ifindex];
-    if (decision.admitted >= config.max_entries || count >= config.max_entries_per_interface) {
-      return false;
-    }
-    ++count;
-    ++decision.admitted;
-  }
-  decision.desired[eligible.key] = eligible.desired;
-  return true;
-}
-
-// What the decision holds for one address, taken out (with its share of the caps).
-void forget(Decision& decision, const Ipv6Address& address) {
-  if (const auto* claim = decision.claim(address)) {
-    const auto count = decision.per_interface.find(claim->source_ifindex);
-    if (--count->second == 0) decision.per_interface.erase(count);
-    --decision.admitted;
-  }
-  for (const auto& uplink : decision.uplinks) decision.desired.erase({uplink.index, address});
-  const auto first = decision.skipped.lower_bound(
-      {address, std::numeric_limits<IfIndex>::min(), SkipReason::kLinkLocal});
-  auto last = first;
-  while (last != decision.skipped.end() && last->address == address) ++last;
-  decision.skipped.erase(first, last);
 }
 
 }  // namespace
@@ -363,20 +336,7 @@ void DecisionEngine::full(const Config& config, const ObservedState& observed,
     for_each_address(observed, world.held(), world.statics(),
                      [&](const Ipv6Address& address) { world.judge(address, skipped, eligible); });
     decision.skipped.insert(skipped.begin(), skipped.end());
-    // Caps: what is installed already keeps its place; newcomers queue behind it, configured
-    // addresses before neighbours, then by interface and address.
-    std::sort(eligible.begin(), eligible.end(), [](const Eligible& a, const Eligible& b) {
-      return std::tie(a.rank, a.desired.source_ifindex, a.key.second, a.key.first) <
-             std::tie(b.rank, b.desired.source_ifindex, b.key.second, b.key.first);
-    });
-    std::stable_partition(eligible.begin(), eligible.end(),
-                          [&](const Eligible& e) { return observed.proxies().contains(e.key); });
-    for (const auto& e : eligible) {
-      if (!admit(decision, config, e)) {
-        decision.skipped.insert({e.key.second, e.desired.source_ifindex, SkipReason::kCap});
-        decision.capped = true;
-      }
-    }
+    admit_all(decision, config, eligible, observed.proxies());
     for (const auto& item : observed.proxies()) {
       if (item.second != config.owner_protocol && decision.uplink(item.first.first) != nullptr) {
         decision.foreign.push_back(proxy_entry(item));
@@ -395,35 +355,10 @@ bool DecisionEngine::update(const Config& config, const ObservedState& observed,
   std::vector<Skipped> skipped;
   std::vector<Eligible> eligible;
   for (const auto& address : touched) world.judge(address, skipped, eligible);
-  // Count on deltas, so that a host with many interfaces copies nothing per batch.
-  auto admitted = decision_.admitted;
-  std::map<IfIndex, std::ptrdiff_t> delta;
-  for (const auto& address : touched) {
-    if (const auto* claim = decision_.claim(address)) {
-      --delta[claim->source_ifindex];
-      --admitted;
-    }
-  }
-  const auto count_of = [this, &delta](IfIndex index) {
-    const auto it = decision_.per_interface.find(index);
-    const auto base = it != decision_.per_interface.end() ? it->second : 0;
-    return static_cast<std::size_t>(static_cast<std::ptrdiff_t>(base) + delta[index]);
-  };
-  // One count per address: an address's entries (one per covering uplink) are adjacent.
-  const Ipv6Address* counted = nullptr;
-  for (const auto& e : eligible) {
-    if (counted != nullptr && *counted == e.key.second) continue;
-    counted = &e.key.second;
-    const auto index = e.desired.source_ifindex;
-    if (admitted >= config.max_entries || count_of(index) >= config.max_entries_per_interface) {
-      return false;
-    }
-    ++delta[index];
-    ++admitted;
-  }
+  if (!fits_caps(decision_, config, touched, eligible)) return false;
   // Then commit.
   for (const auto& address : touched) forget(decision_, address);
-  for (const auto& e : eligible) admit(decision_, config, e);
+  for (const auto& e : eligible) (void)admit(decision_, config, e);
   decision_.skipped.insert(skipped.begin(), skipped.end());
   return true;
 }

@@ -22,7 +22,7 @@ struct Family {
 };
 
 // The status document's counters as metrics. Several keys may share one family (adds and
-// removes are kernel writes, told apart by a label); `capped` is a gauge.
+// removes are kernel writes, told apart by a label); `capped` and `capped_mac` are gauges.
 struct CounterSpec {
   const char* key;
   const char* name;
@@ -98,7 +98,11 @@ constexpr CounterSpec kCounterSpecs[] = {
     {"reloads", "ndpsync_reloads_total", "counter", "Config reloads (SIGHUP) that succeeded.",
      nullptr},
     {"capped", "ndpsync_capped_addresses", "gauge",
-     "Addresses refused right now for max_entries or max_entries_per_interface.", nullptr},
+     "Addresses refused right now for a cap (max_entries, max_entries_per_interface or "
+     "max_entries_per_mac).",
+     nullptr},
+    {"capped_mac", "ndpsync_capped_mac_addresses", "gauge",
+     "Addresses refused right now for max_entries_per_mac (one MAC claims too many).", nullptr},
 };
 
 std::string escape_label(std::string_view value) {

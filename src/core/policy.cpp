@@ -31,6 +31,7 @@ std::string_view to_string(SkipReason reason) {
     case SkipReason::kDadFailed: return "dad-failed";
     case SkipReason::kCap: return "cap";
     case SkipReason::kForeign: return "foreign";
+    case SkipReason::kCapMac: return "cap-mac";
   }
   return "unknown";
 }

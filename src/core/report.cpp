@@ -120,6 +120,18 @@ json foreign_json(const Decision& decision, const Names& names) {
   return out;
 }
 
+json capped_macs_json(const Decision& decision, const Names& names) {
+  json out = json::array();
+  for (const auto& [key, refused] : decision.capped_macs) {
+    const auto admitted = decision.per_mac.find(key);
+    out.push_back({{"interface", name_of(names, key.first)},
+                   {"mac", key.second.to_string()},
+                   {"admitted", admitted == decision.per_mac.end() ? 0 : admitted->second},
+                   {"refused", refused}});
+  }
+  return out;
+}
+
 json failures_json(const std::vector<Failure>& failures) {
   json out = json::array();
   for (const auto& f : failures) {
@@ -167,6 +179,7 @@ json report_json(const ReconcileReport& report) {
           {"kept", entry_list(report.plan.keep, d, report.names)},
           {"foreign", foreign_json(d, report.names)},
           {"skipped", skipped_json(d, report.names)},
+          {"capped_macs", capped_macs_json(d, report.names)},
           {"errors", failures_json(report.failures)}};
 }
 

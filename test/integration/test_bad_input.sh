@@ -89,6 +89,7 @@ bad_config "'prefixes[1]'" "{\"prefixes\": [\"$P64\", \"nope\"]}"
 bad_config "'deny[0]'" '{"deny": ["2001:db8::/129"]}'
 bad_config "'interface_prefixes.vc1[0]'" '{"interface_prefixes": {"vc1": ["2001:db8:0:1::1:2"]}}'
 bad_config "'max_entries_per_interface'" '{"max_entries_per_interface": 0}'
+bad_config "'max_entries_per_mac'" '{"max_entries_per_mac": 0}'
 bad_config "'max_entries'" '{"max_entries": -5}'
 bad_config "'resync_interval'" '{"resync_interval": 100000}'
 bad_config "'owner_protocol'" '{"owner_protocol": 256}'

@@ -95,7 +95,11 @@ void FakeKernel::remove_address(IfIndex ifindex, std::string_view address) {
 
 void FakeKernel::set_neighbour(IfIndex ifindex, std::string_view address, NudState state,
                                bool router, std::string_view lladdr) {
-  const Neighbour n{ifindex, ip(address), state, router, mac(lladdr)};
+  const auto a = ip(address);
+  const auto& b = a.bytes();
+  const std::uint8_t own[] = {0x02, 0x99, b[12], b[13], b[14], b[15]};
+  const Neighbour n{ifindex, a, state, router,
+                    lladdr.empty() ? LinkAddress(own, sizeof own) : mac(lladdr)};
   neighbours_[{ifindex, n.address}] = n;
   events_.emplace_back(NeighbourEvent{Change::kNew, n});
 }

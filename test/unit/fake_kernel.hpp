@@ -44,8 +44,10 @@ class FakeKernel final : public KernelPort, public EventSource {
   void add_address(IfIndex ifindex, std::string_view address, unsigned prefix_length,
                    std::uint32_t flags = 0);
   void remove_address(IfIndex ifindex, std::string_view address);
+  // Without `lladdr`, the neighbour is a node of its own: 02:99 and the address's last four
+  // bytes (never the lab uplink's MAC), so that per-MAC caps see one node per address.
   void set_neighbour(IfIndex ifindex, std::string_view address, NudState state, bool router = false,
-                     std::string_view lladdr = "02:00:00:00:00:99");
+                     std::string_view lladdr = {});
   void remove_neighbour(IfIndex ifindex, std::string_view address);
   // A route learned from an RA (protocol ra, main table).
   void add_route(std::string_view prefix, IfIndex oif, std::optional<std::string_view> gateway);

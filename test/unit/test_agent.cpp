@@ -239,7 +239,7 @@ TEST_CASE("agent: status carries the documented keys") {
   for (const char* key :
        {"schema", "version", "mode", "pid", "started", "last_resync", "uplinks", "sysctls",
         "downstream", "entries", "foreign", "skipped", "verifying", "withdrawn", "pending",
-        "counters", "missing_uplinks", "uplink_candidates"}) {
+        "counters", "missing_uplinks", "uplink_candidates", "capped_macs"}) {
     INFO(key);
     CHECK(s.contains(key));
   }
@@ -756,4 +756,29 @@ TEST_CASE("agent dad: a full cap refuses the follow-up; dad_snooping false ignor
   o.probe(kBr0, "2001:db8:0:1::2:30");
   CHECK(o.agent->counters().dad_probes_seen == 0);
   CHECK_FALSE(o.agent->next_wakeup().has_value());
+}
+
+TEST_CASE("agent: a tenant flooding br0 from one MAC is refused as cap-mac, and said so") {
+  Config config;
+  config.max_entries_per_interface = 40;
+  config.max_entries_per_mac = 10;
+  Harness h(config);
+  for (int i = 0; i < 100; ++i) {
+    h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:" + std::to_string(1000 + i), kNudReachable,
+                           false, "02:00:5e:00:53:02");
+  }
+  h.pump();
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:9", kNudReachable, false, "02:00:5e:00:53:03");
+  h.pump();
+  CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:9"));  // the other tenant's new address
+  const auto s = h.agent->status(h.now);
+  CHECK(s["counters"]["capped"] == 90);
+  CHECK(s["counters"]["capped_mac"] == 90);
+  REQUIRE(s["capped_macs"].size() == 1);
+  CHECK(s["capped_macs"][0] ==
+        nlohmann::json{
+            {"interface", "br0"}, {"mac", "02:00:5e:00:53:02"}, {"admitted", 10}, {"refused", 90}});
+  std::size_t cap_mac = 0;
+  for (const auto& skipped : s["skipped"]) cap_mac += skipped["reason"] == "cap-mac" ? 1 : 0;
+  CHECK(cap_mac == 90);
 }

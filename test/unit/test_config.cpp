@@ -30,6 +30,7 @@ TEST_CASE("the key table is the one source of defaults, and config-keys shows th
   CHECK(Config{} == parse_config("{}"));
   CHECK(Config{}.max_entries == 4096);
   CHECK(Config{}.max_entries_per_interface == 1024);
+  CHECK(Config{}.max_entries_per_mac == 64);
   CHECK(Config{}.uplink_probe.count() == 0);
   CHECK(Config{}.verify_neighbours);
   CHECK(Config{}.status_socket_mode == 0600);
@@ -60,6 +61,7 @@ TEST_CASE("every key parses, and comments are allowed") {
     "interface_prefixes": {"vc1": ["2001:db8:0:1::1:0/112"]},
     "max_entries": 100,
     "max_entries_per_interface": 10,
+    "max_entries_per_mac": 5,
     "uplink_probe_ms": 1000,
     "dad_snooping": false,
     "dad_snoop_delay_ms": 2000,
@@ -89,6 +91,7 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.interface_prefixes.at("vc1").at(0).to_string() == "2001:db8:0:1::1:0/112");
   CHECK(config.max_entries == 100);
   CHECK(config.max_entries_per_interface == 10);
+  CHECK(config.max_entries_per_mac == 5);
   CHECK(config.uplink_probe.count() == 1000);
   CHECK_FALSE(config.dad_snooping);
   CHECK(config.dad_snoop_delay.count() == 2000);
@@ -108,7 +111,7 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.dry_run);
   CHECK(config.json);
   // Every key of the table is exercised above.
-  CHECK(ndpsync::config_keys().size() == 30);
+  CHECK(ndpsync::config_keys().size() == 31);
 }
 
 TEST_CASE("config errors name the key") {
@@ -139,6 +142,9 @@ TEST_CASE("config errors name the key") {
       {.description = "float for integer",
        .text = R"({"max_entries": 1.5})",
        .expected = "'max_entries': expected an integer"},
+      {.description = "a per-MAC cap of zero",
+       .text = R"({"max_entries_per_mac": 0})",
+       .expected = "'max_entries_per_mac': must be between 1 and 1000000, got 0"},
       {.description = "bool",
        .text = R"({"manage_sysctls": "yes"})",
        .expected = "'manage_sysctls': expected true or false"},

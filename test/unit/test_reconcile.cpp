@@ -170,7 +170,7 @@ TEST_CASE("the report JSON carries the documented keys") {
   const auto json = report_json(reconcile_once(kernel, &kernel, Config{}));
   for (const char* key :
        {"schema", "version", "mode", "dry_run", "uplinks", "missing_uplinks", "sysctls",
-        "downstream", "added", "removed", "kept", "foreign", "skipped", "errors"}) {
+        "downstream", "added", "removed", "kept", "foreign", "skipped", "capped_macs", "errors"}) {
     INFO(key);
     CHECK(json.contains(key));
   }

@@ -15,12 +15,18 @@ namespace ndpsync {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
+// How many addresses the caps refuse: all of them, and of those the per-MAC cap's.
+struct CapCounts {
+  std::size_t capped = 0;
+  std::size_t capped_mac = 0;
+};
+
 class RefusalLog {
  public:
-  // Logs what is new among the refusals of `scope`. Returns how many addresses a cap refuses
+  // Logs what is new among the refusals of `scope`. Returns how many addresses the caps refuse
   // (counted only when the scope is everything).
-  std::optional<std::size_t> log(const Decision& decision, const ObservedState& observed,
-                                 const Config& config, const Scope& scope, SteadyTime now);
+  std::optional<CapCounts> log(const Decision& decision, const ObservedState& observed,
+                               const Config& config, const Scope& scope, SteadyTime now);
   // Warns about configured uplinks that are not present, when that changes, and again after
   // remind() (each resync): a typo'd uplink proxies nothing, and holds the sysctls back.
   void log_missing_uplinks(const Decision& decision);

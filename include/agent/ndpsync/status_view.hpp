@@ -49,7 +49,8 @@ struct Counters {
   std::uint64_t advert_errors = 0;
   std::uint64_t sysctl_repairs = 0;
   std::uint64_t reloads = 0;
-  std::uint64_t capped = 0;  // addresses refused for a cap right now (a gauge)
+  std::uint64_t capped = 0;      // addresses refused for a cap right now (a gauge)
+  std::uint64_t capped_mac = 0;  // of those, refused for max_entries_per_mac (a gauge)
 };
 
 struct StatusSources {

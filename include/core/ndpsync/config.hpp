@@ -46,6 +46,9 @@ struct Config {
   std::map<std::string, std::vector<Prefix>> interface_prefixes;  // name or glob -> allowed
   std::size_t max_entries;
   std::size_t max_entries_per_interface;
+  // Per downstream interface other than a veth, per neighbour MAC: one tenant of a shared bridge
+  // cannot fill the interface's cap. Capped at max_entries_per_interface.
+  std::size_t max_entries_per_mac;
   // Agent: before an address's first claim, solicit it on the uplink and wait this long for
   // another node to answer. Zero: claim at once.
   std::chrono::milliseconds uplink_probe;

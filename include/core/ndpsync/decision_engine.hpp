@@ -29,7 +29,8 @@ class DecisionEngine {
   // The same refusals as every candidate (class, the uplinks' own addresses and gateways, deny,
   // prefixes, per-interface prefixes), then another owner's entry and the caps. What the uplinks'
   // neighbour tables claim does not refuse it: the source wins only by answering the probe that
-  // follows it, and that answer verifies its holder.
+  // follows it, and that answer verifies its holder. The per-MAC cap is not checked: no MAC is
+  // known yet; the first full judgement counts it.
   // An address already claimed, or an interface that is not downstream, is the caller's to check.
   [[nodiscard]] std::optional<SkipReason> judge_new_source(const Config& config,
                                                            const ObservedState& observed,

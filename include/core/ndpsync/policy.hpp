@@ -37,8 +37,9 @@ enum class SkipReason : std::uint8_t {
   kDadFailed,
   kCap,
   kForeign,  // the kernel already has an entry for it that another owner installed
+  kCapMac,   // its neighbour's MAC has max_entries_per_mac addresses on that interface already
 };
-constexpr SkipReason kLastSkipReason = SkipReason::kForeign;  // metrics list every reason up to it
+constexpr SkipReason kLastSkipReason = SkipReason::kCapMac;  // metrics list every reason up to it
 std::string_view to_string(SkipReason reason);
 
 struct Uplink {
@@ -63,8 +64,14 @@ struct Uplink {
 struct Desired {
   Source source = Source::kAddress;
   IfIndex source_ifindex = 0;  // 0 for a static address: no interface revealed it
+  // The neighbour's MAC, where the per-MAC cap counts it (a neighbour on an interface that is
+  // not a veth); empty for every other source.
+  LinkAddress mac;
   auto operator<=>(const Desired&) const = default;
 };
+
+// One link-layer address on one downstream interface: what max_entries_per_mac counts.
+using MacKey = std::pair<IfIndex, LinkAddress>;
 
 struct Skipped {
   Ipv6Address address;
@@ -102,7 +109,11 @@ struct Decision {
   std::set<Ipv6Address> gateways;  // of the routes on the uplinks: routers, never claimed
   std::size_t admitted = 0;        // addresses admitted (each counts once against the caps)
   std::map<IfIndex, std::size_t> per_interface;
-  bool capped = false;  // a cap refused something: only a full pass is fair then
+  std::map<MacKey, std::size_t> per_mac;  // admitted addresses by neighbour MAC (Desired::mac)
+  bool capped = false;  // max_entries or max_entries_per_interface refused something
+  // MACs that max_entries_per_mac refuses addresses of, and how many: their addresses compete
+  // in a full pass's order, so an update that touches one of them asks for a full pass.
+  std::map<MacKey, std::size_t> capped_macs;
 
   [[nodiscard]] const Uplink* uplink(IfIndex index) const;
   // Where an admitted address is claimed from: one of its entries (every uplink's entry for an

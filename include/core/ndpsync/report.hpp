@@ -19,6 +19,8 @@ nlohmann::json uplinks_json(const Decision& decision, const std::vector<SysctlSt
 nlohmann::json sysctls_json(const std::vector<SysctlState>& sysctls, const std::string& iface);
 nlohmann::json skipped_json(const Decision& decision, const Names& names);
 nlohmann::json foreign_json(const Decision& decision, const Names& names);
+// {interface, mac, admitted, refused} per MAC that max_entries_per_mac refuses addresses of.
+nlohmann::json capped_macs_json(const Decision& decision, const Names& names);
 nlohmann::json failures_json(const std::vector<Failure>& failures);
 nlohmann::json candidates_json(const Decision& decision);
 
