@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "guarded.hpp"
 #include "ndpsync/result.hpp"
 
 namespace ndpsync {
@@ -119,8 +120,12 @@ void StatusServer::accept() {
         }
         open_.erase(open_.begin());
       }
-      {
-        auto c = std::make_shared<Connection>(std::move(socket), io_, render_());
+      Document body;
+      if (!guarded("rendering the status", failures_, [&] { body = render_(); }) || !body) {
+        boost::system::error_code ignored;
+        socket.close(ignored);  // the client sees a connection closed without an answer
+      } else {
+        auto c = std::make_shared<Connection>(std::move(socket), io_, std::move(body));
         open_.push_back(c);
         c->timer.async_wait([c](const boost::system::error_code& e) {
           if (!e) {

@@ -6,9 +6,13 @@
 
 #include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
 
+#include <sys/types.h>
+
 #include <boost/asio.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +43,7 @@ class StatusServer {
   std::string path_;
   struct Connection;
   std::vector<std::weak_ptr<Connection>> open_;
+  std::uint64_t failures_ = 0;  // renderings that threw (guarded.hpp)
 };
 
 }  // namespace ndpsync

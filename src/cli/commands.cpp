@@ -8,6 +8,7 @@
 
 #include "ndpsync/agent_loop.hpp"
 #include "ndpsync/metrics.hpp"
+#include "ndpsync/utf8.hpp"
 #include "status_client.hpp"
 #include "status_text.hpp"
 
@@ -68,7 +69,7 @@ int AgentOptions::status() const {
     return 1;
   }
   if (json) {
-    std::cout << document.dump(2) << "\n";
+    std::cout << json_text(document, 2) << "\n";
   } else if (prometheus) {
     std::cout << render_prometheus(metrics_from_status(document));
   } else {
@@ -87,7 +88,7 @@ void print_config_keys(KeysFormat format, std::ostream& out) {
                           {"default", k.default_value},
                           {"meaning", k.meaning}});
     }
-    out << document.dump(2) << "\n";
+    out << json_text(document, 2) << "\n";
     return;
   }
   // Widths in characters, not bytes: a type may hold a UTF-8 arrow.

@@ -13,6 +13,7 @@
 #include "ndpsync/netlink.hpp"
 #include "ndpsync/reconcile_once.hpp"
 #include "ndpsync/report.hpp"
+#include "ndpsync/utf8.hpp"
 
 namespace {
 
@@ -133,7 +134,7 @@ int run_reconcile(const Config& config) {
   }
   const auto report = ndpsync::reconcile_once(*kernel, events.get(), config);
   if (config.json) {
-    std::cout << ndpsync::report_json(report).dump(2) << "\n";
+    std::cout << ndpsync::json_text(ndpsync::report_json(report), 2) << "\n";
   } else {
     std::cout << ndpsync::report_text(report);
   }
@@ -242,5 +243,9 @@ int main(int argc, char** argv) {
   } catch (const ConfigError& e) {
     std::cerr << "ndpsync: " << e.what() << "\n";
     return kExitUsage;
+  } catch (const std::exception& e) {
+    // Anything else is a failure to report, not a reason to abort with a core dump.
+    std::cerr << "ndpsync: " << e.what() << "\n";
+    return kExitFailure;
   }
 }
