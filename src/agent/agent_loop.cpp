@@ -77,20 +77,10 @@ class AgentLoop {
     // The socket first: an agent that cannot start (another one runs, a path is refused) must
     // not have touched the kernel.
     const auto& config = core_.config();
-    if (auto status = status_.listen(config.status_socket, config.status_socket_mode,
-                                     config.status_socket_group);
-        !status.ok()) {
-      spdlog::error("{}", status.message);
-      return 1;
-    }
+    if (!listen_and_drop_privileges()) return 1;
     // READY=1 only after a first read that succeeded; otherwise exit 1 (systemd restarts us).
     const StartSteps steps{.ready =
                                [&] {
-                                 if (::geteuid() == 0) {
-                                   if (auto status = drop_capabilities(); !status.ok()) {
-                                     spdlog::warn("keeping all capabilities: {}", status.message);
-                                   }
-                                 }
                                  spdlog::info("ndpsync agent started: {}; status on {}",
                                               core_.summary(), config.status_socket);
                                },
@@ -120,6 +110,46 @@ class AgentLoop {
   }
 
  private:
+  // Started as root (by hand, or in a container), the agent becomes config.run_as once its
+  // status socket exists and before it reads the kernel: everything after (the first read, the
+  // sysctls, reloads, the metrics file) runs as that user with CAP_NET_ADMIN alone. Started
+  // unprivileged (the systemd unit), there is nothing to drop. False: logged, exit 1.
+  bool listen_and_drop_privileges() {
+    const auto& config = core_.config();
+    std::optional<RunAs> user;
+    std::optional<StatusServer::DirOwner> dir_owner;
+    if (::geteuid() == 0) {
+      auto found = find_run_as(config.run_as);
+      if (!found.ok()) {
+        spdlog::error("{}", found.status.message);
+        return false;
+      }
+      user = found.value;
+      dir_owner = StatusServer::DirOwner{.uid = user->uid, .gid = user->gid};
+    }
+    if (auto status = status_.listen(config.status_socket, config.status_socket_mode,
+                                     config.status_socket_group, dir_owner);
+        !status.ok()) {
+      spdlog::error("{}", status.message);
+      return false;
+    }
+    if (!user) return true;
+    const auto dropped = drop_privileges(*user);
+    if (!dropped.ok()) {
+      spdlog::error("{}; not running on as root (set run_as, or \"root\" to keep uid 0)",
+                    dropped.status.message);
+      return false;
+    }
+    spdlog::info("running as user {} (uid {}) with CAP_NET_ADMIN alone", user->name, user->uid);
+    if (!dropped.value.kept.empty()) {
+      spdlog::warn(
+          "could not drop {}; dropped the effective, permitted, inheritable and "
+          "ambient sets and set no_new_privs",
+          dropped.value.kept);
+    }
+    return true;
+  }
+
   // After every piece of work: what status shows may have changed, and so may systemd's STATUS.
   void worked() {
     ++generation_;

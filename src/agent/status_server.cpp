@@ -55,9 +55,14 @@ void StatusServer::close() {
   }
 }
 
-Status StatusServer::listen(const std::string& path, unsigned mode, const std::string& group) {
+Status StatusServer::listen(const std::string& path, unsigned mode, const std::string& group,
+                            std::optional<DirOwner> new_dir_owner) {
   const auto dir = std::filesystem::path(path).parent_path();
-  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) {
+  if (::mkdir(dir.c_str(), 0755) == 0) {
+    if (new_dir_owner && ::chown(dir.c_str(), new_dir_owner->uid, new_dir_owner->gid) < 0) {
+      return errno_status("chown " + dir.string());
+    }
+  } else if (errno != EEXIST) {
     return errno_status("create " + dir.string());
   }
   struct stat st {};

@@ -31,7 +31,15 @@ class StatusServer {
   StatusServer(const StatusServer&) = delete;
   StatusServer& operator=(const StatusServer&) = delete;
 
-  Status listen(const std::string& path, unsigned mode, const std::string& group);
+  // Who gets the socket's directory when listen() creates it: the user a root-started agent
+  // becomes, so that it can still remove its socket when it stops. A directory that exists is
+  // left as it is (the socket then stays behind, and the next start replaces it as stale).
+  struct DirOwner {
+    uid_t uid;
+    gid_t gid;
+  };
+  Status listen(const std::string& path, unsigned mode, const std::string& group,
+                std::optional<DirOwner> new_dir_owner = std::nullopt);
   void close();
 
  private:

@@ -24,6 +24,7 @@ void AgentOptions::add_run_options(CLI::App& app) {
   app.add_option("--netlink-rcvbuf", netlink_rcvbuf, "event socket receive buffer, bytes")
       ->check(CLI::Range(4096, 1 << 30));
   app.add_flag("--remove-on-exit", remove_on_exit, "remove our entries when stopped");
+  app.add_option("--run-as", run_as, "started as root: the user to run as (\"root\": stay uid 0)");
   app.add_option("--metrics-file", metrics_file,
                  "write Prometheus metrics to this file (node_exporter textfile collector)");
 }
@@ -42,6 +43,7 @@ void AgentOptions::apply_to(Config& config) const {
   if (netlink_rcvbuf) config.netlink_rcvbuf = *netlink_rcvbuf;
   if (remove_on_exit) config.remove_on_exit = true;
   if (!metrics_file.empty()) config.metrics_file = metrics_file;
+  if (!run_as.empty()) config.run_as = run_as;
 }
 
 int AgentOptions::run(const Config& config,

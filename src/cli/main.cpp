@@ -80,9 +80,16 @@ std::string config_source(const ndpsync::LoadedConfig& loaded) {
              : "built-in defaults (no file at " + ndpsync::choose_config_file("").path + ")";
 }
 
-// `ndpsync check-config [--config FILE]`: the file `run` would read, validated; 0 or 2.
+// `ndpsync check-config [--config FILE]`: the file `run` would read, validated as `run` does at
+// start; 0 or 2.
 int check_config(const std::string& named) {
   const auto loaded = ndpsync::load_config(ndpsync::choose_config_file(named));
+  // As strict as `run` at start: a reload must never accept what the next start refuses.
+  try {
+    loaded.config.validate_for_agent();
+  } catch (const ConfigError& e) {
+    throw ConfigError((loaded.file ? *loaded.file + ": " : std::string()) + e.what());
+  }
   std::cout << "ndpsync: " << config_source(loaded) << ": ok\n";
   return kExitOk;
 }
