@@ -2,8 +2,6 @@
 
 #include <malloc.h>
 
-#include <algorithm>
-
 namespace ndpsync {
 
 StatusCache::StatusCache(boost::asio::io_context& io, Render render)
@@ -27,9 +25,9 @@ StatusCache::Document StatusCache::get(std::uint64_t generation) {
   rendered_ = document;
   rendered_generation_ = generation;
   rendered_at_ = now;
-  gap_ = std::max<Clock::duration>(kMinGap, 10 * took);
+  gap_ = 10 * took;
   held_ = document;
-  hold_timer_.expires_after(gap_);
+  hold_timer_.expires_after(kHold);
   hold_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) held_.reset();
   });

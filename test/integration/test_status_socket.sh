@@ -12,8 +12,8 @@
 #      do not delay `ndpsync status`, and are cut off after ~5 s;
 #   6. once started the agent keeps only CAP_NET_ADMIN (CapEff 0000000000001000), and still works;
 #   7. a client that connects, reads the document and closes, 2,000 times and more, fast,
-#      costs the agent little CPU per connection (the document is rendered at most once per
-#      200 ms, not per connection), and meanwhile a new container is proxied within 3 s.
+#      costs the agent little CPU per connection (the document is kept for 200 ms, not rendered
+#      per connection), and meanwhile a new container is proxied within 3 s.
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~15-25 s.
 #
@@ -345,8 +345,9 @@ section "7. a tight connect loop does not starve the agent: rendering is bounded
 # The document is still big (the $N_BIG planted neighbours). One client connects, reads the whole
 # document and closes, as `ndpsync status` does, as fast as it can, at least N_LOOP times and
 # until told to stop. The old agent rendered the document again for each connection (it lived
-# only while a connection was sending it); now it renders at most once per 200 ms
-# (status_cache.hpp), and a connection costs little more than copying the document out.
+# only while a connection was sending it); now it keeps it for 200 ms and, after a change,
+# renders at most once per ten renderings' time (status_cache.hpp), so a connection costs little
+# more than copying the document out.
 N_LOOP=2000
 agent_start loop --resync-interval 60
 _has_lab5() { local a; for a in $(lab_expected_minus); do owned_has "$a" || return 1; done; }
