@@ -189,8 +189,7 @@ for untracked in 0 1; do
     ip -n "$LAB_R" -6 neigh del "$CT" dev wan 2>/dev/null || true
     before=$(counter_on "$to" adverts_unsolicited)
     move_to "$to" "$from"
-    _advertised() { [ "$(counter_on "$to" adverts_unsolicited)" -gt "$before" ]; }
-    wait_for 3 _advertised || fail "$to sent no NA"
+    wait_for 3 [ "$(counter_on "$to" adverts_unsolicited)" -gt "$before" ] || fail "$to sent no NA"
     ip -n "$LAB_R" -6 neigh flush dev wan nud failed 2>/dev/null || true
     entry=$(ip -n "$LAB_R" -6 neigh show "$CT" dev wan)
     if [[ $untracked == 0 ]]; then
@@ -218,11 +217,9 @@ ip -n "$H1" link set vcm up
 ip -n "$D" addr add "$CT/112" dev eth0 nodad
 ip -n "$D" link set eth0 up
 wait_for 5 ip netns exec "$D" ping -6 -c1 -W1 -n "$GW" || fail "the second container cannot ping h1"
-# Functions, so that wait_for samples them again each time (its arguments are expanded once).
-_h1_probed() { [ "$(counter_on "$H1" uplink_probes)" -gt "$probes" ]; }
-_h2_confirmed() { [ "$(uplink_neigh_on "$H1")" = "$(mac_on "$H2") REACHABLE" ]; }
-wait_for 10 _h1_probed || fail "h1 did not verify its STALE entry for $CT"
-wait_for 10 _h2_confirmed ||
+wait_for 10 [ "$(counter_on "$H1" uplink_probes)" -gt "$probes" ] ||
+    fail "h1 did not verify its STALE entry for $CT"
+wait_for 10 [ "$(uplink_neigh_on "$H1")" = "$(mac_on "$H2") REACHABLE" ] ||
     fail "h2 did not confirm $CT to h1: $(uplink_neigh_on "$H1")"
 ! proxied_on "$H1" || fail "h1 proxies $CT, which c on h2 uses"
 status_on "$H1" | jq -e --arg a "$CT" '.skipped[] | select(.address == $a and .reason == "uplink-neighbour")' >/dev/null ||

@@ -157,9 +157,7 @@ before=$(owned_set)
 for target in "$LAB_ROUTER" "$LAB_CT2" "$LAB_P::9:1"; do
     probe_r --target "$target" --timeout 0.3 >/dev/null || true
 done
-# A function, so that wait_for samples the status again each time (its arguments are expanded once).
-_refused_two() { [ "$(counter on_demand_refused)" -ge $((refused + 2)) ]; }
-wait_for 3 _refused_two ||
+wait_for 3 [ "$(counter on_demand_refused)" -ge $((refused + 2)) ] ||
     afail "the router's and ::9:1's solicitations were not refused ($(counter on_demand_refused) vs $refused)"
 hold_for 2 owned_is "$before" || afail "the proxy table changed after $HOLD_BROKE_MS ms"
 ok "nothing new proxied; the router's address and an unrouted one refused, c2's left to its entry"
@@ -205,8 +203,7 @@ limit=$(awk -v s="$scan_s" 'BEGIN { printf "%d", 100 + 100 * (s + 2) }')
 ok "the scan made $scan_probes probes (limit $limit over ${scan_s} s)"
 ((max_neigh <= 64 + 20)) || afail "the host's neighbour tables reached $max_neigh entries"
 ok "the host's neighbour tables peaked at $max_neigh entries (64 probes in flight at most)"
-_none_pending() { [ "$(counter on_demand_pending)" = 0 ]; }
-wait_for 5 _none_pending || afail "probes still pending after the scan"
+wait_for 5 [ "$(counter on_demand_pending)" = 0 ] || afail "probes still pending after the scan"
 owned_is "$owned_before" || afail "the scan changed the proxy table: $(diff <(echo "$owned_before") <(owned_set) || true)"
 ok "nothing was installed for an address nobody holds; every entry is still there"
 for ct in "vc1 $LAB_CT1" "br0 $LAB_CT2" "br0 $LAB_CT3"; do
