@@ -12,11 +12,13 @@
 
 #include <boost/asio.hpp>
 
+#include "guarded.hpp"
 #include "ndpsync/agent.hpp"
 #include "ndpsync/agent_start.hpp"
 #include "ndpsync/dad_listener.hpp"
 #include "ndpsync/metrics_file.hpp"
 #include "ndpsync/netlink.hpp"
+#include "ndpsync/status_cache.hpp"
 #include "privileges.hpp"
 #include "status_server.hpp"
 
@@ -55,7 +57,8 @@ class AgentLoop {
         watchdog_timer_(io_),
         metrics_timer_(io_),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
-        status_(io_, [this] { return render_status(); }),
+        status_cache_(io_, [this](SteadyTime now) { return core_.status_text(now); }),
+        status_(io_, [this] { return status_cache_.get(generation_); }),
         core_(config, *kernel_),
         reload_(std::move(reload)) {
     core_.set_advert_port(adverts_.get());
@@ -74,20 +77,10 @@ class AgentLoop {
     // The socket first: an agent that cannot start (another one runs, a path is refused) must
     // not have touched the kernel.
     const auto& config = core_.config();
-    if (auto status = status_.listen(config.status_socket, config.status_socket_mode,
-                                     config.status_socket_group);
-        !status.ok()) {
-      spdlog::error("{}", status.message);
-      return 1;
-    }
+    if (!listen_and_drop_privileges()) return 1;
     // READY=1 only after a first read that succeeded; otherwise exit 1 (systemd restarts us).
     const StartSteps steps{.ready =
                                [&] {
-                                 if (::geteuid() == 0) {
-                                   if (auto status = drop_capabilities(); !status.ok()) {
-                                     spdlog::warn("keeping all capabilities: {}", status.message);
-                                   }
-                                 }
                                  spdlog::info("ndpsync agent started: {}; status on {}",
                                               core_.summary(), config.status_socket);
                                },
@@ -117,6 +110,46 @@ class AgentLoop {
   }
 
  private:
+  // Started as root (by hand, or in a container), the agent becomes config.run_as once its
+  // status socket exists and before it reads the kernel: everything after (the first read, the
+  // sysctls, reloads, the metrics file) runs as that user with CAP_NET_ADMIN alone. Started
+  // unprivileged (the systemd unit), there is nothing to drop. False: logged, exit 1.
+  bool listen_and_drop_privileges() {
+    const auto& config = core_.config();
+    std::optional<RunAs> user;
+    std::optional<StatusServer::DirOwner> dir_owner;
+    if (::geteuid() == 0) {
+      auto found = find_run_as(config.run_as);
+      if (!found.ok()) {
+        spdlog::error("{}", found.status.message);
+        return false;
+      }
+      user = found.value;
+      dir_owner = StatusServer::DirOwner{.uid = user->uid, .gid = user->gid};
+    }
+    if (auto status = status_.listen(config.status_socket, config.status_socket_mode,
+                                     config.status_socket_group, dir_owner);
+        !status.ok()) {
+      spdlog::error("{}", status.message);
+      return false;
+    }
+    if (!user) return true;
+    const auto dropped = drop_privileges(*user);
+    if (!dropped.ok()) {
+      spdlog::error("{}; not running on as root (set run_as, or \"root\" to keep uid 0)",
+                    dropped.status.message);
+      return false;
+    }
+    spdlog::info("running as user {} (uid {}) with CAP_NET_ADMIN alone", user->name, user->uid);
+    if (!dropped.value.kept.empty()) {
+      spdlog::warn(
+          "could not drop {}; dropped the effective, permitted, inheritable and "
+          "ambient sets and set no_new_privs",
+          dropped.value.kept);
+    }
+    return true;
+  }
+
   // After every piece of work: what status shows may have changed, and so may systemd's STATUS.
   void worked() {
     ++generation_;
@@ -147,9 +180,13 @@ class AgentLoop {
     const auto& path = core_.config().metrics_file;
     if (path.empty()) return;
     const auto now = SteadyClock::now();
-    auto metrics = core_.metrics(now);
-    metrics.up = up;
-    const auto status = write_file_atomically(path, render_prometheus(metrics));
+    Status status;
+    const bool rendered = guarded("rendering the metrics", failures_, [&] {
+      auto metrics = core_.metrics(now);
+      metrics.up = up;
+      status = write_file_atomically(path, render_prometheus(metrics));
+    });
+    if (!rendered) status = {.error = EINVAL, .message = "metrics file " + path + ": not rendered"};
     metrics_written_at_ = now;
     if (!status.ok() && metrics_ok_) spdlog::warn("{}", status.message);
     if (status.ok() && !metrics_ok_) spdlog::info("metrics file {} written", path);
@@ -163,36 +200,11 @@ class AgentLoop {
     sd_notify(0, (state + (state.empty() ? "" : "\n") + "STATUS=" + summary).c_str());
   }
 
-  // Clients that connect together share one rendering: at 10,000 entries a document is about
-  // 1.2 MB. It is rendered again once anything happened, or after a second (deadlines move), and
-  // it lives only as long as a connection still sends it: an idle agent holds no document.
-  StatusServer::Document render_status() {
-    const auto now = SteadyClock::now();
-    auto document = rendered_.lock();
-    if (!document || rendered_generation_ != generation_ ||
-        now - rendered_at_ > std::chrono::seconds(1)) {
-      auto text = core_.status_text(now);
-      text += '\n';
-      // When the last connection is done with it, its pages go back to the system.
-      document.reset(new std::string(std::move(text)), [](const std::string* done) {
-        delete done;
-        ::malloc_trim(0);
-      });
-      rendered_ = document;
-      rendered_generation_ = generation_;
-      rendered_at_ = now;
-      // Rendering leaves freed pages behind (a few hundred bytes an entry, one at a time);
-      // hand them back rather than keep them resident for the agent's lifetime.
-      ::malloc_trim(0);
-    }
-    return document;
-  }
-
   void wait_events() {
     event_fd_.async_wait(asio::posix::stream_descriptor::wait_read,
                          [this](const boost::system::error_code& ec) {
                            if (ec) return;
-                           on_readable();
+                           guarded("handling netlink events", failures_, [this] { on_readable(); });
                            wait_events();
                          });
   }
@@ -220,7 +232,7 @@ class AgentLoop {
                     batch.clear();
                     source.drain(batch);
                     if (!batch.empty()) {
-                      handle(batch);
+                      guarded("handling packets", failures_, [&] { handle(batch); });
                       schedule_wake();
                       worked();
                     }
@@ -232,7 +244,8 @@ class AgentLoop {
     resync_timer_.expires_after(core_.config().resync_interval);
     resync_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
-      core_.resync(SteadyClock::now(), ResyncReason::kPeriodic);
+      guarded("the periodic resync", failures_,
+              [this] { core_.resync(SteadyClock::now(), ResyncReason::kPeriodic); });
       ::malloc_trim(0);  // the dump's snapshot is transient too
       schedule_wake();
       worked();
@@ -253,7 +266,7 @@ class AgentLoop {
     wake_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       wake_armed_ = false;
-      core_.tick(SteadyClock::now());
+      guarded("liveness and retries", failures_, [this] { core_.tick(SteadyClock::now()); });
       schedule_wake();
       worked();
     });
@@ -279,8 +292,10 @@ class AgentLoop {
       if (ec) return;
       if (signal == SIGHUP) {
         notify("RELOADING=1");
-        if (auto config = reload_()) {
-          core_.reload(std::move(*config), SteadyClock::now());
+        std::optional<Config> config;
+        guarded("reading the config", failures_, [&] { config = reload_(); });
+        if (config && guarded("applying the config", failures_,
+                              [&] { core_.reload(std::move(*config), SteadyClock::now()); })) {
           ++generation_;
           ::malloc_trim(0);
           schedule_resync();
@@ -323,6 +338,7 @@ class AgentLoop {
   asio::steady_timer watchdog_timer_;
   asio::steady_timer metrics_timer_;
   asio::signal_set signals_;
+  StatusCache status_cache_;
   StatusServer status_;
   AgentCore core_;
   ConfigReloader reload_;
@@ -334,9 +350,7 @@ class AgentLoop {
   bool metrics_ok_ = true;
   SteadyClock::time_point metrics_written_at_;
   std::uint64_t generation_ = 0;
-  std::uint64_t rendered_generation_ = ~std::uint64_t{0};
-  SteadyClock::time_point rendered_at_;
-  std::weak_ptr<const std::string> rendered_;
+  std::uint64_t failures_ = 0;  // handlers that threw (guarded.hpp)
   int exit_code_ = 0;
 };
 

@@ -1,31 +1,80 @@
 #include "privileges.hpp"
 
+#include <grp.h>
 #include <linux/capability.h>
+#include <pwd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 
 #include "ndpsync/result.hpp"
 
 namespace ndpsync {
+namespace {
 
-Status drop_capabilities() {
-  const auto fail = [](const char* what) {
-    const int error = errno;
-    return Status{.error = error, .message = std::string(what) + ": " + errno_name(error)};
-  };
-  if (!CAP_IS_SUPPORTED(CAP_SETPCAP)) {
-    return {};
+Status errno_status(const std::string& what) {
+  const int error = errno;
+  return {.error = error, .message = what + ": " + errno_name(error)};
+}
+
+// Clears the bounding set but for CAP_NET_ADMIN. Returns false when the kernel refuses (EPERM:
+// no CAP_SETPCAP, as in a container that was not given it).
+bool drop_bounding_set() {
+  for (int cap = 0; cap <= last_capability(); ++cap) {
+    if (cap == CAP_NET_ADMIN) continue;
+    if (cap_drop_bound(static_cast<cap_value_t>(cap)) < 0 && errno != EINVAL) return false;
   }
-  // The bounding set first: dropping from it needs CAP_SETPCAP, which goes next.
-  for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; ++cap) {
-    if (cap != CAP_NET_ADMIN && CAP_IS_SUPPORTED(cap) && cap_drop_bound(cap) < 0 &&
-        errno != EINVAL) {
-      return fail("drop bounding capabilities");
+  return true;
+}
+
+Status switch_user(const RunAs& user) {
+  // Keep the permitted set across setuid(); the effective set is cleared and raised again below.
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return errno_status("keep capabilities");
+  if (::initgroups(user.name.c_str(), user.gid) < 0) return errno_status("set groups");
+  if (::setresgid(user.gid, user.gid, user.gid) < 0) return errno_status("set gid");
+  if (::setresuid(user.uid, user.uid, user.uid) < 0) return errno_status("set uid");
+  if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return errno_status("keep capabilities");
+  return {};
+}
+
+}  // namespace
+
+Result<RunAs> find_run_as(const std::string& name) {
+  const auto* entry = ::getpwnam(name.c_str());
+  if (entry == nullptr) {
+    return {.status = {.error = ENOENT, .message = "run_as: no user '" + name + "' on this host"},
+            .value = {}};
+  }
+  return {.status = {}, .value = {.name = name, .uid = entry->pw_uid, .gid = entry->pw_gid}};
+}
+
+int last_capability() {
+  std::ifstream file("/proc/sys/kernel/cap_last_cap");
+  int last = -1;
+  if (file >> last && last >= 0 && last < 64) return last;
+  return CAP_LAST_CAP;
+}
+
+Result<DropOutcome> drop_privileges(const RunAs& user) {
+  const auto fail = [](const std::string& what) {
+    return Result<DropOutcome>{.status = errno_status(what), .value = {}};
+  };
+  DropOutcome outcome;
+  // The bounding set first: dropping from it needs CAP_SETPCAP, which goes below.
+  if (!drop_bounding_set()) {
+    outcome.kept = "the bounding set (" + errno_name(errno) + ": no CAP_SETPCAP)";
+  }
+  if (user.uid != 0) {
+    if (auto status = switch_user(user); !status.ok()) {
+      return {.status = {.error = status.error,
+                         .message = "cannot switch to user '" + user.name + "': " + status.message},
+              .value = {}};
     }
   }
-  cap_t caps = cap_init();
+  cap_t caps = cap_init();  // all clear
   if (caps == nullptr) return fail("cap_init");
   const cap_value_t keep[] = {CAP_NET_ADMIN};
   const bool ok = cap_set_flag(caps, CAP_EFFECTIVE, 1, keep, CAP_SET) == 0 &&
@@ -33,29 +82,29 @@ Status drop_capabilities() {
                   cap_set_proc(caps) == 0;
   cap_free(caps);
   if (!ok) return fail("drop capabilities");
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return fail("no_new_privs");
-  return {};
+  // EINVAL: a kernel without ambient capabilities, which then has none to clear.
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+    return fail("clear ambient capabilities");
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return fail("no_new_privs");
+  return {.status = {}, .value = outcome};
 }
 
 Status drop_net_raw() {
-  const auto fail = [](const char* what) {
-    const int error = errno;
-    return Status{.error = error, .message = std::string(what) + ": " + errno_name(error)};
-  };
   // Ambient first: the kernel refuses to keep an ambient capability that is not permitted, but
   // lowering it explicitly makes the order irrelevant. EINVAL: no ambient support.
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_NET_RAW, 0, 0) < 0 && errno != EINVAL) {
-    return fail("lower ambient CAP_NET_RAW");
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_NET_RAW, 0, 0) < 0 && errno != EINVAL) {
+    return errno_status("lower ambient CAP_NET_RAW");
   }
   cap_t caps = cap_get_proc();
-  if (caps == nullptr) return fail("cap_get_proc");
+  if (caps == nullptr) return errno_status("cap_get_proc");
   const cap_value_t raw[] = {CAP_NET_RAW};
   const bool ok = cap_set_flag(caps, CAP_EFFECTIVE, 1, raw, CAP_CLEAR) == 0 &&
                   cap_set_flag(caps, CAP_PERMITTED, 1, raw, CAP_CLEAR) == 0 &&
                   cap_set_flag(caps, CAP_INHERITABLE, 1, raw, CAP_CLEAR) == 0 &&
                   cap_set_proc(caps) == 0;
   cap_free(caps);
-  if (!ok) return fail("drop CAP_NET_RAW");
+  if (!ok) return errno_status("drop CAP_NET_RAW");
   return {};
 }
 

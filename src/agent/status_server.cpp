@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "guarded.hpp"
 #include "ndpsync/result.hpp"
 
 namespace ndpsync {
@@ -54,9 +55,14 @@ void StatusServer::close() {
   }
 }
 
-Status StatusServer::listen(const std::string& path, unsigned mode, const std::string& group) {
+Status StatusServer::listen(const std::string& path, unsigned mode, const std::string& group,
+                            std::optional<DirOwner> new_dir_owner) {
   const auto dir = std::filesystem::path(path).parent_path();
-  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) {
+  if (::mkdir(dir.c_str(), 0755) == 0) {
+    if (new_dir_owner && ::chown(dir.c_str(), new_dir_owner->uid, new_dir_owner->gid) < 0) {
+      return errno_status("chown " + dir.string());
+    }
+  } else if (errno != EEXIST) {
     return errno_status("create " + dir.string());
   }
   struct stat st {};
@@ -119,8 +125,12 @@ void StatusServer::accept() {
         }
         open_.erase(open_.begin());
       }
-      {
-        auto c = std::make_shared<Connection>(std::move(socket), io_, render_());
+      Document body;
+      if (!guarded("rendering the status", failures_, [&] { body = render_(); }) || !body) {
+        boost::system::error_code ignored;
+        socket.close(ignored);  // the client sees a connection closed without an answer
+      } else {
+        auto c = std::make_shared<Connection>(std::move(socket), io_, std::move(body));
         open_.push_back(c);
         c->timer.async_wait([c](const boost::system::error_code& e) {
           if (!e) {

@@ -6,9 +6,13 @@
 
 #include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
 
+#include <sys/types.h>
+
 #include <boost/asio.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +31,15 @@ class StatusServer {
   StatusServer(const StatusServer&) = delete;
   StatusServer& operator=(const StatusServer&) = delete;
 
-  Status listen(const std::string& path, unsigned mode, const std::string& group);
+  // Who gets the socket's directory when listen() creates it: the user a root-started agent
+  // becomes, so that it can still remove its socket when it stops. A directory that exists is
+  // left as it is (the socket then stays behind, and the next start replaces it as stale).
+  struct DirOwner {
+    uid_t uid;
+    gid_t gid;
+  };
+  Status listen(const std::string& path, unsigned mode, const std::string& group,
+                std::optional<DirOwner> new_dir_owner = std::nullopt);
   void close();
 
  private:
@@ -39,6 +51,7 @@ class StatusServer {
   std::string path_;
   struct Connection;
   std::vector<std::weak_ptr<Connection>> open_;
+  std::uint64_t failures_ = 0;  // renderings that threw (guarded.hpp)
 };
 
 }  // namespace ndpsync

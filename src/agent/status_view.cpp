@@ -1,5 +1,7 @@
 #include "ndpsync/status_view.hpp"
 
+#include "ndpsync/utf8.hpp"
+
 #include <unistd.h>
 
 #include <array>
@@ -132,17 +134,17 @@ std::string StatusView::text(SteadyTime now) const {
   std::string text = "{";
   for (const auto& [key, value] : document.items()) {
     if (text.size() > 1) text += ',';
-    text += nlohmann::json(key).dump();
+    text += json_text(key);
     text += ':';
     if (key != "entries") {
-      text += value.dump();
+      text += json_text(value);
       continue;
     }
     text += '[';
     bool first = true;
     for_each_entry([&](nlohmann::json&& item) {
       if (!std::exchange(first, false)) text += ',';
-      text += item.dump();
+      text += json_text(item);
     });
     text += ']';
   }

@@ -8,6 +8,7 @@
 
 #include "ndpsync/agent_loop.hpp"
 #include "ndpsync/metrics.hpp"
+#include "ndpsync/utf8.hpp"
 #include "status_client.hpp"
 #include "status_text.hpp"
 
@@ -23,6 +24,7 @@ void AgentOptions::add_run_options(CLI::App& app) {
   app.add_option("--netlink-rcvbuf", netlink_rcvbuf, "event socket receive buffer, bytes")
       ->check(CLI::Range(4096, 1 << 30));
   app.add_flag("--remove-on-exit", remove_on_exit, "remove our entries when stopped");
+  app.add_option("--run-as", run_as, "started as root: the user to run as (\"root\": stay uid 0)");
   app.add_option("--metrics-file", metrics_file,
                  "write Prometheus metrics to this file (node_exporter textfile collector)");
 }
@@ -41,6 +43,7 @@ void AgentOptions::apply_to(Config& config) const {
   if (netlink_rcvbuf) config.netlink_rcvbuf = *netlink_rcvbuf;
   if (remove_on_exit) config.remove_on_exit = true;
   if (!metrics_file.empty()) config.metrics_file = metrics_file;
+  if (!run_as.empty()) config.run_as = run_as;
 }
 
 int AgentOptions::run(const Config& config,
@@ -68,7 +71,7 @@ int AgentOptions::status() const {
     return 1;
   }
   if (json) {
-    std::cout << document.dump(2) << "\n";
+    std::cout << json_text(document, 2) << "\n";
   } else if (prometheus) {
     std::cout << render_prometheus(metrics_from_status(document));
   } else {
@@ -87,7 +90,7 @@ void print_config_keys(KeysFormat format, std::ostream& out) {
                           {"default", k.default_value},
                           {"meaning", k.meaning}});
     }
-    out << document.dump(2) << "\n";
+    out << json_text(document, 2) << "\n";
     return;
   }
   // Widths in characters, not bytes: a type may hold a UTF-8 arrow.

@@ -14,6 +14,7 @@ namespace ndpsync::cli {
 struct AgentOptions {
   std::string status_socket;
   std::string metrics_file;
+  std::string run_as;
   std::optional<unsigned> resync_interval;
   std::optional<unsigned> liveness_timeout;
   std::optional<std::size_t> netlink_rcvbuf;

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "ndpsync/config.hpp"
 #include "ndpsync/doctor.hpp"
@@ -16,9 +18,36 @@ struct DoctorOptions {
   bool json = false;
 };
 
+// How doctor runs its helper programs (ip6tables, nft): looked up in these directories only,
+// never in the caller's PATH, with PATH set to them and LC_ALL=C as the whole environment; killed
+// (with anything they started) after `timeout` or once they print more than `max_output` bytes.
+// The defaults are what `doctor` uses; only the unit tests pass other values (stubs that hang or
+// flood), so no flag or config key reaches them.
+struct HelperLimits {
+  std::vector<std::string> directories = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+                                          "/usr/bin",        "/sbin",          "/bin"};
+  std::chrono::milliseconds timeout{5000};
+  std::size_t max_output = std::size_t{16} << 20;  // nft on a busy Kubernetes node: a few MB
+};
+
+struct HelperRun {
+  // The helper's stdout; nullopt when it is not installed, failed, or was stopped.
+  std::optional<std::string> output;
+  // Why it was stopped ("nft list ruleset: no end within 5 s; stopped"); empty when it was not.
+  std::string problem;
+};
+
+// Runs argv[0] from limits.directories, stdin and stderr on /dev/null.
+HelperRun run_helper(const std::vector<std::string>& argv, const HelperLimits& limits);
+
+// The forward firewall from `ip6tables -S` and `nft list ruleset` into facts (forward_filters,
+// firewall_unreadable, helper_problems).
+void read_firewall(HostFacts& facts, const HelperLimits& limits);
+
 // Reads the kernel (netlink), /proc/sys, /sys, /proc, the firewall and the agent's status socket.
 // Fails only when netlink cannot be read at all.
-Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::string& socket);
+Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::string& socket,
+                                    const HelperLimits& limits = {});
 
 // The forward firewall, from `ip6tables -S` (a FORWARD chain with a DROP policy, with every rule
 // of every chain: an accept may sit in a chain FORWARD jumps to) and from `nft list ruleset` (the

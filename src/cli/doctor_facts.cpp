@@ -1,7 +1,4 @@
 // What `ndpsync doctor` reads from the host. Nothing here judges; diagnose() does.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,8 +10,6 @@
 #include "ndpsync/netlink.hpp"
 #include "status_client.hpp"
 
-extern char** environ;
-
 namespace ndpsync::cli {
 namespace {
 
@@ -24,40 +19,6 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
   std::stringstream text;
   text << file.rdbuf();
   return text.str();
-}
-
-// Runs argv (looked up in PATH) with stdin and stderr on /dev/null; its stdout, or nullopt when
-// it cannot run or exits non-zero.
-std::optional<std::string> capture(const std::vector<std::string>& argv) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return std::nullopt;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
-  std::string out;
-  if (spawned == 0) {
-    char buffer[4096];
-    ssize_t n = 0;
-    while ((n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
-      if (n > 0) out.append(buffer, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(pipe_fds[0]);
-  if (spawned != 0) return std::nullopt;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return out;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -71,23 +32,6 @@ std::string trim(const std::string& text) {
   const auto first = text.find_first_not_of(" \t");
   if (first == std::string::npos) return {};
   return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
-void read_firewall(HostFacts& facts) {
-  const auto ip6tables = capture({"ip6tables", "-S"});
-  if (ip6tables) {
-    if (auto filter = ip6tables_filter(*ip6tables)) facts.forward_filters.push_back(*filter);
-  }
-  const auto nft = capture({"nft", "list", "ruleset"});
-  if (nft) {
-    for (auto& filter : nft_filters(*nft, !facts.forward_filters.empty())) {
-      facts.forward_filters.push_back(std::move(filter));
-    }
-  }
-  if (!ip6tables && !nft) {
-    facts.firewall_unreadable = geteuid() != 0 ? "not root: ip6tables and nft need CAP_NET_ADMIN"
-                                               : "neither ip6tables -S nor nft list ruleset ran";
-  }
 }
 
 void read_sysctls(HostFacts& facts) {
@@ -191,7 +135,30 @@ std::vector<ForwardFilter> nft_filters(const std::string& text, bool skip_ip6tab
   return filters;
 }
 
-Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::string& socket) {
+void read_firewall(HostFacts& facts, const HelperLimits& limits) {
+  const auto run = [&](const std::vector<std::string>& argv) {
+    auto ran = run_helper(argv, limits);
+    if (!ran.problem.empty()) facts.helper_problems.push_back(ran.problem);
+    return std::move(ran.output);
+  };
+  const auto ip6tables = run({"ip6tables", "-S"});
+  if (ip6tables) {
+    if (auto filter = ip6tables_filter(*ip6tables)) facts.forward_filters.push_back(*filter);
+  }
+  const auto nft = run({"nft", "list", "ruleset"});
+  if (nft) {
+    for (auto& filter : nft_filters(*nft, !facts.forward_filters.empty())) {
+      facts.forward_filters.push_back(std::move(filter));
+    }
+  }
+  if (!ip6tables && !nft) {
+    facts.firewall_unreadable = geteuid() != 0 ? "not root: ip6tables and nft need CAP_NET_ADMIN"
+                                               : "neither ip6tables -S nor nft list ruleset ran";
+  }
+}
+
+Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::string& socket,
+                                    const HelperLimits& limits) {
   HostFacts facts;
   auto kernel = make_netlink_kernel();
   if (!kernel) {
@@ -215,7 +182,7 @@ Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::strin
       facts.bridge_mac_assignment[link.name] = std::atoi(text->c_str());
     }
   }
-  read_firewall(facts);
+  read_firewall(facts, limits);
   return {.status = {}, .value = std::move(facts)};
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "doctor.hpp"
+#include "ndpsync/utf8.hpp"
 
 namespace ndpsync::cli {
 namespace {
@@ -86,7 +87,7 @@ int run_doctor(const LoadedConfig& loaded, const DoctorOptions& options) {
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
   if (options.json) {
-    std::cout << doctor_json(diagnosis, took).dump(2) << "\n";
+    std::cout << json_text(doctor_json(diagnosis, took), 2) << "\n";
   } else {
     std::cout << doctor_text(diagnosis);
   }

@@ -1,5 +1,7 @@
 #include "kernel_warning.hpp"
 
+#include "ndpsync/utf8.hpp"
+
 #include <spdlog/spdlog.h>
 #include <sys/utsname.h>
 
@@ -46,7 +48,7 @@ int print_kernel_check(KernelCheckFormat format) {
          {"fixed_in", d.fixed_in},
          {"exposure", d.exposure == Exposure::kPossibly ? "possibly" : "affected"}});
   }
-  std::cout << doc.dump(2) << "\n";
+  std::cout << json_text(doc, 2) << "\n";
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "ndpsync/netlink.hpp"
 #include "ndpsync/reconcile_once.hpp"
 #include "ndpsync/report.hpp"
+#include "ndpsync/utf8.hpp"
 
 namespace {
 
@@ -79,9 +80,16 @@ std::string config_source(const ndpsync::LoadedConfig& loaded) {
              : "built-in defaults (no file at " + ndpsync::choose_config_file("").path + ")";
 }
 
-// `ndpsync check-config [--config FILE]`: the file `run` would read, validated; 0 or 2.
+// `ndpsync check-config [--config FILE]`: the file `run` would read, validated as `run` does at
+// start; 0 or 2.
 int check_config(const std::string& named) {
   const auto loaded = ndpsync::load_config(ndpsync::choose_config_file(named));
+  // As strict as `run` at start: a reload must never accept what the next start refuses.
+  try {
+    loaded.config.validate_for_agent();
+  } catch (const ConfigError& e) {
+    throw ConfigError((loaded.file ? *loaded.file + ": " : std::string()) + e.what());
+  }
   std::cout << "ndpsync: " << config_source(loaded) << ": ok\n";
   return kExitOk;
 }
@@ -133,7 +141,7 @@ int run_reconcile(const Config& config) {
   }
   const auto report = ndpsync::reconcile_once(*kernel, events.get(), config);
   if (config.json) {
-    std::cout << ndpsync::report_json(report).dump(2) << "\n";
+    std::cout << ndpsync::json_text(ndpsync::report_json(report), 2) << "\n";
   } else {
     std::cout << ndpsync::report_text(report);
   }
@@ -242,5 +250,9 @@ int main(int argc, char** argv) {
   } catch (const ConfigError& e) {
     std::cerr << "ndpsync: " << e.what() << "\n";
     return kExitUsage;
+  } catch (const std::exception& e) {
+    // Anything else is a failure to report, not a reason to abort with a core dump.
+    std::cerr << "ndpsync: " << e.what() << "\n";
+    return kExitFailure;
   }
 }

@@ -1,5 +1,7 @@
 #include "status_text.hpp"
 
+#include "ndpsync/utf8.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -25,7 +27,7 @@ const json& list(const json& object, std::string_view key) {
 
 std::string text(const json& value) {
   if (value.is_string()) return value.get<std::string>();
-  return value.is_null() ? "?" : value.dump();
+  return value.is_null() ? "?" : json_text(value);
 }
 
 std::string text(const json& object, std::string_view key) { return text(field(object, key)); }

@@ -1,6 +1,8 @@
 #include "ndpsync/config.hpp"
 
 #include <fnmatch.h>
+#include <grp.h>
+#include <pwd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -232,6 +234,14 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, const json& v, const std::string& p) {
          c.status_socket_group = as_string(v, p);
        }},
+      {"run_as", "user name", "nobody", nullptr,
+       "started as root, the agent runs as this user once its sockets are open, with "
+       "CAP_NET_ADMIN alone; \"root\" keeps uid 0 (not under systemd, which starts it "
+       "unprivileged)",
+       [](Config& c, const json& v, const std::string& p) {
+         c.run_as = as_string(v, p);
+         if (c.run_as.empty()) fail(p, "must name a user (\"root\" to keep uid 0)");
+       }},
       {"resync_interval", "seconds, 1..86400", 60, nullptr,
        "how often the agent re-reads everything and repairs drift",
        [](Config& c, const json& v, const std::string& p) {
@@ -412,6 +422,14 @@ void Config::validate_for_agent() const {
     fail("dry_run",
          "is for `ndpsync reconcile` only; the agent always writes to the kernel. "
          "Remove the key, and use `ndpsync reconcile --dry-run` to see what would change");
+  }
+  // Names the agent resolves at start: `check-config` (systemd's ExecReload) must refuse what
+  // the next start would refuse.
+  if (!status_socket_group.empty() && ::getgrnam(status_socket_group.c_str()) == nullptr) {
+    fail("status_socket_group", "no group '" + status_socket_group + "' on this host");
+  }
+  if (::getpwnam(run_as.c_str()) == nullptr) {
+    fail("run_as", "no user '" + run_as + "' on this host");
   }
 }
 

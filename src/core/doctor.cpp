@@ -44,6 +44,7 @@ class Checker {
     check("foreign-entries", [&] { return foreign_entries(); });
     check("conflicting-daemon", [&] { return conflicting_daemon(); });
     check("firewall-forward", [&] { return firewall_forward(); });
+    check("helper-programs", [&] { return helper_programs(); });
     check("kernel-defect", [&] { return kernel_defect(); });
     check("bridge-mac", [&] { return bridge_mac(); });
     return std::move(diagnosis_);
@@ -530,6 +531,14 @@ class Checker {
       negated = false;
     }
     return to_containers;
+  }
+
+  CheckResult helper_programs() {
+    for (const auto& problem : facts_.helper_problems) {
+      add(problem + ": what it prints is missing from this diagnosis",
+          "run it by hand to see why (a firewall with a huge rule set, a hung lock)");
+    }
+    return CheckResult::kOk;
   }
 
   CheckResult firewall_forward() {

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "ndpsync/policy.hpp"
+#include "ndpsync/utf8.hpp"
 
 namespace ndpsync {
 namespace {
@@ -107,7 +108,7 @@ constexpr CounterSpec kCounterSpecs[] = {
 
 std::string escape_label(std::string_view value) {
   std::string out;
-  for (const char c : value) {
+  for (const char c : replace_invalid_utf8(value)) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '"') {

@@ -22,7 +22,7 @@ wait_for 5 grep -q listening "$NOTES" || fail "notify listener did not start"
 SOCK=$LAB_DIR/status.sock
 LOG=$LAB_DIR/agent.log
 ip netns exec "$LAB_H" env NOTIFY_SOCKET="$NOTIFY" WATCHDOG_USEC=400000 JOURNAL_STREAM=8:1234 \
-    "$NDPSYNC" run --status-socket "$SOCK" --liveness-timeout 5 >"$LOG" 2>&1 &
+    "$NDPSYNC" run --status-socket "$SOCK" --liveness-timeout 5 --run-as root >"$LOG" 2>&1 &
 PID=$!
 lab_bg "$PID"
 

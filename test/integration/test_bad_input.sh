@@ -11,6 +11,9 @@
 #      -> exit 2, same checks.
 #   3. SIGHUP with bad configs (dry_run true among them): the agent logs the error, keeps running on the old config (a deny
 #      entry stays in force), still reacts to a new container; a good edit + SIGHUP takes effect.
+#   4. a veth named $'bad\xff' (not UTF-8) while the agent runs: the agent runs on, and the raw
+#      status document, status --json/--prometheus, the metrics file, reconcile --json and
+#      doctor --json are valid UTF-8 (U+FFFD for the bad byte).
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~10-20 s.
 #
@@ -254,6 +257,77 @@ ok "agent logged the reload"
 agent_stop_term 2
 [[ $AGENT_RC == 0 ]] || afail "agent: exit '$AGENT_RC' after SIGTERM (want 0)"
 ok "agent exits 0 on SIGTERM after all that"
+
+# ---------------------------------------------------------------------------------------------
+section "4. an interface named \$'bad\\xff' (not UTF-8): the agent runs on; all output is UTF-8"
+# valid_utf8 FILE: the file decodes as UTF-8 (strictly).
+valid_utf8() {
+    "$LAB_PYTHON" -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$1" 2>/dev/null
+}
+# expect_utf8 WHAT FILE
+expect_utf8() {
+    valid_utf8 "$2" || afail "$1 is not valid UTF-8: $(head -c 300 "$2" | od -c | head -n 5)"
+    ok "$1 is valid UTF-8 ($(wc -c <"$2") bytes)"
+}
+BAD=$'bad\xff'
+BAD_ADDR=$LAB_P::5:1
+METRICS=$LAB_DIR/bad.prom
+agent_start badname --resync-interval 60 --metrics-file "$METRICS"
+_has_lab5() { local a; for a in $(lab_expected_minus); do owned_has "$a" || return 1; done; }
+wait_for 5 _has_lab5 || afail "agent badname: owned set is $(owned_set)"
+ip -n "$LAB_H" link add "$BAD" type veth peer name badpeer
+ip -n "$LAB_H" link set badpeer up
+ip -n "$LAB_H" link set "$BAD" up
+ip -n "$LAB_H" addr add "$BAD_ADDR/112" dev "$BAD" nodad
+ok "veth $(printf '%q' "$BAD") created in the lab's host namespace, with $BAD_ADDR"
+wait_for 5 owned_has "$BAD_ADDR" || afail "the address on $(printf '%q' "$BAD") was not proxied"
+ok "its address $BAD_ADDR is proxied"
+# The raw document, as the socket sends it: the old agent died here (type_error 316).
+ip netns exec "$LAB_H" "$LAB_PYTHON" - "$AGENT_SOCK" >"$LAB_DIR/raw.json" <<'PY' || true
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    sys.stdout.buffer.write(chunk)
+PY
+kill -0 "$AGENT_PID" 2>/dev/null || afail "the agent died rendering a status with $(printf '%q' "$BAD") in it"
+ok "the agent is still running after a status query"
+expect_utf8 "the raw status document" "$LAB_DIR/raw.json"
+nds_run status --socket "$AGENT_SOCK" --json
+[[ $NDS_RC -eq 0 ]] || afail "status --json: exit $NDS_RC: $NDS_ERR"
+printf '%s\n' "$NDS_OUT" >"$LAB_DIR/status.json"
+expect_utf8 "status --json" "$LAB_DIR/status.json"
+expect_eq "the entry names the interface with U+FFFD for the bad byte" $'bad\uFFFD' \
+    "$(jq -r --arg a "$BAD_ADDR" '.entries[] | select(.address == $a) | .interface' "$LAB_DIR/status.json")"
+nds_run status --socket "$AGENT_SOCK"
+[[ $NDS_RC -eq 0 ]] || afail "status (text): exit $NDS_RC: $NDS_ERR"
+nds_run status --socket "$AGENT_SOCK" --prometheus
+[[ $NDS_RC -eq 0 ]] || afail "status --prometheus: exit $NDS_RC: $NDS_ERR"
+printf '%s\n' "$NDS_OUT" >"$LAB_DIR/status.prom"
+expect_utf8 "status --prometheus" "$LAB_DIR/status.prom"
+_metrics_has_bad() { grep -q "ndpsync_entries" "$METRICS" 2>/dev/null && kill -0 "$AGENT_PID"; }
+wait_for 3 _metrics_has_bad || afail "no metrics file at $METRICS"
+expect_utf8 "the metrics file" "$METRICS"
+nds_run reconcile --dry-run --json
+[[ $NDS_RC -eq 0 ]] || afail "reconcile --dry-run --json: exit $NDS_RC: $NDS_ERR"
+printf '%s\n' "$NDS_OUT" >"$LAB_DIR/reconcile.json"
+expect_utf8 "reconcile --dry-run --json" "$LAB_DIR/reconcile.json"
+nds_run doctor --socket "$AGENT_SOCK" --json
+[[ $NDS_RC -le 1 ]] || afail "doctor --json: exit $NDS_RC (want 0 or 1): $NDS_ERR"
+printf '%s\n' "$NDS_OUT" >"$LAB_DIR/doctor.json"
+expect_utf8 "doctor --json" "$LAB_DIR/doctor.json"
+jq -e . "$LAB_DIR/doctor.json" >/dev/null || afail "doctor --json is not JSON"
+# Still reacting to the kernel afterwards.
+ip -n "$LAB_H" addr add "$LAB_P::5:3/112" dev "$BAD" nodad
+wait_for 3 owned_has "$LAB_P::5:3" || afail "after all that, a new address got no entry in 3 s"
+ok "the agent still proxies a new address ($LAB_P::5:3)"
+ip -n "$LAB_H" link del "$BAD"
+agent_stop_term 2
+[[ $AGENT_RC == 0 ]] || afail "agent: exit '$AGENT_RC' after SIGTERM (want 0)"
+ok "agent exits 0 on SIGTERM"
 
 # ---------------------------------------------------------------------------------------------
 lab_down

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The config file from the command line's side: which file is read (the default path, overridden
 # here with NDPSYNC_CONFIG; --config FILE), the precedence (built-in defaults, then the file, then
-# the command line), `ndpsync check-config` (exit 0 or 2, the error naming the key path), and the
-# shipped packaging/ndpsync.json.
+# the command line), `ndpsync check-config` (exit 0 or 2, the error naming the key path; as strict
+# as `run`: dry_run, an unknown status_socket_group or run_as user), and the shipped
+# packaging/ndpsync.json.
 #
 # Needs no root for the file checks. The precedence checks run `reconcile --dry-run` in a fresh,
 # empty network namespace (`unshare -n` as root, `unshare -rn` otherwise); where neither works
@@ -72,6 +73,28 @@ expect "unknown key" 2 "config key 'uplink': unknown key" check-config --config 
 expect "a directory" 2 "is a directory" check-config --config "$tmp"
 expect "the shipped packaging/ndpsync.json is valid" 0 "ok" \
   check-config --config "$repo/packaging/ndpsync.json"
+
+# As strict as `run` at start (systemd's ExecReload runs check-config: it must never accept a file
+# that the next start refuses): each of these, `run` refuses with exit 2 too.
+for case in 'dry_run|{"dry_run": true}' \
+  'status_socket_group|{"status_socket_mode": "0660", "status_socket_group": "ndpsync-no-such-group"}' \
+  'run_as|{"run_as": "ndpsync-no-such-user"}'; do
+  key=${case%%|*}
+  printf '%s\n' "${case#*|}" >"$tmp/strict.json"
+  expect "check-config refuses what run refuses: $key" 2 "config key '$key'" \
+    check-config --config "$tmp/strict.json"
+  # `run` stops at the same check, before it opens a socket or reads the kernel; in an empty
+  # namespace of its own all the same (and bounded in time), should it ever start.
+  if [[ $(id -u) -eq 0 ]] && unshare -n true 2>/dev/null; then
+    prefix=(timeout -k 2 10 unshare -n)
+    expect "run refuses it too: $key" 2 "config key '$key'" \
+      run --config "$tmp/strict.json" --status-socket "$tmp/never.sock"
+    prefix=()
+  fi
+done
+[[ ! -e $tmp/never.sock ]] || fail "a refused run left a socket behind"
+echo '{"status_socket_mode": "0660", "status_socket_group": "root", "run_as": "root"}' >"$tmp/strict.json"
+expect "an existing group and user pass" 0 "ok" check-config --config "$tmp/strict.json"
 
 # An unreadable file is an error, not silently the defaults.
 echo '{}' >"$tmp/secret.json"

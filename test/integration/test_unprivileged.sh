@@ -16,6 +16,11 @@
 #   3. As the unit runs it now, with ambient CAP_NET_ADMIN and CAP_NET_RAW: the DAD listener
 #      opens, CAP_NET_RAW is gone from every set once it runs (CapEff/CapPrm/CapInh/CapAmb), and
 #      the listener still works: c1 DAD-probes a new address, which is proxied.
+#   4. `ndpsync run` started as root by hand: it becomes nobody (run_as), with CAP_NET_ADMIN alone
+#      in every set, no_new_privs; entries, a new address, the RA default route, the metrics
+#      file, SIGHUP and the socket's removal all work after the switch.
+#   5. the same without CAP_SETPCAP (a pod): the bounding set cannot be emptied; everything else
+#      still goes, and the log says so.
 #
 # Needs root (to build the lab and switch user); exits 77 (skipped) otherwise.
 #   NDPSYNC=/path/to/ndpsync bash test/integration/test_unprivileged.sh
@@ -124,6 +129,71 @@ ok "after the drop the listener still works: c1's new $NEW is proxied from its D
 expect_eq "counters.dad_probes_followed" 1 "$(status_q .counters.dad_probes_followed)"
 wait_for 10 _host_has_ra_default || afail "the host lost its default route"
 ok "the host keeps its RA default route"
+agent_stop_term 5
+expect_eq "SIGTERM: exit 0" 0 "$AGENT_RC"
+section "4. ndpsync run started as root by hand: it becomes nobody (run_as) with CAP_NET_ADMIN alone"
+# What the agent needs after the switch: its config readable (0644 under the 0711 lab dir), the
+# metrics file's directory writable by nobody, and the socket's directory: the agent creates
+# run4/ itself, owned by the user it becomes, so that it can remove its socket when it stops.
+RUN4=$LAB_DIR/run4
+METRICS_DIR=$LAB_DIR/metrics
+install -d -o $NOBODY -g $NOBODY -m 0755 "$METRICS_DIR"
+echo '{"log_level": "info"}' >"$CONF"
+AGENT_SOCK=$RUN4/status.sock
+AGENT_LOG=$LAB_DIR/root.log
+ip netns exec "$LAB_H" env NDPSYNC_CONFIG="$CONF" "$NDPSYNC" run --status-socket "$AGENT_SOCK" \
+    --metrics-file "$METRICS_DIR/ndpsync.prom" >"$AGENT_LOG" 2>&1 &
+AGENT_PID=$!
+lab_bg "$AGENT_PID"
+wait_for 10 _agent_answers || afail "the root-started agent did not answer within 10 s"
+ok "the root-started agent answers on its socket"
+expect_eq "the socket's directory, created by the agent, belongs to nobody" "$NOBODY:$NOBODY 755" \
+    "$(stat -c '%u:%g %a' "$RUN4")"
+ids=$(awk '/^(Uid|Gid):/ { printf "%s %s %s %s %s ", $1, $2, $3, $4, $5 }' "/proc/$AGENT_PID/status")
+expect_eq "real, effective, saved and file-system uid and gid" \
+    "Uid: $NOBODY $NOBODY $NOBODY $NOBODY Gid: $NOBODY $NOBODY $NOBODY $NOBODY " "$ids"
+caps=$(awk '/^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):/ { printf "%s %s ", $1, $2 }' "/proc/$AGENT_PID/status")
+expect_eq "capabilities: CAP_NET_ADMIN alone, also in the bounding set; no_new_privs" \
+    "CapInh: 0000000000000000 CapPrm: 0000000000001000 CapEff: 0000000000001000 CapBnd: 0000000000001000 CapAmb: 0000000000000000 NoNewPrivs: 1 " "$caps"
+grep -q "running as user nobody (uid $NOBODY) with CAP_NET_ADMIN alone" "$AGENT_LOG" ||
+    afail "the agent did not log the switch to nobody"
+ok "the agent logged the switch"
+_has_all5() { local a; for a in $ALL5; do owned_has "$a" || return 1; done; }
+wait_for 5 _has_all5 || afail "entries: want"$'\n'"$ALL5"$'\n'"got"$'\n'"$(owned_set)"
+ok "the five lab entries are installed (by nobody)"
+NEW4=$LAB_P::1:98
+ip -n "$LAB_C1" addr add "$NEW4/112" dev eth0 # its DAD probe reveals it (dad_snooping)
+wait_for 5 owned_has "$NEW4" || afail "c1's new $NEW4 not proxied by the agent as nobody"
+ok "a new container address ($NEW4) is proxied"
+wait_for 10 _host_has_ra_default || afail "the host lost its default route"
+ok "the host keeps its RA default route"
+_metrics_written() { [[ $(stat -c %u "$METRICS_DIR/ndpsync.prom" 2>/dev/null) == "$NOBODY" ]]; }
+wait_for 5 _metrics_written || afail "no metrics file written by nobody in $METRICS_DIR"
+ok "the metrics file is written (by nobody)"
+echo '{"log_level": "info", "deny": ["'"$NEW4"'/128"]}' >"$CONF"
+kill -HUP "$AGENT_PID"
+wait_for 5 owned_lacks "$NEW4" || afail "SIGHUP as nobody: the denied $NEW4 is still proxied"
+ok "SIGHUP: nobody reads the new file and applies it"
+agent_stop_term 5
+expect_eq "SIGTERM: exit 0" 0 "$AGENT_RC"
+[[ ! -e $AGENT_SOCK ]] || fail "the agent (nobody) left its socket behind in its own directory"
+ok "the socket is removed on exit"
+
+section "5. started as root without CAP_SETPCAP (a pod): the bounding set stays, the rest goes"
+echo '{"log_level": "info"}' >"$CONF"
+AGENT_LOG=$LAB_DIR/nosetpcap.log
+ip netns exec "$LAB_H" env NDPSYNC_CONFIG="$CONF" setpriv --bounding-set=-setpcap "$NDPSYNC" run \
+    --status-socket "$AGENT_SOCK" >"$AGENT_LOG" 2>&1 &
+AGENT_PID=$!
+lab_bg "$AGENT_PID"
+wait_for 10 _agent_answers || afail "the agent without CAP_SETPCAP did not answer within 10 s"
+caps=$(awk '/^(Uid|CapInh|CapPrm|CapEff|CapAmb|NoNewPrivs):/ { printf "%s %s ", $1, $2 }' "/proc/$AGENT_PID/status")
+expect_eq "without CAP_SETPCAP: still nobody with CAP_NET_ADMIN alone" \
+    "Uid: $NOBODY CapInh: 0000000000000000 CapPrm: 0000000000001000 CapEff: 0000000000001000 CapAmb: 0000000000000000 NoNewPrivs: 1 " "$caps"
+grep -q "could not drop the bounding set" "$AGENT_LOG" || afail "no warning about the bounding set"
+ok "it says so: $(grep -o 'could not drop the bounding set.*' "$AGENT_LOG" | cut -c1-120)"
+wait_for 5 owned_has "$NEW4" || afail "without CAP_SETPCAP: entries not installed"
+ok "and it works"
 agent_stop_term 5
 expect_eq "SIGTERM: exit 0" 0 "$AGENT_RC"
 echo "$LAB_CHECKS passed, 0 failed"

@@ -67,6 +67,9 @@ _agent_answers() {
 }
 
 # agent_start NAME ARGS...: ARGS go to `ndpsync run` after the status socket and log level.
+# The lab's agents keep uid 0 (--run-as root, or AGENT_RUN_AS): their configs, sockets and metrics
+# files live in the lab's private 0700 directory, which the default user (nobody) cannot enter.
+# test_unprivileged.sh runs the default, a root-started agent that becomes nobody.
 agent_start() {
     local name=$1
     shift
@@ -75,7 +78,7 @@ agent_start() {
     AGENT_RC=""
     # `ip netns exec` execs ndpsync in place, so $! is the agent's own PID.
     ip netns exec "$LAB_H" "$NDPSYNC" run --status-socket "$AGENT_SOCK" \
-        --log-level "${AGENT_LOG_LEVEL:-debug}" "$@" \
+        --log-level "${AGENT_LOG_LEVEL:-debug}" --run-as "${AGENT_RUN_AS:-root}" "$@" \
         >>"$AGENT_LOG" 2>&1 &
     AGENT_PID=$!
     lab_bg "$AGENT_PID"

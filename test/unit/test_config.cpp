@@ -75,6 +75,7 @@ TEST_CASE("every key parses, and comments are allowed") {
     "status_socket": "/tmp/x.sock",
     "status_socket_mode": "0660",
     "status_socket_group": "adm",
+    "run_as": "ndpsync",
     "resync_interval": 5,
     "metrics_file": "/var/lib/node-exporter/ndpsync.prom",
     "liveness_timeout": 7,
@@ -108,10 +109,11 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.liveness_timeout.count() == 7);
   CHECK(config.netlink_rcvbuf == 65536);
   CHECK(config.remove_on_exit);
+  CHECK(config.run_as == "ndpsync");
   CHECK(config.dry_run);
   CHECK(config.json);
   // Every key of the table is exercised above.
-  CHECK(ndpsync::config_keys().size() == 31);
+  CHECK(ndpsync::config_keys().size() == 32);
 }
 
 TEST_CASE("config errors name the key") {
@@ -214,6 +216,38 @@ TEST_CASE("the agent refuses a config that asks for a dry run") {
     CHECK(what.find("'dry_run'") != std::string::npos);
     CHECK(what.find("ndpsync reconcile --dry-run") != std::string::npos);
   }
+}
+
+TEST_CASE("the agent refuses a group or a user this host does not have (and so check-config)") {
+  struct Case {
+    const char* description;
+    const char* text;
+    const char* expected;  // "" : accepted
+  };
+  const std::vector<Case> cases = {
+      {.description = "the defaults (run_as nobody)", .text = "{}", .expected = ""},
+      {.description = "an existing group",
+       .text = R"({"status_socket_mode": "0660", "status_socket_group": "root"})",
+       .expected = ""},
+      {.description = "a group nobody created",
+       .text = R"({"status_socket_mode": "0660", "status_socket_group": "ndpsync-no-such-group"})",
+       .expected = "'status_socket_group': no group 'ndpsync-no-such-group'"},
+      {.description = "root", .text = R"({"run_as": "root"})", .expected = ""},
+      {.description = "a user nobody created",
+       .text = R"({"run_as": "ndpsync-no-such-user"})",
+       .expected = "'run_as': no user 'ndpsync-no-such-user'"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.description);
+    const auto config = parse_config(c.text);  // parsing alone accepts every one of them
+    if (std::string_view(c.expected).empty()) {
+      CHECK_NOTHROW(config.validate_for_agent());
+    } else {
+      CHECK_THROWS_WITH(config.validate_for_agent(), Contains(c.expected));
+    }
+  }
+  CHECK_THROWS_WITH(parse_config(R"({"run_as": ""})"), Contains("'run_as'"));
+  CHECK(Config{}.run_as == "nobody");
 }
 
 // --- the config file: default path, --config, NDPSYNC_CONFIG, the shipped default ---

@@ -92,7 +92,7 @@ TEST_CASE("doctor: the healthy lab host has no problem, and every check ran") {
   const auto d = host.diagnose();
   for (const auto& f : d.findings) INFO(f.check + ": " + f.problem);
   CHECK(d.healthy());
-  CHECK(d.checks.size() == 17);
+  CHECK(d.checks.size() == 18);
   CHECK(d.decision.desired.size() == 5);
 }
 

@@ -79,6 +79,8 @@ struct Config {
   std::string status_socket;
   unsigned status_socket_mode;
   std::string status_socket_group;  // empty: root's group
+  // Started as root: the user the agent becomes once its sockets are open ("root": stay uid 0).
+  std::string run_as;
   std::chrono::seconds resync_interval;
   std::string metrics_file;  // Prometheus textfile (docs/metrics.md); empty: none
   std::chrono::seconds liveness_timeout;
@@ -98,8 +100,9 @@ struct Config {
 
   // Throws ConfigError naming the first contradiction (an uplink also listed downstream, ...).
   void validate() const;
-  // The agent writes to the kernel, always: a config that asks for a dry run is refused rather
-  // than silently ignored. Throws ConfigError.
+  // What only `run` needs, checked by `check-config` too: the agent writes to the kernel, always
+  // (a config that asks for a dry run is refused rather than silently ignored), and the group
+  // and user it names exist on this host. Throws ConfigError.
   void validate_for_agent() const;
 
   bool operator==(const Config&) const = default;

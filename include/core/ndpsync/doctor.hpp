@@ -48,6 +48,9 @@ struct HostFacts {
   std::map<std::string, int> bridge_mac_assignment;
   std::vector<ForwardFilter> forward_filters;  // chains that drop forwarded traffic by default
   std::string firewall_unreadable;             // why the firewall could not be read; "" = read
+  // Helper programs stopped for running too long or printing too much: what they should have
+  // told is missing.
+  std::vector<std::string> helper_problems;
 };
 
 struct Finding {
