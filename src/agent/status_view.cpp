@@ -54,7 +54,11 @@ nlohmann::json counters_json(const Counters& c) {
           {"advert_errors", c.advert_errors},
           {"sysctl_repairs", c.sysctl_repairs},
           {"reloads", c.reloads},
-          {"capped", c.capped}};
+          {"capped", c.capped},
+          {"packet_filter_updates", c.packet_filter_updates},
+          {"packet_pauses", c.packet_pauses},
+          {"packet_discarded", c.packet_discarded},
+          {"packet_targets_unfiltered", c.packet_targets_unfiltered}};
 }
 
 }  // namespace
