@@ -642,7 +642,12 @@ def md_report(res, goal_rows, machine, imgdir, made):
           "own send, and the softirq that processes it (the host's NS handling, its NA, the "
           "router's receipt of the NA) runs in the sender's context. When that path is slower "
           "than the asked rate, the sender falls behind (NS/s sent < asked) and the answered "
-          "fraction counts against what was asked.")
+          "fraction counts against what was asked. The row *ndpsync: random targets* is "
+          "`ndpbench flood --random 1`: each NS for another target in the /64 (random last 32 "
+          "bits, to its own solicited-node group), as a scan at flood rate; nobody answers them. "
+          "NS for a proxied target are dropped by the solicitation listener's kernel filter; "
+          "random targets pass it and meet the listener's budget (100 packets per 100 ms, then "
+          "a drop-all filter to the end of the window; docs/security-packets.md).")
         w("")
         w("| system | NS/s asked | NS/s sent | NS sent | NAs | answered (of asked) | daemon CPU (% of a core) | sender CPU (% of a core) |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent_harness.hpp"
+#include "ndpsync/packet_budget.hpp"
 
 using namespace ndpsync;
 using namespace ndpsync::testing;
@@ -66,7 +67,10 @@ TEST_CASE("agent packets: the filters follow the uplinks, the downstream and the
 
 TEST_CASE("agent packets: without on_demand or dad_snooping, their sockets are left alone") {
   Sockets sockets;
-  AgentHarness h(Config{}, [&](AgentHarness& a) {
+  Config off;
+  off.on_demand = false;
+  off.dad_snooping = false;
+  AgentHarness h(off, [&](AgentHarness& a) {
     a.agent->set_packet_sockets(&sockets.dad, &sockets.solicitations);
   });
   CHECK(sockets.dad.filters.empty());
@@ -101,4 +105,23 @@ TEST_CASE("agent: overruns re-read at most once a second; the ones between share
   h.agent->tick(h.now);
   CHECK(h.agent->counters().resyncs == resyncs + 2);
   CHECK(h.kernel.has_proxy(kEth0, "2001:db8:0:1::2:9"));
+}
+
+TEST_CASE("packet budget: a window's budget, then a pause to the window's end") {
+  PacketBudget budget(100, 100ms);
+  const PacketBudget::Time t0{};
+  auto spent = budget.spend(64, t0);
+  CHECK(spent.allowed == 64);
+  CHECK_FALSE(spent.pause.has_value());
+  spent = budget.spend(64, t0 + 10ms);
+  CHECK(spent.allowed == 36);  // the rest of the batch is not judged
+  REQUIRE(spent.pause.has_value());
+  CHECK(*spent.pause == t0 + 100ms);
+  // A new window: a full budget again.
+  spent = budget.spend(10, t0 + 100ms);
+  CHECK(spent.allowed == 10);
+  CHECK_FALSE(spent.pause.has_value());
+  spent = budget.spend(90, t0 + 150ms);
+  CHECK(spent.allowed == 90);
+  CHECK(spent.pause == t0 + 200ms);
 }

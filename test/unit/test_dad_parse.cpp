@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "fake_kernel.hpp"
@@ -214,5 +216,31 @@ TEST_CASE("ns parse: RFC 4861 7.1.1 validity") {
     std::copy(unicast.begin(), unicast.end(), p.begin() + 24);
     seal(p);
     CHECK_FALSE(parse(p).has_value());
+  }
+}
+
+// The fuzz corpus doubles as a table of real packets: the valid ones parse, the forged ones
+// (test/lab/ns_forge.py's kinds) do not.
+TEST_CASE("ns parse: the fuzz corpus") {
+  const auto read = [](const char* name) {
+    std::ifstream in(std::string(NDPSYNC_SOURCE_DIR) + "/test/fuzz/corpus/ns/" + name,
+                     std::ios::binary);
+    REQUIRE(in.good());
+    return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+  };
+  const auto solicitation = [](const std::vector<std::uint8_t>& p) {
+    return parse_solicitation(std::span(p.data(), p.size())).has_value();
+  };
+  CHECK(parse(read("probe.bin")).has_value());
+  CHECK(parse(read("probe_nonce.bin")).has_value());
+  CHECK(solicitation(read("router-multicast-ns")));
+  CHECK(solicitation(read("router-unicast-ns")));
+  for (const char* forged : {"bad-checksum", "code1", "zero-option"}) {
+    INFO(forged);
+    CHECK_FALSE(solicitation(read(forged)));
+  }
+  for (const char* forged : {"dad-slla", "dad-wrong-dst"}) {
+    INFO(forged);
+    CHECK_FALSE(parse(read(forged)).has_value());
   }
 }
