@@ -106,6 +106,19 @@ void emit_tree(std::vector<sock_filter>& code, Groups::const_iterator first, std
   emit_tree(code, middle, count - half);
 }
 
+// The instructions check_targets emits, counted without building them: a proxy table of
+// 10,000 entries must not cost a megabyte of program to find out that it does not fit.
+std::size_t targets_size(const std::vector<Ipv6Address>& answered) {
+  std::vector<std::uint32_t> last;
+  last.reserve(answered.size());
+  for (const auto& target : answered) last.push_back(word(target, 3));
+  std::sort(last.begin(), last.end());
+  const auto groups =
+      static_cast<std::size_t>(std::unique(last.begin(), last.end()) - last.begin());
+  // the load, two per inner node, three per leaf and seven per target
+  return 1 + 2 * (groups - 1) + 3 * groups + 7 * answered.size();
+}
+
 void check_targets(std::vector<sock_filter>& code, const std::vector<Ipv6Address>& answered) {
   Groups groups;
   for (const auto& target : answered) groups[word(target, 3)].push_back(target);
@@ -132,14 +145,13 @@ BpfProgram build_ns_filter(NsListener listener, const PacketFilter& filter) {
   require_byte(code, 41, 0);  // code
   check_source(code, listener);
   if (listener == NsListener::kSolicitation && !filter.answered.empty()) {
-    const auto base = code.size();
-    check_targets(code, filter.answered);
-    if (code.size() > BPF_MAXINSNS) {
-      code.resize(base);
-      program.targets_filtered = false;
-    } else {
+    // Each target takes at least seven instructions: most tables too big are known at once.
+    if (7 * filter.answered.size() < BPF_MAXINSNS &&
+        code.size() + targets_size(filter.answered) <= BPF_MAXINSNS) {
+      check_targets(code, filter.answered);
       return program;  // the leaves end in a verdict
     }
+    program.targets_filtered = false;
   }
   code.push_back(pass());
   return program;

@@ -157,3 +157,21 @@ TEST_CASE("bpf: no interface to listen on, and a paused socket, drop everything"
   FilteredPair one(build_ns_filter(NsListener::kSolicitation, {.interfaces = {{7}}}).code);
   CHECK_FALSE(one.passes(ns("fe80::1", "2001:db8:0:1::2:30")));
 }
+
+TEST_CASE("bpf: the size limit is met exactly: the largest list that fits is filtered") {
+  PacketFilter filter;
+  std::size_t fits = 0;
+  for (std::uint32_t n = 0; n < 700; ++n) {
+    filter.answered.push_back(ip(nth(n)));
+    std::sort(filter.answered.begin(), filter.answered.end());
+    const auto program = build_ns_filter(NsListener::kSolicitation, filter);
+    REQUIRE(program.code.size() <= BPF_MAXINSNS);
+    if (!program.targets_filtered) break;
+    fits = filter.answered.size();
+  }
+  INFO(fits);
+  CHECK(fits >= 300);
+  CHECK(fits < 700);
+  // One more than fits: none filtered.
+  CHECK_FALSE(build_ns_filter(NsListener::kSolicitation, filter).targets_filtered);
+}
