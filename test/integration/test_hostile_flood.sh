@@ -80,7 +80,7 @@ awk -v a="$answered" 'BEGIN { exit !(a >= 0.5) }' || afail "the kernel answered 
 expect_eq "on-demand solicitations" "$solicitations" "$(counter on_demand_solicitations)"
 [[ $pauses =~ ^[0-9]+$ ]] || afail "status has no packet_pauses counter"
 expect_eq "budget pauses (the kernel filter dropped them first)" "$pauses" "$(counter packet_pauses)"
-ok "the kernel answered ${answered} of them; the agent spent $(pct "$used" 3)% of a core"
+ok "the kernel answered a fraction ${answered} of them; the agent spent $(pct "$used" 3)% of a core"
 fi
 
 # ---------------------------------------------------------------------------------------------
