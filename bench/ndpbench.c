@@ -23,6 +23,7 @@
 //                     [--to multicast|unicast]
 //        one NS at a time to T's solicited-node group (or to T itself); waits for the NA.
 //   ndpbench flood     --iface IF --source S --target T --rate R --duration S [--settle-ms M]
+//                      [--random 1]  (random last 32 bits of the target, per NS)
 //        multicast NS at R per second for S seconds (stopping 1 s past the end if it cannot
 //        keep up); counts the NAs for T. Reports what was asked, sent and answered.
 //   ndpbench rusage    -- CMD ARGS...
@@ -689,16 +690,26 @@ static int cmd_flood(struct opts *o) {
   double rate = opt_num(o, "--rate", 1000);
   double duration = opt_num(o, "--duration", 2);
   double settle_ms = opt_num(o, "--settle-ms", 1000);
+  // --random 1: each NS for another target, the last 32 bits of --target random (a scan of the
+  // prefix), each to its own solicited-node group.
+  int random_targets = opt_num(o, "--random", 0) != 0;
   enum { BATCH = 64 };
   struct mmsghdr msgs[BATCH];
-  struct iovec iov = {.iov_base = c.pkt, .iov_len = sizeof c.pkt};
+  static uint8_t pkts[BATCH][sizeof c.pkt];
+  static struct sockaddr_in6 groups[BATCH];
+  struct iovec iovs[BATCH];
   memset(msgs, 0, sizeof msgs);
   for (int i = 0; i < BATCH; i++) {
-    msgs[i].msg_hdr.msg_name = &c.group;
+    memcpy(pkts[i], c.pkt, sizeof c.pkt);
+    groups[i] = c.group;
+    iovs[i].iov_base = random_targets ? pkts[i] : c.pkt;
+    iovs[i].iov_len = sizeof c.pkt;
+    msgs[i].msg_hdr.msg_name = random_targets ? &groups[i] : &c.group;
     msgs[i].msg_hdr.msg_namelen = sizeof c.group;
-    msgs[i].msg_hdr.msg_iov = &iov;
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
+  uint32_t seed = 4861;
   long sent = 0, received = 0, send_errors = 0;
   long total = (long)(rate * duration);
   uint64_t t0 = now_ns(), end = t0 + (uint64_t)(duration * 1e9);
@@ -709,6 +720,13 @@ static int cmd_flood(struct opts *o) {
     if (due > total) due = total;
     while (sent < due && now_ns() <= end + 1000000000ULL) {
       int k = (int)(due - sent > BATCH ? BATCH : due - sent);
+      for (int i = 0; random_targets && i < k; i++) {
+        seed = seed * 1664525u + 1013904223u;  // the same sequence on every run
+        uint8_t low[4] = {(uint8_t)(seed >> 24), (uint8_t)(seed >> 16), (uint8_t)(seed >> 8),
+                          (uint8_t)seed};
+        memcpy(pkts[i] + 8 + 12, low, 4);
+        memcpy(groups[i].sin6_addr.s6_addr + 13, low + 1, 3);
+      }
       int r = sendmmsg(c.fd, msgs, (unsigned)k, 0);
       if (r < 0) {
         if (errno == EINTR) continue;

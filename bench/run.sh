@@ -94,6 +94,7 @@ if [[ -n $KERNEL ]]; then
     BURST_NS=(1000); BURST_REPS=3
     SINGLE_COUNT=50
     NS_PROBES=100; NS_ROUNDS=2; FLOOD_RATES=(); FLOOD_SECONDS=2; NS_PEERS=0
+    RANDOM_FLOOD_RATE=2000; RANDOM_FLOOD_SECONDS=2
     FIRST_REPS=10
     IDLE_SECONDS=10; RESYNC_WINDOW=6; SINGLE_COUNT_BIG=20; FLOOD10K_RATES=(); ONESHOT_REPS=1; FWD_REPS=1; PING_COUNT=2000; UDP_SECONDS=1
 elif [[ $QUICK -eq 1 ]]; then
@@ -101,6 +102,7 @@ elif [[ $QUICK -eq 1 ]]; then
     BURST_NS=(1 100 1000); BURST_REPS=3
     SINGLE_COUNT=50
     NS_PROBES=100; NS_ROUNDS=2; FLOOD_RATES=(5000); FLOOD_SECONDS=2
+    RANDOM_FLOOD_RATE=5000; RANDOM_FLOOD_SECONDS=2
     FIRST_REPS=5
     IDLE_SECONDS=10; RESYNC_WINDOW=6; SINGLE_COUNT_BIG=20; FLOOD10K_RATES=(); ONESHOT_REPS=1; FWD_REPS=1; PING_COUNT=2000; UDP_SECONDS=1
 else
@@ -108,6 +110,7 @@ else
     BURST_NS=(1 100 1000 5000 10000); BURST_REPS=5
     SINGLE_COUNT=300
     NS_PROBES=500; NS_ROUNDS=4; FLOOD_RATES=(5000 20000 50000); FLOOD_SECONDS=5
+    RANDOM_FLOOD_RATE=20000; RANDOM_FLOOD_SECONDS=10
     FIRST_REPS=20
     IDLE_SECONDS=60; RESYNC_WINDOW=20; SINGLE_COUNT_BIG=100; FLOOD10K_RATES=(5000 20000); ONESHOT_REPS=3; FWD_REPS=3; PING_COUNT=10000; UDP_SECONDS=2
 fi
@@ -321,15 +324,16 @@ ns_latency() {   # SYSTEM ROUND [TARGET [multicast|unicast]]
         jl ns.jsonl --arg s "$sys" --argjson r "$2" --slurpfile p "$LAB_DIR/probe.json" \
             '. + {system: $s, round: $r, answered: true, socket_rtt_us: $p[0].rtt_us}'
 }
-ns_floods() {   # SYSTEM [TARGET [RATE...]]
+ns_floods() {   # SYSTEM [TARGET [RATE...]]; FLOOD_ARGS: more ndpbench flood arguments
     local sys=$1 rate before after TARGET=${2:-$TARGET} rates
     rates=("${@:3}")
     [[ ${#rates[@]} -gt 0 ]] || rates=("${FLOOD_RATES[@]}")
     for rate in "${rates[@]}"; do
         before='null'
         [[ -n $DAEMON_PID ]] && before=$(proc_json "$DAEMON_PID")
+        # shellcheck disable=SC2086  # FLOOD_ARGS is a list of words
         nb_r flood --iface wan --source "$LAB_ROUTER" --target "$TARGET" --rate "$rate" \
-            --duration "$FLOOD_SECONDS" --settle-ms 1000 >"$LAB_DIR/flood.json"
+            --duration "${FLOOD_DURATION:-$FLOOD_SECONDS}" --settle-ms 1000 ${FLOOD_ARGS:-} >"$LAB_DIR/flood.json"
         after='null'
         [[ -n $DAEMON_PID ]] && after=$(proc_json "$DAEMON_PID")
         jl flood.jsonl --arg s "$sys" --argjson b "$before" --argjson a "$after" \
@@ -338,6 +342,22 @@ ns_floods() {   # SYSTEM [TARGET [RATE...]]
                cpu_pct: (($a.cpu_ns - $b.cpu_ns) / 1e7 / .duration_s)} end)' <"$LAB_DIR/flood.json"
         log "$sys flood $rate/s: $(tail -n1 "$RAW/flood.jsonl" | jq -r '"answered \(.answered * 100 | floor)%, daemon CPU \(.cpu_pct // "-")%"')"
     done
+}
+# ns_random_flood: NS for random targets in the prefix (a scan, as fast as a flood) against the
+# agent; every real container must keep its entry.
+ns_random_flood() {
+    local kept=0 a
+    FLOOD_ARGS="--random 1" FLOOD_DURATION=$RANDOM_FLOOD_SECONDS \
+        ns_floods "ndpsync: random targets" "$LAB_P::ffff:0" "$RANDOM_FLOOD_RATE"
+    for a in "${LAB_EXPECTED[@]}"; do
+        owned_has_bench "$a" && kept=$((kept + 1))
+    done
+    jq -cn --argjson k "$kept" --argjson n "${#LAB_EXPECTED[@]}" --argjson c "$(status_json | jq -c .counters)" \
+        '{kept: $k, of: $n, counters: $c}' >>"$RAW/random_flood.jsonl"
+    log "random flood: $kept of ${#LAB_EXPECTED[@]} containers kept their entry"
+}
+owned_has_bench() {
+    ip -n "$LAB_H" -6 neigh show proxy "$1" | grep -q "proto"
 }
 if phase_on ns; then
     phase "NS answers: latency ($NS_PROBES probes) and floods (${FLOOD_RATES[*]}/s, $FLOOD_SECONDS s)"
@@ -351,7 +371,10 @@ if phase_on ns; then
     for ((round = 1; round <= NS_ROUNDS; round++)); do
         for sys in ndpsync kernel; do
             ns_setup "$sys"
-            if ns_latency "$sys" "$round" && [[ $round -eq 1 ]]; then ns_floods "$sys"; fi
+            if ns_latency "$sys" "$round" && [[ $round -eq 1 ]]; then
+                ns_floods "$sys"
+                if [[ $sys == ndpsync && ${#FLOOD_RATES[@]} -gt 0 ]]; then ns_random_flood; fi
+            fi
             ns_teardown "$sys"
         done
     done

@@ -71,7 +71,8 @@ void AgentCore::on_drained(const std::vector<KernelEvent>& events, EventSource::
                            SteadyTime now, std::string_view error) {
   on_events(events, now);
   switch (result) {
-    case EventSource::Drain::kIdle: reconcile(now); return;
+    case EventSource::Drain::kIdle:
+    case EventSource::Drain::kMore: reconcile(now); return;
     case EventSource::Drain::kMalformed:
       // A message we could not parse said something we do not know: never guess, re-read. At
       // most once a second: a kernel that kept sending such messages must not keep the agent
@@ -87,15 +88,24 @@ void AgentCore::on_drained(const std::vector<KernelEvent>& events, EventSource::
       if (!resync(now, ResyncReason::kMalformed).ok()) reconcile(now);
       return;
     case EventSource::Drain::kOverrun:
-    case EventSource::Drain::kError:
-      // Events were lost (ENOBUFS) or the socket failed: what we hold may be wrong. The events
-      // we did get are already applied; the dump replaces them with the truth. If the dump
-      // fails, act on what we did get.
-      spdlog::warn("netlink event socket {}: re-reading the kernel state",
-                   result == EventSource::Drain::kOverrun ? "overrun" : "error");
-      if (!resync(now, ResyncReason::kOverrun).ok()) reconcile(now);
-      return;
+    case EventSource::Drain::kError: on_overrun(now); return;
   }
+}
+
+// Events were lost (ENOBUFS) or the socket failed: what we hold may be wrong. The events we did
+// get are already applied; the dump replaces them with the truth. If the dump fails, act on what
+// we did get. At most one dump a second: a flood of events that overruns the socket again and
+// again must not keep the agent dumping; the overruns within the gap share one dump at its end.
+void AgentCore::on_overrun(SteadyTime now) {
+  if (last_overrun_resync_ && now - *last_overrun_resync_ < kMalformedResyncGap) {
+    resync_owed_ = *last_overrun_resync_ + kMalformedResyncGap;
+    reconcile(now);
+    return;
+  }
+  last_overrun_resync_ = now;
+  resync_owed_.reset();
+  spdlog::warn("netlink event socket overrun or error: re-reading the kernel state");
+  if (!resync(now, ResyncReason::kOverrun).ok()) reconcile(now);
 }
 
 void AgentCore::on_events(const std::vector<KernelEvent>& events, SteadyTime now) {
@@ -421,6 +431,9 @@ void AgentCore::reconcile(SteadyTime now) {
   }
   if (writer_.pending().empty()) last_reconcile_ = wall_();
   claims_started_ = true;
+  filters_stale_ =
+      filters_stale_ || scope.is_everything() || !plan.add.empty() || !plan.remove.empty();
+  refresh_packet_filters();
 }
 
 // The common case, a few containers came or went, is judged in proportion to the change; the
@@ -500,6 +513,11 @@ void AgentCore::write(const ProxyEntry& entry, WriteOp op, SteadyTime now) {
 }
 
 void AgentCore::tick(SteadyTime now) {
+  if (resync_owed_ && now >= *resync_owed_) {  // the dump an overrun within the gap deferred
+    resync_owed_.reset();
+    last_overrun_resync_ = now;
+    (void)resync(now, ResyncReason::kOverrun);
+  }
   const bool verdicts = prober_.tick(now);
   expire_discoveries(now);
   if (verdicts) structural_ = true;  // rare: a verdict; judge everything again
@@ -519,6 +537,7 @@ std::optional<SteadyTime> AgentCore::next_wakeup() const {
   if (const auto announce = announcer_.next_wakeup(); announce && (!next || *announce < *next)) {
     next = announce;
   }
+  if (resync_owed_ && (!next || *resync_owed_ < *next)) next = resync_owed_;
   for (const auto& [key, retry] : writer_.pending()) {
     if (!prober_.waiting(key) && (!next || retry.next < *next)) next = retry.next;
   }
@@ -557,8 +576,11 @@ void AgentCore::remove_owned() {
 }
 
 Counters AgentCore::counters() const {
-  return gather_counters(counters_, writer_.counters(), prober_.counters(), prober_.discovery(),
-                         keeper_.counters());
+  auto counters = gather_counters(counters_, writer_.counters(), prober_.counters(),
+                                  prober_.discovery(), keeper_.counters());
+  counters.packet_targets_unfiltered =
+      solicitation_socket_ != nullptr && !solicitation_socket_->targets_filtered() ? 1 : 0;
+  return counters;
 }
 
 StatusView AgentCore::view() const {

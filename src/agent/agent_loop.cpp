@@ -18,6 +18,7 @@
 #include "ndpsync/dad_listener.hpp"
 #include "ndpsync/metrics_file.hpp"
 #include "ndpsync/netlink.hpp"
+#include "ndpsync/packet_budget.hpp"
 #include "ndpsync/status_cache.hpp"
 #include "privileges.hpp"
 #include "status_server.hpp"
@@ -32,6 +33,19 @@ constexpr std::size_t kBatchKept = 256;  // events
 // events must not become a burst of file writes. The last change is always written, late by
 // at most this much.
 constexpr auto kMetricsGap = std::chrono::seconds(1);
+// Each packet listener judges at most this many packets per window; beyond it the socket drops
+// everything in the kernel until the window ends. A router resolving the host's containers sends
+// a few solicitations a second; a flood is cut to 1,000 a second, a few percent of a core.
+constexpr std::size_t kPacketBudget = 100;
+constexpr auto kPacketWindow = std::chrono::milliseconds(100);
+
+// A packet listener's descriptor in the loop, its budget and the timer that ends a pause.
+struct PacketChannel {
+  explicit PacketChannel(asio::io_context& io) : fd(io), resume(io) {}
+  asio::posix::stream_descriptor fd;
+  asio::steady_timer resume;
+  PacketBudget budget{kPacketBudget, kPacketWindow};
+};
 
 // The packet sockets, opened while CAP_NET_RAW is still there; any may be missing.
 struct PacketSockets {
@@ -48,9 +62,9 @@ class AgentLoop {
         events_(std::move(events)),
         event_fd_(io_, events_->fd()),
         dad_(std::move(packets.dad)),
-        dad_fd_(io_),
+        dad_channel_(io_),
         solicitations_(std::move(packets.solicitations)),
-        solicitation_fd_(io_),
+        solicitation_channel_(io_),
         adverts_(std::move(packets.adverts)),
         resync_timer_(io_),
         wake_timer_(io_),
@@ -62,13 +76,14 @@ class AgentLoop {
         core_(config, *kernel_),
         reload_(std::move(reload)) {
     core_.set_advert_port(adverts_.get());
+    core_.set_packet_sockets(dad_.get(), solicitations_.get());
   }
 
   ~AgentLoop() {
     // libnl owns the descriptor and closes it; Asio must not. The DAD listener owns its own.
     event_fd_.release();
-    if (dad_fd_.is_open()) dad_fd_.release();
-    if (solicitation_fd_.is_open()) solicitation_fd_.release();
+    if (dad_channel_.fd.is_open()) dad_channel_.fd.release();
+    if (solicitation_channel_.fd.is_open()) solicitation_channel_.fd.release();
   }
   AgentLoop(const AgentLoop&) = delete;
   AgentLoop& operator=(const AgentLoop&) = delete;
@@ -92,14 +107,14 @@ class AgentLoop {
     schedule_metrics();
     wait_events();
     if (dad_) {
-      dad_fd_.assign(dad_->fd());
-      wait_packets(dad_fd_, *dad_, dad_batch_,
+      dad_channel_.fd.assign(dad_->fd());
+      wait_packets(dad_channel_, *dad_, dad_batch_,
                    [this](const auto& batch) { core_.on_dad_probes(batch, SteadyClock::now()); });
     }
     if (solicitations_) {
-      solicitation_fd_.assign(solicitations_->fd());
+      solicitation_channel_.fd.assign(solicitations_->fd());
       wait_packets(
-          solicitation_fd_, *solicitations_, solicitation_batch_,
+          solicitation_channel_, *solicitations_, solicitation_batch_,
           [this](const auto& batch) { core_.on_solicitations(batch, SteadyClock::now()); });
     }
     schedule_resync();
@@ -205,13 +220,22 @@ class AgentLoop {
                          [this](const boost::system::error_code& ec) {
                            if (ec) return;
                            guarded("handling netlink events", failures_, [this] { on_readable(); });
-                           wait_events();
                          });
   }
 
+  // A drain reads a bounded number of events. When more may wait, the rest is read after the
+  // handlers that are ready already (signals, packets, status): the descriptor does not turn
+  // readable again for data that was there before.
   void on_readable() {
     batch_.clear();
     const auto result = events_->drain(batch_);
+    if (result != EventSource::Drain::kIdle && result != EventSource::Drain::kError) {
+      asio::post(io_, [this] {
+        guarded("handling netlink events", failures_, [this] { on_readable(); });
+      });
+    } else {
+      wait_events();
+    }
     const auto now = SteadyClock::now();
     core_.on_drained(batch_, result, now,
                      result == EventSource::Drain::kMalformed ? events_->last_error() : "");
@@ -222,22 +246,39 @@ class AgentLoop {
   }
 
   // A packet listener (DAD probes, solicitations): each readable wakeup drains a bounded batch
-  // and hands it to the core.
+  // and hands what the budget allows to the core. A spent budget pauses the socket (drop-all in
+  // the kernel) until its window ends; the loop does not wait on it meanwhile.
   template <typename Source, typename Item, typename Handle>
-  void wait_packets(asio::posix::stream_descriptor& fd, Source& source, std::vector<Item>& batch,
+  void wait_packets(PacketChannel& channel, Source& source, std::vector<Item>& batch,
                     Handle handle) {
-    fd.async_wait(asio::posix::stream_descriptor::wait_read,
-                  [this, &fd, &source, &batch, handle](const boost::system::error_code& ec) {
-                    if (ec) return;
-                    batch.clear();
-                    source.drain(batch);
-                    if (!batch.empty()) {
-                      guarded("handling packets", failures_, [&] { handle(batch); });
-                      schedule_wake();
-                      worked();
-                    }
-                    wait_packets(fd, source, batch, handle);
-                  });
+    channel.fd.async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        [this, &channel, &source, &batch, handle](const boost::system::error_code& ec) {
+          if (ec) return;
+          batch.clear();
+          source.drain(batch);
+          const auto spent = channel.budget.spend(batch.size(), SteadyClock::now());
+          batch.resize(spent.allowed);
+          if (!batch.empty()) {
+            guarded("handling packets", failures_, [&] { handle(batch); });
+            schedule_wake();
+            worked();
+          }
+          if (!spent.pause) {
+            wait_packets(channel, source, batch, handle);
+            return;
+          }
+          core_.note_packet_pause(source.pause());
+          channel.resume.expires_at(*spent.pause);
+          channel.resume.async_wait(
+              [this, &channel, &source, &batch, handle](const boost::system::error_code& e) {
+                if (e) return;
+                if (const auto status = source.resume(); !status.ok()) {
+                  spdlog::warn("{}", status.message);
+                }
+                wait_packets(channel, source, batch, handle);
+              });
+        });
   }
 
   void schedule_resync() {
@@ -327,10 +368,10 @@ class AgentLoop {
   std::unique_ptr<EventSource> events_;
   asio::posix::stream_descriptor event_fd_;
   std::unique_ptr<DadProbeSource> dad_;  // nullptr: dad_snooping is off, or it could not open
-  asio::posix::stream_descriptor dad_fd_;
+  PacketChannel dad_channel_;
   std::vector<DadProbe> dad_batch_;
   std::unique_ptr<SolicitationSource> solicitations_;  // nullptr: on_demand is off, or no socket
-  asio::posix::stream_descriptor solicitation_fd_;
+  PacketChannel solicitation_channel_;
   std::vector<Solicitation> solicitation_batch_;
   std::unique_ptr<AdvertPort> adverts_;  // nullptr: nothing to send, or no socket
   asio::steady_timer resync_timer_;

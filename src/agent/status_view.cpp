@@ -58,7 +58,12 @@ nlohmann::json counters_json(const Counters& c) {
           {"sysctl_repairs", c.sysctl_repairs},
           {"reloads", c.reloads},
           {"capped", c.capped},
-          {"capped_mac", c.capped_mac}};
+          {"capped_mac", c.capped_mac},
+
+          {"packet_filter_updates", c.packet_filter_updates},
+          {"packet_pauses", c.packet_pauses},
+          {"packet_discarded", c.packet_discarded},
+          {"packet_targets_unfiltered", c.packet_targets_unfiltered}};
 }
 
 }  // namespace

@@ -104,6 +104,16 @@ constexpr CounterSpec kCounterSpecs[] = {
      nullptr},
     {"capped_mac", "ndpsync_capped_mac_addresses", "gauge",
      "Addresses refused right now for max_entries_per_mac (one MAC claims too many).", nullptr},
+    {"packet_filter_updates", "ndpsync_packet_filter_updates_total", "counter",
+     "Kernel-side filters re-attached to the packet listeners.", nullptr},
+    {"packet_pauses", "ndpsync_packet_pauses_total", "counter",
+     "Times a packet listener spent its budget and dropped everything to the end of its window.",
+     nullptr},
+    {"packet_discarded", "ndpsync_packet_discarded_total", "counter",
+     "Packets a listener read away unjudged when it paused.", nullptr},
+    {"packet_targets_unfiltered", "ndpsync_packet_targets_unfiltered", "gauge",
+     "1 when the proxied targets are too many for the solicitation listener's kernel filter.",
+     nullptr},
 };
 
 std::string escape_label(std::string_view value) {

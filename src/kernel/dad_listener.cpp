@@ -1,5 +1,7 @@
 #include "ndpsync/dad_listener.hpp"
 
+#include "ndpsync/bpf_program.hpp"
+
 #include <arpa/inet.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
@@ -18,78 +20,34 @@ namespace {
 constexpr std::size_t kIpv6Header = 40;
 constexpr std::size_t kNsLength = 24;  // type, code, checksum, reserved, target
 constexpr std::uint8_t kIcmpv6 = 58;
-constexpr std::uint8_t kNeighbourSolicitation = 135;
 constexpr std::uint8_t kNeighbourAdvertisement = 136;
 constexpr std::uint8_t kTargetLinkAddressOption = 2;
 // A solicitation is 64 to 104 bytes (with a source link-layer address and a nonce option);
 // anything longer than this buffer is not one.
-constexpr std::size_t kBuffer = 256;
+constexpr std::size_t kBuffer = kPassBytes;
 // Per readable wakeup: a flood must not keep the loop from its other work.
 constexpr int kPerDrain = 64;
-
-// The classic BPF programs, run by the kernel on each packet (offsets from the IPv6 header: the
-// sockets are SOCK_DGRAM). Both pass ICMPv6 without extension headers, hop limit 255, type 135;
-// the first only from `::` (DAD probes), the second only from anyone else. Everything else is
-// dropped before it reaches us.
-constexpr std::array<sock_filter, 16> kDadFilter = {{
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),  // next header
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIcmpv6, 0, 12),
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 7),  // hop limit
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 255, 0, 10),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),  // source, four words
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 8), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 20),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2),
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 40),  // ICMPv6 type
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNeighbourSolicitation, 1, 0),
-    BPF_STMT(BPF_RET | BPF_K, 0),        // drop
-    BPF_STMT(BPF_RET | BPF_K, kBuffer),  // pass (at most this much of it)
-}};
-constexpr std::array<sock_filter, 16> kSolicitationFilter = {{
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),  // next header
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kIcmpv6, 0, 12),
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 7),  // hop limit
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 255, 0, 10),
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 40),  // ICMPv6 type
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNeighbourSolicitation, 0, 8),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),  // source, four words: any non-zero one passes
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 7), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 5), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 20),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), BPF_STMT(BPF_RET | BPF_K, 0),  // drop
-    BPF_STMT(BPF_RET | BPF_K, kBuffer),  // pass (at most this much of it)
-}};
 
 Status failure(const char* who, const char* what) {
   const int error = errno;
   return {.error = error, .message = std::string(who) + ": " + what + ": " + errno_name(error)};
 }
 
-// The fields of a neighbour solicitation both listeners need.
-struct ParsedNs {
-  Ipv6Address source;
-  Ipv6Address target;
-};
-
-std::optional<ParsedNs> parse_ns(std::span<const std::uint8_t> packet) {
-  if (packet.size() < kIpv6Header + kNsLength) return std::nullopt;
-  if ((packet[0] >> 4) != 6) return std::nullopt;
-  const std::size_t payload = (std::size_t{packet[4]} << 8) | packet[5];
-  if (payload < kNsLength || payload > packet.size() - kIpv6Header) return std::nullopt;
-  if (packet[6] != kIcmpv6 || packet[7] != 255) return std::nullopt;
-  const auto icmp = packet.subspan(kIpv6Header);
-  if (icmp[0] != kNeighbourSolicitation || icmp[1] != 0) return std::nullopt;
-  Ipv6Address::Bytes source{};
-  Ipv6Address::Bytes target{};
-  std::memcpy(source.data(), packet.data() + 8, source.size());
-  std::memcpy(target.data(), icmp.data() + 8, target.size());
-  const ParsedNs ns{Ipv6Address(source), Ipv6Address(target)};
-  const auto& t = ns.target;
-  if (t.is_multicast() || t.is_link_local() || t.is_unspecified() || t.is_loopback()) {
-    return std::nullopt;
+Status attach(int fd, const std::vector<sock_filter>& code) {
+  sock_fprog program{.len = static_cast<unsigned short>(code.size()),
+                     .filter = const_cast<sock_filter*>(code.data())};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) < 0) {
+    return failure("packet listener", "attach filter");
   }
-  return ns;
+  return {};
+}
+
+// Reads away what is queued, without looking at it; returns how many packets that was.
+std::size_t discard_queue(int fd) {
+  std::array<std::uint8_t, 16> scratch{};
+  std::size_t n = 0;
+  while (::recv(fd, scratch.data(), scratch.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0) ++n;
+  return n;
 }
 
 std::optional<DadProbe> parse_dad_item(std::span<const std::uint8_t> packet) {
@@ -99,7 +57,8 @@ std::optional<DadProbe> parse_dad_item(std::span<const std::uint8_t> packet) {
 }
 
 // One AF_PACKET socket and its parser; `Port` is the seam it implements.
-template <typename Port, typename Item, std::optional<Item> (*Parse)(std::span<const std::uint8_t>)>
+template <typename Port, typename Item, std::optional<Item> (*Parse)(std::span<const std::uint8_t>),
+          NsListener Kind>
 class PacketListener final : public Port {
  public:
   explicit PacketListener(int fd) : fd_(fd) {}
@@ -130,43 +89,46 @@ class PacketListener final : public Port {
 
   [[nodiscard]] int fd() const override { return fd_; }
 
+  Status set_filter(const PacketFilter& filter) override {
+    auto program = build_ns_filter(Kind, filter);
+    if (!paused_) {
+      if (auto status = attach(fd_, program.code); !status.ok()) return status;
+    }
+    program_ = std::move(program);
+    return {};
+  }
+
+  std::size_t pause() override {
+    if (paused_ || !attach(fd_, drop_all_filter()).ok()) return 0;
+    paused_ = true;
+    return discard_queue(fd_);
+  }
+
+  Status resume() override {
+    if (!paused_) return {};
+    if (auto status = attach(fd_, program_.code); !status.ok()) return status;
+    paused_ = false;
+    return {};
+  }
+
+  [[nodiscard]] bool targets_filtered() const override { return program_.targets_filtered; }
+
  private:
   int fd_;
+  BpfProgram program_ = build_ns_filter(Kind, {});
+  bool paused_ = false;
 };
 
 template <typename Listener, typename Port>
-Result<std::unique_ptr<Port>> open_listener(const char* who,
-                                            const std::array<sock_filter, 16>& filter) {
+Result<std::unique_ptr<Port>> open_listener(const char* who) {
   const int fd = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_IPV6));
   if (fd < 0) return {.status = failure(who, "socket(AF_PACKET)")};
   auto listener = std::make_unique<Listener>(fd);
-  sock_fprog program{.len = static_cast<unsigned short>(filter.size()),
-                     .filter = const_cast<sock_filter*>(filter.data())};
-  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) < 0) {
-    return {.status = failure(who, "attach filter")};
-  }
+  // Every interface until the agent knows which ones it listens on.
+  if (!listener->set_filter({}).ok()) return {.status = failure(who, "attach filter")};
   // Packets queued between socket() and the filter passed no filter: read them away.
-  std::array<std::uint8_t, 16> scratch{};
-  while (::recv(fd, scratch.data(), scratch.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0) {
-  }
+  discard_queue(fd);
   return {.value = std::move(listener)};
-}
-
-// The ones-complement sum of RFC 4443 2.3 over the pseudo-header and the message.
-std::uint16_t icmpv6_checksum(const Ipv6Address& source, const Ipv6Address& destination,
-                              std::span<const std::uint8_t> message) {
-  std::uint32_t sum = 0;
-  const auto add = [&sum](std::span<const std::uint8_t> bytes) {
-    for (std::size_t i = 0; i < bytes.size(); i += 2) {
-      sum += (std::uint32_t{bytes[i]} << 8) | (i + 1 < bytes.size() ? bytes[i + 1] : 0);
-    }
-  };
-  add(source.bytes());
-  add(destination.bytes());
-  sum += static_cast<std::uint32_t>(message.size()) + kIcmpv6;
-  add(message);
-  while ((sum >> 16) != 0) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum);
 }
 
 // Adverts leave by a packet socket that receives nothing (protocol 0): the IPv6 header is ours,
@@ -250,26 +212,15 @@ class PacketAdverts final : public AdvertPort {
 
 }  // namespace
 
-std::optional<Ipv6Address> parse_dad_probe(std::span<const std::uint8_t> packet) {
-  const auto ns = parse_ns(packet);
-  if (!ns || !ns->source.is_unspecified()) return std::nullopt;  // a DAD probe comes from ::
-  return ns->target;
-}
-
-std::optional<Solicitation> parse_solicitation(std::span<const std::uint8_t> packet) {
-  const auto ns = parse_ns(packet);
-  if (!ns || ns->source.is_unspecified() || ns->source.is_multicast()) return std::nullopt;
-  return Solicitation{.source = ns->source, .target = ns->target};
-}
-
 Result<std::unique_ptr<DadProbeSource>> open_dad_listener() {
-  return open_listener<PacketListener<DadProbeSource, DadProbe, parse_dad_item>, DadProbeSource>(
-      "DAD listener", kDadFilter);
+  return open_listener<PacketListener<DadProbeSource, DadProbe, parse_dad_item, NsListener::kDad>,
+                       DadProbeSource>("DAD listener");
 }
 
 Result<std::unique_ptr<SolicitationSource>> open_solicitation_listener() {
-  return open_listener<PacketListener<SolicitationSource, Solicitation, parse_solicitation>,
-                       SolicitationSource>("solicitation listener", kSolicitationFilter);
+  return open_listener<PacketListener<SolicitationSource, Solicitation, parse_solicitation,
+                                      NsListener::kSolicitation>,
+                       SolicitationSource>("solicitation listener");
 }
 
 Result<std::unique_ptr<AdvertPort>> open_advert_port() {

@@ -19,6 +19,9 @@ namespace {
 // One datagram at a time: an event is a single message, well under 32 KiB. MSG_TRUNC catches
 // anything that would not fit.
 constexpr std::size_t kReceiveBuffer = 32U << 10U;
+// Datagrams per drain: a storm of events must not keep the loop from signals, packets and the
+// status socket. 1,024 events are a few milliseconds of work; the caller drains again at once.
+constexpr int kPerDrain = 1024;
 
 Status fail(int error, const std::string& what) {
   return {.error = error, .message = what + ": " + errno_name(error)};
@@ -36,7 +39,11 @@ class NetlinkEvents final : public EventSource {
   Drain drain(std::vector<KernelEvent>& out) override {
     bool overrun = false;
     bool malformed = false;
-    while (true) {
+    for (int read = 0;; ++read) {
+      if (read == kPerDrain) {
+        if (overrun) return Drain::kOverrun;
+        return malformed ? Drain::kMalformed : Drain::kMore;
+      }
       const auto n = recv(nl_socket_get_fd(sock_.get()), buffer_.data(), buffer_.size(),
                           MSG_DONTWAIT | MSG_TRUNC);
       if (n < 0) {

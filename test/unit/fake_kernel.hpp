@@ -144,9 +144,33 @@ class FakeDadProbes final : public DadProbeSource {
     queued_.clear();
   }
   [[nodiscard]] int fd() const override { return -1; }
+  Status set_filter(const PacketFilter& filter) override {
+    filters.push_back(filter);
+    return {};
+  }
+  std::size_t pause() override { return 0; }
+  Status resume() override { return {}; }
+  [[nodiscard]] bool targets_filtered() const override { return true; }
+  std::vector<PacketFilter> filters;  // every filter the agent set, in order
 
  private:
   std::vector<DadProbe> queued_;
+};
+
+// The solicitation listener's fake: only its filters (tests hand solicitations to the agent).
+class FakeSolicitations final : public SolicitationSource {
+ public:
+  void drain(std::vector<Solicitation>& /*out*/) override {}
+  [[nodiscard]] int fd() const override { return -1; }
+  Status set_filter(const PacketFilter& filter) override {
+    filters.push_back(filter);
+    return {};
+  }
+  std::size_t pause() override { return 0; }
+  Status resume() override { return {}; }
+  [[nodiscard]] bool targets_filtered() const override { return targets_fit; }
+  std::vector<PacketFilter> filters;
+  bool targets_fit = true;
 };
 
 // The advert port's fake: what the agent sent, and the all-multicast references it holds.

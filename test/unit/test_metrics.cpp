@@ -131,7 +131,10 @@ json full_document() {
                  "on_demand_found": 5, "on_demand_not_found": 2, "on_demand_pending": 1,
                  "on_demand_negative": 5, "adverts_solicited": 5, "adverts_unsolicited": 3,
                  "advert_errors": 0, "sysctl_repairs": 0, "reloads": 0, "capped": 0,
-                 "capped_mac": 0}
+                 "capped_mac": 0,
+
+                 "packet_filter_updates": 3, "packet_pauses": 0, "packet_discarded": 0,
+                 "packet_targets_unfiltered": 0}
   })json");
 }
 
@@ -189,8 +192,10 @@ TEST_CASE("metrics: a full status document renders valid text with every documen
   CHECK(s.at("ndpsync_capped_addresses") == 0);
   CHECK(s.at("ndpsync_capped_mac_addresses") == 0);
   CHECK(s.at("ndpsync_skipped_addresses{reason=\"cap-mac\"}") == 0);
+  CHECK(s.at("ndpsync_packet_filter_updates_total") == 3);
+  CHECK(s.at("ndpsync_packet_targets_unfiltered") == 0);
   // Every counter of the document has its metric.
-  CHECK(s.size() == 64);  // with four entry series (one per source) for each of two uplinks
+  CHECK(s.size() == 68);  // with four entry series (one per source) for each of two uplinks
 }
 
 TEST_CASE("metrics: label values and help text are escaped") {

@@ -54,6 +54,13 @@ class AgentCore {
   // Where adverts leave (solicited answers, unsolicited_na), and what holds the uplinks'
   // all-multicast references; nullptr (the default): none. Not owned.
   void set_advert_port(AdvertPort* adverts) { adverts_ = adverts; }
+  // The packet listeners whose kernel-side filters follow the decision: the DAD listener's to
+  // the downstream interfaces, the solicitation listener's to the uplinks, minus the targets
+  // the kernel answers itself. Either may be nullptr. Not owned.
+  void set_packet_sockets(FilteredSocket* dad, FilteredSocket* solicitations);
+  // A listener spent its budget and drops everything for the rest of its window (the loop's
+  // rate limit); `discarded` packets were read away unjudged.
+  void note_packet_pause(std::size_t discarded);
   // Lets go of the uplinks' all-multicast references (on exit the kernel would anyway).
   void release_allmulti();
   // Decides and applies the difference. Cheap when nothing changed.
@@ -96,6 +103,8 @@ class AgentCore {
   void send_override(const IfAddressKey& key, SteadyTime now);
   void keep_allmulti();
   void expire_discoveries(SteadyTime now);
+  void refresh_packet_filters();
+  void on_overrun(SteadyTime now);
 
   Config config_;
   KernelPort& kernel_;
@@ -112,6 +121,13 @@ class AgentCore {
   bool structural_ = true;         // something changed that needs a full pass
   bool adopted_at_start_ = false;  // the first reconcile is done: later adoptions are "now"
   std::optional<SteadyTime> last_malformed_resync_;
+  std::optional<SteadyTime> last_overrun_resync_;
+  std::optional<SteadyTime> resync_owed_;  // an overrun's re-read, deferred by the gap
+  FilteredSocket* dad_socket_ = nullptr;
+  FilteredSocket* solicitation_socket_ = nullptr;
+  bool filters_stale_ = true;  // the interfaces or the proxied targets may have changed
+  PacketFilter dad_filter_;
+  PacketFilter solicitation_filter_;
   WallTime started_;
   std::optional<WallTime> last_resync_;
   std::optional<WallTime> last_reconcile_;  // a reconcile left nothing pending

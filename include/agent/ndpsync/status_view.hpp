@@ -49,8 +49,12 @@ struct Counters {
   std::uint64_t advert_errors = 0;
   std::uint64_t sysctl_repairs = 0;
   std::uint64_t reloads = 0;
-  std::uint64_t capped = 0;      // addresses refused for a cap right now (a gauge)
-  std::uint64_t capped_mac = 0;  // of those, refused for max_entries_per_mac (a gauge)
+  std::uint64_t capped = 0;                 // addresses refused for a cap right now (a gauge)
+  std::uint64_t capped_mac = 0;             // of those, refused for max_entries_per_mac (a gauge)
+  std::uint64_t packet_filter_updates = 0;  // kernel-side filters re-attached to the listeners
+  std::uint64_t packet_pauses = 0;     // a listener spent its budget: it dropped all till the end
+  std::uint64_t packet_discarded = 0;  // of its window; packets read away unjudged then
+  std::uint64_t packet_targets_unfiltered = 0;  // a gauge: 1 when too many targets to filter
 };
 
 struct StatusSources {

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "ndpsync/packet_filter.hpp"
 #include "ndpsync/types.hpp"
 
 namespace ndpsync {
@@ -15,7 +16,7 @@ struct DadProbe {
   auto operator<=>(const DadProbe&) const = default;
 };
 
-class DadProbeSource {
+class DadProbeSource : public FilteredSocket {
  public:
   virtual ~DadProbeSource() = default;
   // Appends the probes that arrived since the last call, without blocking.

@@ -20,11 +20,12 @@ class EventSource {
 
   enum class Drain : std::uint8_t {
     kIdle,       // read everything there was
+    kMore,       // read as much as one call may: more may wait, call again (after other work)
     kOverrun,    // the kernel dropped events (ENOBUFS): the caller must re-dump
     kMalformed,  // a message could not be parsed (last_error()): what it said is unknown; re-dump
     kError,
   };
-  // Reads every pending event without blocking and appends them to `out`.
+  // Reads pending events without blocking, a bounded number at a time, and appends them to `out`.
   virtual Drain drain(std::vector<KernelEvent>& out) = 0;
   // What the last malformed message was, for the log.
   [[nodiscard]] virtual std::string last_error() const { return {}; }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ndpsync/packet_filter.hpp"
 #include "ndpsync/result.hpp"
 #include "ndpsync/types.hpp"
 
@@ -20,7 +21,7 @@ struct Solicitation {
   auto operator<=>(const Solicitation&) const = default;
 };
 
-class SolicitationSource {
+class SolicitationSource : public FilteredSocket {
  public:
   virtual ~SolicitationSource() = default;
   // Appends the solicitations that arrived since the last call, without blocking.

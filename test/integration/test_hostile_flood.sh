@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Integration test of the uplink's packet path under hostile input: what the kernel answers or
+# drops never reaches the agent's judgement, and a flood costs the agent little.
+#
+#   1. a flood of NS for a proxied target (20,000/s for 3 s from the router): the kernel answers
+#      them, the solicitation listener's kernel filter drops them, so the agent's CPU (from
+#      /proc/PID/stat) stays under 5% of a core, no on-demand counter moves and no budget pause
+#      happens.
+#   2. a flood of NS for random targets in the prefix (20,000/s for 3 s): the per-socket budget
+#      pauses the listener (counted), the agent's CPU stays under 10% of a core, every container
+#      keeps its entry.
+#   3. forged NS from the router for an unproxied address on-demand would probe: bad checksum,
+#      code 1, an option of length 0. None is counted; a valid one after them is.
+#   4. forged DAD probes from container c1 on its veth: one with a source link-layer address
+#      option, one to ff02::1 instead of the target's solicited-node group. Neither is counted as
+#      a DAD probe; a valid one after them is.
+#   5. SIGTERM during a flood: the agent is gone within 2 s.
+#
+# Needs root; exits 77 (skipped) otherwise. Runs in ~30 s.
+#
+#   NDPSYNC=/path/to/ndpsync [SECTIONS="1 3"] bash test/integration/test_hostile_flood.sh
+#
+# SECTIONS picks some of sections 1-5 (default all), e.g. to see each fail against an older agent.
+set -euo pipefail
+
+LAB=${LAB:-nhf$$}
+# shellcheck source=test/lab/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
+skip_unless_root
+command -v cc >/dev/null || { echo "SKIP: cc is not installed (it builds bench/ndpbench.c)"; exit 77; }
+trap lab_down EXIT
+
+lab_up
+NDPBENCH=$LAB_DIR/ndpbench
+cc -O2 -Wall -Wextra -o "$NDPBENCH" "$LAB_REPO/bench/ndpbench.c" || fail "cannot compile ndpbench.c"
+FORGE=$LAB_LIB_DIR/ns_forge.py
+
+counter() {
+    status_q ".counters.$1"
+}
+# cpu_ticks: the agent's user + system time, in clock ticks (/proc/PID/stat fields 14 and 15).
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$AGENT_PID/stat"
+}
+# flood TARGET RATE SECONDS [--random 1]: NS from the router's wan; prints ndpbench's JSON.
+flood() {
+    ip netns exec "$LAB_R" "$NDPBENCH" flood --iface wan --source "$LAB_ROUTER" --target "$1" \
+        --rate "$2" --duration "$3" --settle-ms 200 "${@:4}"
+}
+# pct TICKS SECONDS: the share of one core, in percent.
+pct() {
+    awk -v t="$1" -v s="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz / s * 100 }'
+}
+_counter_is() { [[ $(counter "$1") == "$2" ]]; }
+SECTIONS=${SECTIONS:-1 2 3 4 5}
+section_on() { [[ " $SECTIONS " == *" $1 "* ]]; }
+
+# ---------------------------------------------------------------------------------------------
+section "0. the agent, with on-demand discovery and DAD snooping (the defaults)"
+echo '{}' >"$LAB_DIR/hf.json"
+agent_start hf --config "$LAB_DIR/hf.json"
+for a in "${LAB_EXPECTED[@]}"; do
+    wait_for 5 owned_has "$a" || afail "$a not proxied"
+done
+ok "the lab's five addresses are proxied"
+
+# ---------------------------------------------------------------------------------------------
+if section_on 1; then
+section "1. a flood of NS for a proxied target never reaches the agent"
+solicitations=$(counter on_demand_solicitations)
+pauses=$(counter packet_pauses)
+t0=$(cpu_ticks)
+out=$(flood "$LAB_CT2" 20000 3)
+used=$(($(cpu_ticks) - t0))
+answered=$(jq -r '.answered' <<<"$out")
+log "flood of $LAB_CT2: $out"
+log "agent CPU: $used ticks in 3 s ($(pct "$used" 3)% of a core)"
+awk -v a="$answered" 'BEGIN { exit !(a >= 0.5) }' || afail "the kernel answered only $answered of the flood"
+((used <= $(getconf CLK_TCK) * 3 * 5 / 100)) || afail "the agent spent $used ticks ($(pct "$used" 3)% of a core) on a flood the kernel answers"
+expect_eq "on-demand solicitations" "$solicitations" "$(counter on_demand_solicitations)"
+[[ $pauses =~ ^[0-9]+$ ]] || afail "status has no packet_pauses counter"
+expect_eq "budget pauses (the kernel filter dropped them first)" "$pauses" "$(counter packet_pauses)"
+ok "the kernel answered a fraction ${answered} of them; the agent spent $(pct "$used" 3)% of a core"
+fi
+
+# ---------------------------------------------------------------------------------------------
+if section_on 2; then
+section "2. a flood of NS for random targets is cut by the budget"
+pauses=$(counter packet_pauses)
+t0=$(cpu_ticks)
+out=$(flood "$LAB_P::ffff:0" 20000 3 --random 1)
+used=$(($(cpu_ticks) - t0))
+log "random flood: $out"
+log "agent CPU: $used ticks in 3 s ($(pct "$used" 3)% of a core); counters: $(status_q '.counters | {packet_pauses, packet_discarded, on_demand_solicitations, on_demand_limited, on_demand_refused}' | jq -c .)"
+((used <= $(getconf CLK_TCK) * 3 * 10 / 100)) || afail "the agent spent $used ticks ($(pct "$used" 3)% of a core) on a random flood"
+[[ $pauses =~ ^[0-9]+$ ]] || afail "status has no packet_pauses counter"
+(($(counter packet_pauses) > pauses)) || afail "the budget never paused the listener"
+for a in "${LAB_EXPECTED[@]}"; do
+    owned_has "$a" || afail "$a lost its entry in the flood"
+done
+ok "paused $(($(counter packet_pauses) - pauses)) times; $(pct "$used" 3)% of a core; every container kept its entry"
+# The last pause ended 100 ms after the flood's last NS, before ndpbench's 200 ms settle did.
+fi
+
+# ---------------------------------------------------------------------------------------------
+if section_on 3; then
+section "3. malformed NS from the router are ignored"
+before=$(counter on_demand_solicitations)
+for kind in bad-checksum code1 zero-option; do
+    ip netns exec "$LAB_R" "$LAB_PYTHON" "$FORGE" --iface wan --target "$LAB_P::1:77" --kind "$kind" --count 3
+done
+# A valid one after them: once it is counted, the forged ones before it were read too.
+ip netns exec "$LAB_R" "$LAB_PYTHON" "$FORGE" --iface wan --target "$LAB_P::1:78" --kind valid
+wait_for 5 _counter_is on_demand_solicitations $((before + 1)) ||
+    afail "on-demand solicitations went from $before to $(counter on_demand_solicitations), not +1 (the valid one)"
+ok "bad checksum, code 1 and a zero-length option were ignored; the valid NS was counted"
+fi
+
+# ---------------------------------------------------------------------------------------------
+if section_on 4; then
+section "4. malformed DAD probes from a container are ignored"
+before=$(counter dad_probes_seen)
+for kind in dad-slla dad-wrong-dst; do
+    ip netns exec "$LAB_C1" "$LAB_PYTHON" "$FORGE" --iface eth0 --target "$LAB_P::1:79" --kind "$kind" --count 3
+done
+ip netns exec "$LAB_C1" "$LAB_PYTHON" "$FORGE" --iface eth0 --target "$LAB_P::1:7a" --kind dad
+wait_for 5 _counter_is dad_probes_seen $((before + 1)) ||
+    afail "DAD probes seen went from $before to $(counter dad_probes_seen), not +1 (the valid one)"
+ok "a DAD probe with a source link-layer address and one to ff02::1 were ignored; the valid one was counted"
+fi
+
+# ---------------------------------------------------------------------------------------------
+if section_on 5; then
+section "5. SIGTERM during a flood"
+flood "$LAB_CT2" 50000 4 >/dev/null &
+flood_pid=$!
+lab_bg "$flood_pid"
+wait_for 5 test "$(cpu_ticks)" -gt 0
+agent_stop_term 2
+wait "$flood_pid" 2>/dev/null || true
+[[ $AGENT_RC == 0 ]] || afail "agent exited '$AGENT_RC' on SIGTERM during a flood (stop took ${AGENT_STOP_MS} ms)"
+ok "stopped in ${AGENT_STOP_MS} ms during a 50,000/s flood"
+fi
