@@ -101,7 +101,7 @@ void verify_contested(const Decision& decision, const ObservedState& observed, c
     for (const auto& address : scope.addresses()) claimed(address);
   }
   for_each_skipped(decision, scope, [&](const Skipped& s) {
-    if (s.reason != SkipReason::kUplinkNeighbour && s.reason != SkipReason::kUplinkRouter) return;
+    if (s.reason != SkipReason::kUplinkNeighbour) return;  // the router's is refused anyway
     const IfAddressKey holder{s.ifindex, s.address};
     const auto* neighbour = observed.neighbour(holder);
     if (neighbour != nullptr && neighbour->state.in(kNudStale) && contested(holder)) {

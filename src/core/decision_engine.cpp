@@ -38,9 +38,11 @@ bool serves(const Uplink& uplink, const Candidate& candidate) {
 }
 
 // What one address is on the uplinks, if anything. kOwn and kGateway come from the host's own
-// configuration and routes; kRouter and kNode come from the uplink's neighbour table, which any
-// node on the provider's link can write (an NS with the address as its source plants a STALE
-// entry; an NA with R=1 sets the router flag): claims, not facts.
+// configuration and routes; kRouter (the router's other addresses) and kNode come from the
+// uplink's neighbour table, which any node on the provider's link can write (an NS with the
+// address as its source plants a STALE entry; an NA with R=1 sets the router flag): claims, not
+// facts. kRouter refuses every new claim, kNode only an unverified holder's; neither takes an
+// address we already proxy.
 enum class UplinkRole : std::uint8_t { kNone, kOwn, kGateway, kRouter, kNode };
 
 // Everything one judging pass reads, looked up once per pass.
@@ -102,6 +104,14 @@ class World {
     return UplinkRole::kNone;
   }
 
+  // Whether we proxy `address` already: liveness, not the uplink, decides when that ends.
+  [[nodiscard]] bool established(const Ipv6Address& address) const {
+    return std::any_of(decision_.uplinks.begin(), decision_.uplinks.end(), [&](const Uplink& u) {
+      const auto installed = observed_.proxies().find({u.index, address});
+      return installed != observed_.proxies().end() && installed->second == config_.owner_protocol;
+    });
+  }
+
   // Whether the downstream side has shown that `candidate` is held there, so that a claim read
   // from the uplink's neighbour table cannot take it away: the host's own configuration (an
   // address or a host route on a downstream interface), a neighbour the kernel has confirmed
@@ -110,12 +120,7 @@ class World {
   // With uplink_probe_ms, the admin asked that a first claim yield to any node that answers on
   // the uplink: only an established claim stands then.
   [[nodiscard]] bool holder_verified(const Candidate& candidate) const {
-    for (const auto& uplink : decision_.uplinks) {
-      const auto installed = observed_.proxies().find({uplink.index, candidate.address});
-      if (installed != observed_.proxies().end() && installed->second == config_.owner_protocol) {
-        return true;
-      }
-    }
+    if (established(candidate.address)) return true;
     if (config_.uplink_probe.count() > 0) return false;
     if (candidate.evidence == Candidate::Evidence::kProbe) return true;
     switch (candidate.source) {
@@ -176,7 +181,7 @@ std::optional<SkipReason> World::refuse(const Candidate& candidate) const {
     case UplinkRole::kOwn: return SkipReason::kUplinkAddress;
     case UplinkRole::kGateway: return SkipReason::kUplinkRouter;
     case UplinkRole::kRouter:
-      if (!holder_verified(candidate)) return SkipReason::kUplinkRouter;
+      if (!established(candidate.address)) return SkipReason::kUplinkRouter;
       break;
     case UplinkRole::kNode:
       if (!holder_verified(candidate)) return SkipReason::kUplinkNeighbour;
@@ -365,11 +370,21 @@ bool DecisionEngine::update(const Config& config, const ObservedState& observed,
 
 UplinkClaim uplink_claim(const ObservedState& observed, const Decision& decision,
                          const Ipv6Address& address) {
+  // The router's other addresses (its global one) are learned gateways: entries with the router
+  // flag at the MAC of a gateway's entry on the same uplink. A router flag at any other MAC is
+  // only another node's claim (a forwarder's, or a forged NA's).
+  const auto at_gateway = [&](IfIndex uplink, const NeighbourInfo& neighbour) {
+    return std::any_of(decision.gateways.begin(), decision.gateways.end(), [&](const auto& gw) {
+      const auto* entry = observed.neighbour({uplink, gw});
+      return entry != nullptr && !entry->lladdr.empty() && entry->lladdr == neighbour.lladdr;
+    });
+  };
   bool node = false;
   for (const auto& [key, neighbour] : observed.neighbours_of(address)) {
     if (decision.uplink(key.ifindex) == nullptr) continue;
-    if (neighbour.router) return UplinkClaim::kRouter;
-    node = node || (neighbour.present() && another_node(observed, key.ifindex, neighbour));
+    if (neighbour.router && at_gateway(key.ifindex, neighbour)) return UplinkClaim::kRouter;
+    node = node || neighbour.router ||
+           (neighbour.present() && another_node(observed, key.ifindex, neighbour));
   }
   return node ? UplinkClaim::kNode : UplinkClaim::kNone;
 }

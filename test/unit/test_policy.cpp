@@ -136,8 +136,12 @@ TEST_CASE("eligibility of a neighbour learned on a downstream interface") {
 TEST_CASE("the uplink's routers and neighbours are never claimed") {
   FakeKernel kernel;
   build_lab(kernel);
-  // The router's global address, known on the uplink with NTF_ROUTER.
-  kernel.set_neighbour(kEth0, "2001:db8:0:1::1", kNudReachable, /*router=*/true);
+  // The router's global address, known on the uplink with NTF_ROUTER at the router's MAC: the
+  // MAC of its gateway address's entry.
+  kernel.set_neighbour(kEth0, "2001:db8:0:1::1", kNudReachable, /*router=*/true,
+                       "02:00:00:00:00:fe");
+  kernel.set_neighbour(kEth0, "2001:db8:0:1::fe", kNudReachable, /*router=*/true,
+                       "02:00:00:00:00:fe");
   // Another customer's address, known on the uplink.
   kernel.set_neighbour(kEth0, "2001:db8:0:1::77", kNudStale, false, "02:00:00:00:00:77");
   // A default route through a global gateway.
@@ -159,9 +163,13 @@ TEST_CASE("the uplink's routers and neighbours are never claimed") {
     kernel.set_neighbour(kBr0, a, kNudReachable);
   }
   const auto v = decide(Config{}, observe(kernel));
-  CHECK(desired(v, "2001:db8:0:1::1"));
+  CHECK(skip_reason(v, "2001:db8:0:1::1") == SkipReason::kUplinkRouter);
   CHECK(desired(v, "2001:db8:0:1::77"));
   CHECK(skip_reason(v, "2001:db8:0:1::fe") == SkipReason::kUplinkRouter);
+  // A router flag at any other MAC is what a forged NA makes: a claim like another node's.
+  kernel.set_neighbour(kEth0, "2001:db8:0:1::1", kNudReachable, /*router=*/true,
+                       "02:00:00:00:00:66");
+  CHECK(desired(decide(Config{}, observe(kernel)), "2001:db8:0:1::1"));
   // With uplink_probe_ms the admin asked first claims to yield to any node that answers.
   Config strict;
   strict.uplink_probe = std::chrono::milliseconds(1000);

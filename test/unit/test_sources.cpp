@@ -162,7 +162,11 @@ TEST_CASE("sources: static addresses pass the same guards") {
   };
   FakeKernel kernel;
   build_lab(kernel);
-  kernel.set_neighbour(kEth0, "2001:db8:0:1::1", kNudReachable, /*router=*/true);
+  // The router: its global address at the MAC of the gateway's entry, with NTF_ROUTER.
+  kernel.add_route("::/0", kEth0, "fe80::1");
+  kernel.set_neighbour(kEth0, "fe80::1", kNudReachable, /*router=*/true, "02:00:00:00:00:fe");
+  kernel.set_neighbour(kEth0, "2001:db8:0:1::1", kNudReachable, /*router=*/true,
+                       "02:00:00:00:00:fe");
   const auto d = decide(config, observe(kernel));
   const auto& claim = d.desired.at({kEth0, ip("2001:db8:0:1::5:5")});
   CHECK(claim.source == Source::kStatic);
