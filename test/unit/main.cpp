@@ -1,7 +1,9 @@
-#define CATCH_CONFIG_RUNNER
 #include <spdlog/spdlog.h>
 
-#include <catch2/catch.hpp>
+#if NDPSYNC_CATCH2_MAJOR < 3
+#define CATCH_CONFIG_RUNNER
+#endif
+#include "catch2_compat.hpp"
 
 int main(int argc, char* argv[]) {
   // The agent logs every change at info; tests assert on state, not on log lines.

@@ -1,7 +1,7 @@
 // The agent's side of the packet listeners: the kernel-side filters follow the decision (the
 // interfaces each listens on, the targets the kernel answers), set once per change, never per
 // packet; and the netlink overrun re-reads are rate-limited.
-#include <catch2/catch.hpp>
+#include "catch2_compat.hpp"
 
 #include "agent_harness.hpp"
 #include "ndpsync/packet_budget.hpp"

@@ -1,5 +1,5 @@
 // The agent's start: READY=1 only after a first read of the kernel that succeeded.
-#include <catch2/catch.hpp>
+#include "catch2_compat.hpp"
 
 #include "lab.hpp"
 #include "ndpsync/agent_start.hpp"

@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <random>
+#include "catch2_compat.hpp"
 
 #include "fake_kernel.hpp"
 #include "ndpsync/bpf_program.hpp"

@@ -1,15 +1,15 @@
-#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include "catch2_compat.hpp"
 
 #include "ndpsync/config.hpp"
 
-using Catch::Matchers::Contains;
 using ndpsync::Config;
 using ndpsync::ConfigError;
 using ndpsync::parse_config;
+using ndpsync::testing::HasSubstring;
 
 TEST_CASE("an empty config gives the documented defaults") {
   const auto config = parse_config("{}");
@@ -190,7 +190,7 @@ TEST_CASE("config errors name the key") {
   };
   for (const auto& c : cases) {
     INFO(c.description);
-    CHECK_THROWS_WITH(parse_config(c.text), Contains(c.expected));
+    CHECK_THROWS_WITH(parse_config(c.text), HasSubstring(c.expected));
   }
 }
 
@@ -243,10 +243,10 @@ TEST_CASE("the agent refuses a group or a user this host does not have (and so c
     if (std::string_view(c.expected).empty()) {
       CHECK_NOTHROW(config.validate_for_agent());
     } else {
-      CHECK_THROWS_WITH(config.validate_for_agent(), Contains(c.expected));
+      CHECK_THROWS_WITH(config.validate_for_agent(), HasSubstring(c.expected));
     }
   }
-  CHECK_THROWS_WITH(parse_config(R"({"run_as": ""})"), Contains("'run_as'"));
+  CHECK_THROWS_WITH(parse_config(R"({"run_as": ""})"), HasSubstring("'run_as'"));
   CHECK(Config{}.run_as == "nobody");
 }
 
@@ -293,7 +293,7 @@ TEST_CASE("the default config file is read when it exists; --config must exist")
   SECTION("a file named on the command line must exist") {
     CHECK_THROWS_WITH(
         ndpsync::load_config({.path = missing, .requirement = ConfigFileRequirement::kRequired}),
-        Contains("does not exist"));
+        HasSubstring("does not exist"));
   }
   SECTION("an existing default file is read, and errors name the file and the key") {
     const auto good = dir.write("good.json", R"({"max_entries": 7 /* few */})");
@@ -302,11 +302,11 @@ TEST_CASE("the default config file is read when it exists; --config must exist")
     CHECK(loaded.config.max_entries == 7);
     const auto bad = dir.write("bad.json", R"({"max_entries": 0})");
     CHECK_THROWS_WITH(ndpsync::load_config({.path = bad}),
-                      Contains(bad) && Contains("'max_entries'"));
+                      HasSubstring(bad) && HasSubstring("'max_entries'"));
   }
   SECTION("a directory is not a config file, even as the default") {
     CHECK_THROWS_WITH(ndpsync::load_config({.path = dir.path.string()}),
-                      Contains("is a directory"));
+                      HasSubstring("is a directory"));
   }
 }
 

@@ -1,9 +1,10 @@
 // The decision engine's promise: an update over the touched addresses gives exactly what a full
 // pass gives, and an update that cannot promise that changes nothing.
 #include <algorithm>
-#include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
+
+#include "catch2_compat.hpp"
 
 #include "lab.hpp"
 #include "ndpsync/decision_engine.hpp"

@@ -1,8 +1,8 @@
 // On-demand discovery: Discovery's limits alone, then the agent on the fake kernel answering
 // solicitations on the uplink (probes, guards, the scan, adverts, ALLMULTI).
 #include <array>
-#include <catch2/catch.hpp>
 #include <cstdio>
+#include "catch2_compat.hpp"
 
 #include "agent_harness.hpp"
 #include "ndpsync/discovery.hpp"

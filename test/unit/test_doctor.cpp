@@ -1,6 +1,6 @@
 // `ndpsync doctor`'s checks on made-up hosts: the lab host made healthy, then broken one way at
 // a time. Each check must name its problem, and only its own.
-#include <catch2/catch.hpp>
+#include "catch2_compat.hpp"
 
 #include "doctor.hpp"
 #include "lab.hpp"

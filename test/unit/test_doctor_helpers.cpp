@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include "catch2_compat.hpp"
 
 #include "doctor.hpp"
 #include "ndpsync/doctor.hpp"

@@ -1,8 +1,8 @@
 // The fake kernel's own model: what the agent's tests rely on the "kernel" doing. These check the
 // fake against the kernel's behaviour (docs/design.md, "Kernel facts we rely on"), so that the
 // agent's tests are not checking the agent against itself.
-#include <catch2/catch.hpp>
 #include <cerrno>
+#include "catch2_compat.hpp"
 
 #include "lab.hpp"
 

@@ -4,8 +4,8 @@
 // take an address that another node on the uplink answers for.
 #include <algorithm>
 
-#include <catch2/catch.hpp>
 #include "agent_harness.hpp"
+#include "catch2_compat.hpp"
 
 using namespace ndpsync;
 using namespace ndpsync::testing;

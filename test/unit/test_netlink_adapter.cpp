@@ -10,10 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include "catch2_compat.hpp"
 
 #include "fake_kernel.hpp"
 #include "ndpsync/netlink.hpp"
@@ -229,8 +229,8 @@ TEST_CASE("adapter: the kernel's errno reaches the caller, with what failed") {
     wire.reply(Datagram().ack(2, EPERM));
     const auto status = port.add_proxy(kEntry);
     CHECK(status.error == EPERM);
-    CHECK_THAT(status.message, Catch::Matchers::Contains("add proxy 2001:db8::1") &&
-                                   Catch::Matchers::Contains("EPERM"));
+    CHECK_THAT(status.message, ndpsync::testing::HasSubstring("add proxy 2001:db8::1") &&
+                                   ndpsync::testing::HasSubstring("EPERM"));
   }
   SECTION("delete: ENOENT, ESRCH and ENODEV are success, EBUSY is not") {
     for (const auto& [seq, error] :
@@ -266,7 +266,7 @@ TEST_CASE("adapter: socket errors keep their errno") {
     wire.kernel = -1;
     const auto status = port.add_proxy(kEntry);
     CHECK(status.error == EPIPE);
-    CHECK_THAT(status.message, Catch::Matchers::Contains("EPIPE"));
+    CHECK_THAT(status.message, ndpsync::testing::HasSubstring("EPIPE"));
   }
   SECTION("receive: no answer") {
     timeval short_wait{.tv_sec = 0, .tv_usec = 50'000};

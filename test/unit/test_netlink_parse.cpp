@@ -6,9 +6,9 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
-#include <catch2/catch.hpp>
 #include <cstring>
 #include <memory>
+#include "catch2_compat.hpp"
 
 #include "fake_kernel.hpp"
 #include "ndpsync/netlink.hpp"
@@ -151,7 +151,7 @@ TEST_CASE("malformed messages are refused with a reason, never misread") {
     m.put(NDA_DST, four, 4);
     const auto parsed = parse_message(m.header());
     CHECK_FALSE(parsed.event);
-    CHECK_THAT(parsed.error, Catch::Matchers::Contains("RTM_NEWNEIGH"));
+    CHECK_THAT(parsed.error, ndpsync::testing::HasSubstring("RTM_NEWNEIGH"));
   }
   SECTION("a neighbour without a destination") {
     Msg m(RTM_NEWNEIGH, neigh_header(AF_INET6, 4, NUD_REACHABLE, 0));

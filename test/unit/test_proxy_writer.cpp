@@ -1,5 +1,5 @@
 // The one executor of proxy-table writes, and its install ledger.
-#include <catch2/catch.hpp>
+#include "catch2_compat.hpp"
 
 #include "lab.hpp"
 #include "ndpsync/proxy_writer.hpp"

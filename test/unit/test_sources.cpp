@@ -1,6 +1,6 @@
 // Sources that need no event from the container: /128 routes into a downstream interface (routed
 // NICs), the config's static addresses, and uplinks with prefixes of their own.
-#include <catch2/catch.hpp>
+#include "catch2_compat.hpp"
 
 #include "agent_harness.hpp"
 #include "ndpsync/policy.hpp"
@@ -8,7 +8,7 @@
 using namespace ndpsync;
 using namespace ndpsync::testing;
 using namespace std::chrono_literals;
-using Catch::Matchers::Contains;
+using ndpsync::testing::HasSubstring;
 
 namespace {
 
@@ -322,6 +322,6 @@ TEST_CASE("config: static and uplink_prefixes") {
   };
   for (const auto& b : bad) {
     INFO(b.text);
-    CHECK_THROWS_WITH(parse_config(b.text), Contains(b.names));
+    CHECK_THROWS_WITH(parse_config(b.text), HasSubstring(b.names));
   }
 }

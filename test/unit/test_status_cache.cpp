@@ -1,9 +1,9 @@
 // The status document's rendering cost is bounded by time, not by connections
 // (status_cache.hpp): a client that connects, reads and closes in a tight loop gets the document
 // rendered at most once per gap, also while the agent keeps working.
-#include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
+#include "catch2_compat.hpp"
 
 #include "ndpsync/status_cache.hpp"
 

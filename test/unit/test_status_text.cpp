@@ -1,6 +1,6 @@
 // `ndpsync status` in text: safe for any document an agent of another version may send.
-#include <catch2/catch.hpp>
 #include <sstream>
+#include "catch2_compat.hpp"
 
 #include "status_text.hpp"
 

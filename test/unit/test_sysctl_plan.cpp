@@ -1,6 +1,6 @@
 // The sysctl plan (pure) and its executor on the fake kernel: the order that keeps the host's
 // RA default route, and the global writes held back while an interface would lose it.
-#include <catch2/catch.hpp>
+#include "catch2_compat.hpp"
 
 #include "lab.hpp"
 #include "ndpsync/reconcile_once.hpp"

@@ -1,7 +1,7 @@
 // Zero-config uplink recovery: when something else turned forwarding on while the uplink had
 // accept_ra=1, the kernel dropped the RA default route. The uplink is then found from what
 // SLAAC left behind, gets accept_ra=2 first, and the next RA brings the route back.
-#include <catch2/catch.hpp>
+#include "catch2_compat.hpp"
 
 #include "lab.hpp"
 #include "ndpsync/agent.hpp"

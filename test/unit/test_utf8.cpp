@@ -1,7 +1,7 @@
 // Names are bytes: an interface called "bad\xff" must reach the status document, the metrics and
 // every --json output as valid UTF-8 (U+FFFD for each invalid sequence, docs/status.md), and
 // never abort the agent (nlohmann's dump() throws type_error 316 on invalid UTF-8).
-#include <catch2/catch.hpp>
+#include "catch2_compat.hpp"
 
 #include "agent_harness.hpp"
 #include "ndpsync/metrics.hpp"
