@@ -647,7 +647,7 @@ def md_report(res, goal_rows, machine, imgdir, made):
           "bits, to its own solicited-node group), as a scan at flood rate; nobody answers them. "
           "NS for a proxied target are dropped by the solicitation listener's kernel filter; "
           "random targets pass it and meet the listener's budget (100 packets per 100 ms, then "
-          "a drop-all filter to the end of the window; docs/security-packets.md).")
+          "a drop-all filter to the end of the window; docs/security.md).")
         w("")
         w("| system | NS/s asked | NS/s sent | NS sent | NAs | answered (of asked) | daemon CPU (% of a core) | sender CPU (% of a core) |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|")
