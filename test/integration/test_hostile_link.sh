@@ -46,7 +46,7 @@ router_reaches_c1() {
 }
 hold_reachable() {   # hold_reachable WHAT
     hold_for "$(scaled_secs "$HOLD")" router_reaches_c1 ||
-        afail "$1: c1 lost its entry or the router's ping failed ${HOLD_BROKE_MS} ms in; uplink entry: $(uplink_entry); skipped: $(status_q -c '[.skipped[] | select(.address == "'"$LAB_CT1"'")]')"
+        afail "$1: c1 lost its entry or the router's ping failed ${HOLD_BROKE_MS} ms in; uplink entry: $(uplink_entry); skipped: $(status_json | jq -c --arg a "$LAB_CT1" '[.skipped[] | select(.address == $a)]')"
     ok "$1: c1 kept its entry and the router reached it on every sample for ${HOLD} s (${HOLD_SAMPLES} samples)"
 }
 
