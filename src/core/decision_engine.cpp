@@ -370,9 +370,10 @@ bool DecisionEngine::update(const Config& config, const ObservedState& observed,
 
 UplinkClaim uplink_claim(const ObservedState& observed, const Decision& decision,
                          const Ipv6Address& address) {
-  // The router's other addresses (its global one) are learned gateways: entries with the router
-  // flag at the MAC of a gateway's entry on the same uplink. A router flag at any other MAC is
-  // only another node's claim (a forwarder's, or a forged NA's).
+  // The router's other addresses (its global one) are learned gateways: entries at the MAC of a
+  // gateway's entry on the same uplink (with the router flag, or not yet: an entry the router's
+  // own NS left has none until the router answers a probe). A router flag at any other MAC is only
+  // another node's claim (a forwarder's, or a forged NA's).
   const auto at_gateway = [&](IfIndex uplink, const NeighbourInfo& neighbour) {
     return std::any_of(decision.gateways.begin(), decision.gateways.end(), [&](const auto& gw) {
       const auto* entry = observed.neighbour({uplink, gw});
@@ -382,7 +383,9 @@ UplinkClaim uplink_claim(const ObservedState& observed, const Decision& decision
   bool node = false;
   for (const auto& [key, neighbour] : observed.neighbours_of(address)) {
     if (decision.uplink(key.ifindex) == nullptr) continue;
-    if (neighbour.router && at_gateway(key.ifindex, neighbour)) return UplinkClaim::kRouter;
+    if ((neighbour.router || neighbour.present()) && at_gateway(key.ifindex, neighbour)) {
+      return UplinkClaim::kRouter;
+    }
     node = node || neighbour.router ||
            (neighbour.present() && another_node(observed, key.ifindex, neighbour));
   }

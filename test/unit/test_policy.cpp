@@ -166,6 +166,10 @@ TEST_CASE("the uplink's routers and neighbours are never claimed") {
   CHECK(skip_reason(v, "2001:db8:0:1::1") == SkipReason::kUplinkRouter);
   CHECK(desired(v, "2001:db8:0:1::77"));
   CHECK(skip_reason(v, "2001:db8:0:1::fe") == SkipReason::kUplinkRouter);
+  // At the router's MAC without the flag yet (what the router's own NS leaves): the router's.
+  kernel.set_neighbour(kEth0, "2001:db8:0:1::1", kNudStale, false, "02:00:00:00:00:fe");
+  CHECK(skip_reason(decide(Config{}, observe(kernel)), "2001:db8:0:1::1") ==
+        SkipReason::kUplinkRouter);
   // A router flag at any other MAC is what a forged NA makes: a claim like another node's.
   kernel.set_neighbour(kEth0, "2001:db8:0:1::1", kNudReachable, /*router=*/true,
                        "02:00:00:00:00:66");

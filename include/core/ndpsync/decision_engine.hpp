@@ -51,9 +51,9 @@ class DecisionEngine {
   Decision decision_;
 };
 
-// What the uplinks' neighbour tables claim of `address`: the router's (an entry with NTF_ROUTER at
-// the MAC of a gateway's entry), another node's (a present entry at a MAC other than the uplink's
-// own, or a router flag at any other MAC), or nothing. Anyone on the
+// What the uplinks' neighbour tables claim of `address`: the router's (an entry at the MAC of a
+// gateway's entry), another node's (a present entry at a MAC other than the uplink's own, or a
+// router flag at any other MAC), or nothing. Anyone on the
 // provider's link can make the kernel write such entries, so a claim refuses only an address
 // whose holder downstream is not verified (docs/security.md).
 enum class UplinkClaim : std::uint8_t { kNone, kRouter, kNode };
