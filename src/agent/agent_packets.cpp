@@ -37,8 +37,8 @@ void AgentCore::refresh_packet_filters() {
     ++counters_.packet_filter_updates;
     if (was_filtered && !socket->targets_filtered()) {
       spdlog::warn(
-          "{}: {} proxied targets are too many for the kernel-side filter; their "
-          "solicitations are dropped in userspace",
+          "{}: {} proxied targets do not fit in the kernel-side filter (BPF_MAXINSNS or "
+          "net.core.optmem_max); their solicitations are dropped in userspace",
           who, current.answered.size());
     }
   };

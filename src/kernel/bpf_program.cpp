@@ -128,7 +128,7 @@ void check_targets(std::vector<sock_filter>& code, const std::vector<Ipv6Address
 
 }  // namespace
 
-BpfProgram build_ns_filter(NsListener listener, const PacketFilter& filter) {
+BpfProgram build_ns_filter(NsListener listener, const PacketFilter& filter, std::size_t max_insns) {
   BpfProgram program;
   auto& code = program.code;
   check_packet_type(code);
@@ -146,8 +146,9 @@ BpfProgram build_ns_filter(NsListener listener, const PacketFilter& filter) {
   check_source(code, listener);
   if (listener == NsListener::kSolicitation && !filter.answered.empty()) {
     // Each target takes at least seven instructions: most tables too big are known at once.
-    if (7 * filter.answered.size() < BPF_MAXINSNS &&
-        code.size() + targets_size(filter.answered) <= BPF_MAXINSNS) {
+    max_insns = std::min<std::size_t>(max_insns, BPF_MAXINSNS);
+    if (7 * filter.answered.size() < max_insns &&
+        code.size() + targets_size(filter.answered) <= max_insns) {
       check_targets(code, filter.answered);
       return program;  // the leaves end in a verdict
     }

@@ -90,11 +90,12 @@ class PacketListener final : public Port {
   [[nodiscard]] int fd() const override { return fd_; }
 
   Status set_filter(const PacketFilter& filter) override {
-    auto program = build_ns_filter(Kind, filter);
+    auto program = build_ns_filter(Kind, filter, max_insns_);
     if (!paused_) {
-      if (auto status = attach(fd_, program.code); !status.ok()) return status;
+      if (auto status = attach_program(program, filter); !status.ok()) return status;
     }
     program_ = std::move(program);
+    filter_ = filter;
     return {};
   }
 
@@ -106,7 +107,7 @@ class PacketListener final : public Port {
 
   Status resume() override {
     if (!paused_) return {};
-    if (auto status = attach(fd_, program_.code); !status.ok()) return status;
+    if (auto status = attach_program(program_, filter_); !status.ok()) return status;
     paused_ = false;
     return {};
   }
@@ -114,8 +115,31 @@ class PacketListener final : public Port {
   [[nodiscard]] bool targets_filtered() const override { return program_.targets_filtered; }
 
  private:
+  // The kernel charges a filter, as the eBPF it converts it to, to the socket's option memory
+  // (net.core.optmem_max, 128 KiB by default since Linux 6.8, 20 KiB before): a classic program
+  // of some 1,800 instructions takes 64 KiB, and while SO_ATTACH_FILTER swaps, the old program
+  // still counts. A target list that does not fit (ENOMEM) goes through the program without
+  // targets, which always fits, and is tried once more on its own; if it still fails, that
+  // length is the socket's ceiling from then on, and such tables are left to userspace, as a
+  // table too long for BPF_MAXINSNS is.
+  Status attach_program(BpfProgram& program, const PacketFilter& filter) {
+    auto status = attach(fd_, program.code);
+    if (status.ok() || status.error != ENOMEM || !program.targets_filtered ||
+        filter.answered.empty()) {
+      return status;
+    }
+    auto without_targets = build_ns_filter(Kind, filter, 0);
+    if (auto fallback = attach(fd_, without_targets.code); !fallback.ok()) return fallback;
+    if (attach(fd_, program.code).ok()) return {};
+    max_insns_ = program.code.size() - 1;
+    program = std::move(without_targets);
+    return {};
+  }
+
   int fd_;
   BpfProgram program_ = build_ns_filter(Kind, {});
+  PacketFilter filter_;
+  std::size_t max_insns_ = BPF_MAXINSNS;
   bool paused_ = false;
 };
 

@@ -15,6 +15,12 @@
 #      option, one to ff02::1 instead of the target's solicited-node group. Neither is counted as
 #      a DAD probe; a valid one after them is.
 #   5. SIGTERM during a flood: the agent is gone within 2 s.
+#   6. (runs before 5) a proxy table too large for the socket's option memory: the kernel
+#      charges a filter to net.core.optmem_max, so 330 entries do not fit in one program
+#      (ENOMEM) although they fit in BPF_MAXINSNS. The listener falls back to a program without
+#      targets (gauge packet_targets_unfiltered = 1), with no error, and still hears solicitations;
+#      250 entries still fit with 128 KiB (swapped through the small program); when the
+#      entries go, the targets are filtered again.
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~30 s.
 #
@@ -59,7 +65,7 @@ if [[ $LAB_TIME_SCALE != 1 ]]; then
     SECTIONS=${SECTIONS:-3 4}
     log "qemu guest (LAB_TIME_SCALE=$LAB_TIME_SCALE): sections $SECTIONS only; the floods run natively"
 fi
-SECTIONS=${SECTIONS:-1 2 3 4 5}
+SECTIONS=${SECTIONS:-1 2 3 4 6 5}
 section_on() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------------------------------------
@@ -134,6 +140,53 @@ ip netns exec "$LAB_C1" "$LAB_PYTHON" "$FORGE" --iface eth0 --target "$LAB_P::1:
 wait_for 5 _counter_is dad_probes_seen $((before + 1)) ||
     afail "DAD probes seen went from $before to $(counter dad_probes_seen), not +1 (the valid one)"
 ok "a DAD probe with a source link-layer address and one to ff02::1 were ignored; the valid one was counted"
+fi
+
+# ---------------------------------------------------------------------------------------------
+if section_on 6; then
+section "6. a proxy table too large for the socket's option memory"
+# The kernel announces no proxy entry change: the agent reads the admin's entries on a resync.
+agent_stop_term 5
+agent_start hf6 --config "$LAB_DIR/hf.json" --resync-interval 1
+for a in "${LAB_EXPECTED[@]}"; do
+    wait_for 5 owned_has "$a" || afail "$a not proxied"
+done
+optmem=$(ip netns exec "$LAB_H" cat /proc/sys/net/core/optmem_max)
+errors=$(counter errors)
+# foreign N: the admin's own entries (no owner tag) ::e:0 .. ::e:N-1; the filter holds all.
+foreign() {
+    local i
+    for ((i = 0; i < $1; i++)); do printf 'neigh replace proxy %s::e:%x dev eth0\n' "$LAB_P" "$i"; done >"$LAB_DIR/foreign.batch"
+    ip -n "$LAB_H" -6 -batch "$LAB_DIR/foreign.batch"
+}
+_foreign_is() { [[ $(status_q '.foreign | length') == "$1" ]]; }
+_unfiltered_is() { [[ $(counter packet_targets_unfiltered) == "$1" ]]; }
+n0=$(status_q '.foreign | length')
+# heard NAME: a valid NS from the router for an unproxied address reaches the agent.
+heard() {
+    local before
+    before=$(counter on_demand_solicitations)
+    ip netns exec "$LAB_R" "$LAB_PYTHON" "$FORGE" --iface wan --target "$LAB_P::1:$1" --kind valid
+    wait_for 5 _counter_is on_demand_solicitations $((before + 1)) ||
+        afail "the solicitation listener did not hear a valid NS ($(counter on_demand_solicitations) after $before)"
+}
+if ((optmem >= 131072)); then
+    foreign 250
+    wait_for 10 _foreign_is $((n0 + 250)) || afail "the agent does not see the 250 foreign entries"
+    heard 7b
+    expect_eq "packet_targets_unfiltered at 255 targets, optmem_max $optmem" 0 "$(counter packet_targets_unfiltered)"
+    ok "255 targets fit in one program under optmem_max $optmem"
+fi
+foreign 330
+wait_for 10 _foreign_is $((n0 + 330)) || afail "the agent does not see the 330 foreign entries"
+wait_for 5 _unfiltered_is 1 || afail "packet_targets_unfiltered is $(counter packet_targets_unfiltered), not 1, at 335 targets"
+heard 7c
+expect_eq "errors (no failed filter attach)" "$errors" "$(counter errors)"
+! grep -q "attach filter" "$AGENT_LOG" || afail "the agent logged a failed attach: $(grep "attach filter" "$AGENT_LOG" | head -n 3)"
+sed 's/replace/del/' "$LAB_DIR/foreign.batch" >"$LAB_DIR/foreign.del"
+ip -n "$LAB_H" -6 -batch "$LAB_DIR/foreign.del"
+wait_for 10 _unfiltered_is 0 || afail "packet_targets_unfiltered stayed $(counter packet_targets_unfiltered) after the entries went"
+ok "335 targets went to userspace without an error; the table's targets are filtered again once it shrank"
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -147,6 +147,23 @@ TEST_CASE("bpf: too many targets for one program: none filtered, all pass, and i
   CHECK(pair.passes(ns("fe80::1", nth(5))));
 }
 
+TEST_CASE("bpf: a ceiling below the program's length (the socket's option memory) drops the targets") {
+  PacketFilter filter;
+  for (std::uint32_t n = 0; n < 10; ++n) filter.answered.push_back(ip(nth(n)));
+  std::sort(filter.answered.begin(), filter.answered.end());
+  const auto full = build_ns_filter(NsListener::kSolicitation, filter);
+  REQUIRE(full.targets_filtered);
+  CHECK(build_ns_filter(NsListener::kSolicitation, filter, full.code.size()).targets_filtered);
+  const auto capped = build_ns_filter(NsListener::kSolicitation, filter, full.code.size() - 1);
+  CHECK_FALSE(capped.targets_filtered);
+  CHECK(capped.code.size() < full.code.size());
+  FilteredPair pair(capped.code);
+  CHECK(pair.passes(ns("fe80::1", nth(3))));
+  // Without targets the ceiling does not matter: the program is the same.
+  CHECK(build_ns_filter(NsListener::kSolicitation, {}, 0).code.size() ==
+        build_ns_filter(NsListener::kSolicitation, {}).code.size());
+}
+
 TEST_CASE("bpf: no interface to listen on, and a paused socket, drop everything") {
   FilteredPair none(
       build_ns_filter(NsListener::kSolicitation, {.interfaces = std::vector<IfIndex>()}).code);

@@ -32,8 +32,8 @@ class FilteredSocket {
   // returns how many it discarded.
   virtual std::size_t pause() = 0;
   virtual Status resume() = 0;
-  // False when the solicitation filter holds too many targets for one program (BPF_MAXINSNS)
-  // and passes them all to userspace, which drops them there.
+  // False when the solicitation filter holds too many targets for one program (BPF_MAXINSNS,
+  // or the socket's option memory) and passes them all to userspace, which drops them there.
   [[nodiscard]] virtual bool targets_filtered() const = 0;
 };
 

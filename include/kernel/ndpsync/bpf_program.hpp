@@ -5,6 +5,7 @@
 
 #include <linux/filter.h>
 
+#include <cstddef>
 #include <vector>
 
 #include "ndpsync/packet_filter.hpp"
@@ -18,8 +19,8 @@ enum class NsListener : std::uint8_t {
 
 struct BpfProgram {
   std::vector<sock_filter> code;
-  // False when the answered targets did not fit in BPF_MAXINSNS and were left out: then the
-  // program passes solicitations for them, and userspace drops them.
+  // False when the answered targets did not fit in `max_insns` (at most BPF_MAXINSNS) and were
+  // left out: then the program passes solicitations for them, and userspace drops them.
   bool targets_filtered = true;
 };
 
@@ -32,8 +33,10 @@ inline constexpr unsigned kPassBytes = 256;
 // extension headers, hop limit 255, type 135 code 0, the source (`::` for kDad, anything else for
 // kSolicitation), and for kSolicitation all 128 bits of the target against `filter.answered`.
 // The interface check reads SKF_AD_IFINDEX, which AF_UNIX sockets do not support: test those
-// programs with `interfaces` unset.
-BpfProgram build_ns_filter(NsListener listener, const PacketFilter& filter);
+// programs with `interfaces` unset. A program with the targets that would be longer than
+// `max_insns` is built without them.
+BpfProgram build_ns_filter(NsListener listener, const PacketFilter& filter,
+                           std::size_t max_insns = BPF_MAXINSNS);
 // A program that drops everything (a paused socket).
 std::vector<sock_filter> drop_all_filter();
 
