@@ -105,6 +105,10 @@ bench_agent_start() {   # bench_agent_start CONFIG ARGS...
     AGENT_SOCK=$LAB_DIR/agent.sock
     AGENT_LOG=$LAB_DIR/agent.log
     rm -f "$AGENT_SOCK"
+    # The phases before may have pushed the containers' neighbour entries out (bulk entries,
+    # random floods): silent containers are found only when the router asks, and the callers
+    # wait for all five entries at once.
+    lab_touch_containers
     ip netns exec "$LAB_H" "$NDPSYNC" run --status-socket "$AGENT_SOCK" --config "$conf" \
         --log-level warn "$@" >>"$AGENT_LOG" 2>&1 &
     AGENT_PID=$!
