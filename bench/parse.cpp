@@ -267,7 +267,11 @@ bool same(const ParsedMessage& a, const ParsedMessage& b, bool ignore_protocol) 
       [&](const auto& x) {
         using E = std::decay_t<decltype(x)>;
         const auto& y = std::get<E>(*b.event);
-        if (x.change != y.change) return false;
+        if constexpr (std::is_same_v<E, NetconfEvent>) {
+          return x.ifindex == y.ifindex;
+        } else {
+          if (x.change != y.change) return false;
+        }
         if constexpr (std::is_same_v<E, LinkEvent>) return x.link == y.link;
         if constexpr (std::is_same_v<E, AddressEvent>) return x.address == y.address;
         if constexpr (std::is_same_v<E, NeighbourEvent>) return x.neighbour == y.neighbour;

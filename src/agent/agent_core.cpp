@@ -109,14 +109,24 @@ void AgentCore::on_overrun(SteadyTime now) {
 }
 
 void AgentCore::on_events(const std::vector<KernelEvent>& events, SteadyTime now) {
+  bool sysctls_changed = false;
   for (const auto& event : events) {
     ++counters_.events;
     if (const auto* n = std::get_if<NeighbourEvent>(&event)) {
       note_neighbour(*n, now);
     } else if (const auto* l = std::get_if<LinkEvent>(&event)) {
       note_link(*l, now);
+    } else if (const auto* c = std::get_if<NetconfEvent>(&event)) {
+      sysctls_changed = sysctls_changed || c->ifindex == 0 || decision().uplink(c->ifindex);
     }
     if (observed_.apply(event)) classify(event);
+  }
+  // Someone wrote forwarding or proxy_ndp of all, default or an uplink (a network manager
+  // reconfiguring the uplink writes proxy_ndp = 0): check and repair now, once per batch.
+  // Our own writes come back here too, and find nothing to do.
+  if (sysctls_changed && claims_started_) {
+    keeper_.invalidate();
+    keeper_.keep(config_, observed_, decision().uplinks);
   }
   prober_.send(now);
 }

@@ -72,8 +72,10 @@ bool ObservedState::apply(const KernelEvent& event) {
           return apply_neighbour(e);
         } else if constexpr (std::is_same_v<E, RouteEvent>) {
           return apply_route(e);
-        } else {
+        } else if constexpr (std::is_same_v<E, ProxyEvent>) {
           return apply_proxy(e);
+        } else {
+          return false;  // a NetconfEvent: the sysctl keeper's, not part of the observed state
         }
       },
       event);

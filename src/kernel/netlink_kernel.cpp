@@ -33,9 +33,9 @@ void collect(Snapshot& snapshot, const KernelEvent& event) {
           snapshot.neighbours.push_back(e.neighbour);
         } else if constexpr (std::is_same_v<E, RouteEvent>) {
           snapshot.routes.push_back(e.route);
-        } else {
+        } else if constexpr (std::is_same_v<E, ProxyEvent>) {
           snapshot.proxies.push_back(e.entry);
-        }
+        }  // a NetconfEvent is never in a dump
       },
       event);
 }

@@ -5,6 +5,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -227,6 +228,29 @@ ParsedMessage parse_route(const nlmsghdr* header, Change change) {
   return {.event = RouteEvent{change, route}, .error = {}};
 }
 
+// Which interface's forwarding or proxy_ndp changed; all and default (negative indexes) are 0.
+ParsedMessage parse_netconf(const nlmsghdr* header) {
+  static const auto policy = [] {
+    Policy<NETCONFA_MAX + 1> p{};
+    p[NETCONFA_IFINDEX] = {.type = NLA_U32, .minlen = 0, .maxlen = 0};  // an s32 on the wire
+    return p;
+  }();
+  if (nlmsg_datalen(header) < static_cast<int>(sizeof(netconfmsg))) {
+    return {.event = std::nullopt, .error = "RTM_NEWNETCONF: shorter than its header"};
+  }
+  const auto* msg = static_cast<const netconfmsg*>(nlmsg_data(header));
+  if (msg->ncm_family != AF_INET6) return {};
+  std::array<nlattr*, NETCONFA_MAX + 1> tb{};
+  const int err = nlmsg_parse(mutable_header(header), sizeof(netconfmsg), tb.data(), NETCONFA_MAX,
+                              const_cast<nla_policy*>(policy.data()));
+  if (err < 0) return {.event = std::nullopt, .error = malformed("RTM_NEWNETCONF", err)};
+  if (tb[NETCONFA_IFINDEX] == nullptr) {
+    return {.event = std::nullopt, .error = "RTM_NEWNETCONF: no NETCONFA_IFINDEX"};
+  }
+  const auto index = static_cast<std::int32_t>(nla_get_u32(tb[NETCONFA_IFINDEX]));
+  return {.event = NetconfEvent{.ifindex = index > 0 ? index : 0}, .error = {}};
+}
+
 }  // namespace
 
 ParsedMessage parse_message(const nlmsghdr* header) {
@@ -239,6 +263,7 @@ ParsedMessage parse_message(const nlmsghdr* header) {
     case RTM_DELNEIGH: return parse_neighbour(header, Change::kDel);
     case RTM_NEWROUTE: return parse_route(header, Change::kNew);
     case RTM_DELROUTE: return parse_route(header, Change::kDel);
+    case RTM_NEWNETCONF: return parse_netconf(header);
     default: return {};
   }
 }

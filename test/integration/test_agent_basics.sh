@@ -2,7 +2,8 @@
 # Integration test of the background agent (`ndpsync run`) in the standard lab: start-up and the
 # status socket, a container created while it runs, uplink down/up (with and without the entries
 # flushed), SIGHUP reloads (bad and good), SIGTERM, `status` without an agent, repair of
-# hand-deleted entries and reset sysctls by the periodic resync, and --remove-on-exit.
+# hand-deleted entries by the periodic resync, reset sysctls (forwarding and proxy_ndp from the
+# kernel's announcement, at once), and --remove-on-exit.
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~20-30 s.
 #
@@ -102,6 +103,24 @@ wait_for 15 _host_has_ra_default || fail "host got no RA default route back afte
 wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$LAB_CT2" ||
     afail "router cannot ping $LAB_CT2 after the flaps"
 ok "router pings $LAB_CT2 after the flaps"
+
+# ---------------------------------------------------------------------------------------------
+section "3b. forwarding and proxy_ndp written by another program are repaired at once"
+# A network manager reconfiguring the uplink writes its proxy_ndp back to 0. The kernel announces
+# forwarding and proxy_ndp changes (RTNLGRP_IPV6_NETCONF): the agent repairs from that event,
+# not at its resync (60 s away). The default route must survive every write.
+for key in net.ipv6.conf.eth0.proxy_ndp net.ipv6.conf.eth0.forwarding net.ipv6.conf.all.forwarding; do
+    repairs0=$(status_q .counters.sysctl_repairs)
+    ip netns exec "$LAB_H" sysctl -qw "$key=0"
+    t0=$(_now_us)
+    wait_for "$(scaled_secs 1)" eval '[[ $(sysctl_h '"$key"') == 1 ]]' ||
+        afail "$key still $(sysctl_h "$key") $(elapsed_ms "$t0") ms after it was written to 0"
+    ms=$(elapsed_ms "$t0")
+    ((repairs0 < $(status_q .counters.sysctl_repairs))) || afail "$key: counters.sysctl_repairs did not grow"
+    ok "$key back to 1 within $ms ms"
+done
+ip -n "$LAB_H" -6 route show default | grep -q . || afail "the host lost its default route"
+ok "the host kept its default route: $(ip -n "$LAB_H" -6 route show default | head -n1)"
 
 # ---------------------------------------------------------------------------------------------
 section "4. SIGHUP reloads the config file; a bad file is logged and the old config kept"

@@ -289,12 +289,31 @@ Result<std::string> FakeKernel::read_sysctl(const SysctlKey& key) {
   return {.status = {}, .value = it->second};
 }
 
+void FakeKernel::set_sysctl(const SysctlKey& key, std::string value) {
+  if (sysctls[key] == value) return;
+  sysctls[key] = std::move(value);
+  announce_sysctl(key);
+}
+
+void FakeKernel::announce_sysctl(const SysctlKey& key) {
+  if (key.tree != SysctlKey::Tree::kConf || (key.name != "forwarding" && key.name != "proxy_ndp")) {
+    return;
+  }
+  IfIndex index = 0;  // all and default
+  for (const auto& [i, link] : links_) {
+    if (link.name == key.iface) index = i;
+  }
+  events_.emplace_back(NetconfEvent{.ifindex = index});
+}
+
 Status FakeKernel::write_sysctl(const SysctlKey& key, const std::string& value) {
   if (const int error = injected(Call::kWriteSysctl, nullptr, &key); error != 0) {
     return failure(error);
   }
+  const bool changed = sysctls[key] != value;
   sysctls[key] = value;
   sysctl_writes.push_back(key.to_string() + "=" + value);
+  if (changed) announce_sysctl(key);
   // Enabling forwarding on "all" or on any interface (not "default") makes the kernel drop the
   // default routes it learned from RAs, wherever accept_ra is not 2. The fake purges on every
   // non-zero write, also of 1 over 1: a model that purges more catches more.

@@ -54,6 +54,9 @@ class FakeKernel final : public KernelPort, public EventSource {
   // Any route, as given (protocol, table).
   void add_route(const Route& route);
   void remove_route(std::string_view prefix, IfIndex oif);
+  // Another program writes a sysctl; forwarding and proxy_ndp changes are announced
+  // (NetconfEvent), as in the kernel, whoever writes them.
+  void set_sysctl(const SysctlKey& key, std::string value);
   // Proxy changes are silent, as in the kernel.
   void put_proxy(IfIndex ifindex, std::string_view address, std::uint8_t protocol);
   void erase_proxy(IfIndex ifindex, std::string_view address);
@@ -122,6 +125,7 @@ class FakeKernel final : public KernelPort, public EventSource {
   [[nodiscard]] bool accepts_ra_while_forwarding(IfIndex oif) const;
   void drop_interface(IfIndex index);
 
+  void announce_sysctl(const SysctlKey& key);
   std::map<IfIndex, Link> links_;
   std::map<Key, Address> addresses_;
   std::map<Key, Neighbour> neighbours_;

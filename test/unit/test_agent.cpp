@@ -80,6 +80,27 @@ TEST_CASE("agent: a networking restart keeps entries through the gap") {
   CHECK(h.kernel.sysctls[{SysctlKey::Tree::kConf, "eth0", "proxy_ndp"}] == "1");
 }
 
+TEST_CASE("agent: forwarding or proxy_ndp written by another program is repaired at once") {
+  Harness h;
+  const auto repairs = h.agent->counters().sysctl_repairs;
+  // A network manager reconfiguring the uplink writes its proxy_ndp, someone all.forwarding.
+  h.kernel.set_sysctl({SysctlKey::Tree::kConf, "eth0", "proxy_ndp"}, "0");
+  h.kernel.set_sysctl({SysctlKey::Tree::kConf, "all", "forwarding"}, "0");
+  h.pump();  // no resync: the kernel's announcements alone
+  CHECK(h.kernel.sysctls[{SysctlKey::Tree::kConf, "eth0", "proxy_ndp"}] == "1");
+  CHECK(h.kernel.sysctls[{SysctlKey::Tree::kConf, "all", "forwarding"}] == "1");
+  CHECK(h.agent->counters().sysctl_repairs == repairs + 2);
+  // Our own writes were announced too, and found nothing more to do.
+  const auto writes = h.kernel.sysctl_writes.size();
+  h.pump();
+  CHECK(h.kernel.sysctl_writes.size() == writes);
+  CHECK(h.kernel.pending_events() == 0);
+  // Another interface's (downstream) forwarding is not ours to keep.
+  h.kernel.set_sysctl({SysctlKey::Tree::kConf, "br0", "forwarding"}, "0");
+  h.pump();
+  CHECK(h.kernel.sysctl_writes.size() == writes);
+}
+
 TEST_CASE("agent: drift is repaired by the periodic resync") {
   Harness h;
   h.kernel.erase_proxy(kEth0, "2001:db8:0:1::2:2");  // an admin deletes one of ours

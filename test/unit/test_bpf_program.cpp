@@ -147,7 +147,8 @@ TEST_CASE("bpf: too many targets for one program: none filtered, all pass, and i
   CHECK(pair.passes(ns("fe80::1", nth(5))));
 }
 
-TEST_CASE("bpf: a ceiling below the program's length (the socket's option memory) drops the targets") {
+TEST_CASE(
+    "bpf: a ceiling below the program's length (the socket's option memory) drops the targets") {
   PacketFilter filter;
   for (std::uint32_t n = 0; n < 10; ++n) filter.answered.push_back(ip(nth(n)));
   std::sort(filter.answered.begin(), filter.answered.end());

@@ -2,6 +2,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -142,6 +143,43 @@ TEST_CASE("address and route messages") {
   CHECK(parsed->route.is_default());
   CHECK(parsed->route.oif == 2);
   CHECK(parsed->route.gateway == ip("fe80::1"));
+}
+
+TEST_CASE("a netconf message names the interface whose forwarding or proxy_ndp changed") {
+  const netconfmsg v6{.ncm_family = AF_INET6};
+  const std::int32_t eth0 = 2;
+  const std::int32_t all = NETCONFA_IFINDEX_ALL;
+  const std::int32_t on = 1;
+  Msg uplink(RTM_NEWNETCONF, v6);
+  uplink.put(NETCONFA_IFINDEX, &eth0, 4).put(NETCONFA_PROXY_NEIGH, &on, 4);
+  auto parsed = parse_message(uplink.header());
+  REQUIRE(parsed.error.empty());
+  const auto* event = std::get_if<NetconfEvent>(&*parsed.event);
+  REQUIRE(event);
+  CHECK(event->ifindex == 2);
+  // all (-1) and default (-2) are 0: not an interface
+  Msg everywhere(RTM_NEWNETCONF, v6);
+  everywhere.put(NETCONFA_IFINDEX, &all, 4).put(NETCONFA_FORWARDING, &on, 4);
+  parsed = parse_message(everywhere.header());
+  REQUIRE(parsed.event);
+  CHECK(std::get<NetconfEvent>(*parsed.event).ifindex == 0);
+  // IPv4's are not ours
+  Msg v4(RTM_NEWNETCONF, netconfmsg{.ncm_family = AF_INET});
+  v4.put(NETCONFA_IFINDEX, &eth0, 4);
+  parsed = parse_message(v4.header());
+  CHECK_FALSE(parsed.event);
+  CHECK(parsed.error.empty());
+  // no interface, or a short one: refused with a reason
+  Msg bare(RTM_NEWNETCONF, v6);
+  parsed = parse_message(bare.header());
+  CHECK_FALSE(parsed.event);
+  CHECK_THAT(parsed.error, ndpsync::testing::HasSubstring("NETCONFA_IFINDEX"));
+  const std::uint16_t short_index = 2;
+  Msg truncated(RTM_NEWNETCONF, v6);
+  truncated.put(NETCONFA_IFINDEX, &short_index, 2);
+  parsed = parse_message(truncated.header());
+  CHECK_FALSE(parsed.event);
+  CHECK_THAT(parsed.error, ndpsync::testing::HasSubstring("RTM_NEWNETCONF"));
 }
 
 TEST_CASE("malformed messages are refused with a reason, never misread") {

@@ -38,7 +38,15 @@ struct ProxyEvent {
   ProxyEntry entry;
 };
 
-using KernelEvent = std::variant<LinkEvent, AddressEvent, NeighbourEvent, RouteEvent, ProxyEvent>;
+// forwarding or proxy_ndp changed (RTNLGRP_IPV6_NETCONF), on `ifindex`, or in all or default
+// (0). Only where: the sysctl keeper reads the values itself. accept_ra and proxy_delay are not
+// announced; the resync checks them.
+struct NetconfEvent {
+  IfIndex ifindex = 0;
+};
+
+using KernelEvent =
+    std::variant<LinkEvent, AddressEvent, NeighbourEvent, RouteEvent, ProxyEvent, NetconfEvent>;
 
 // Everything the kernel holds that matters to us, read in one go.
 struct Snapshot {
