@@ -104,7 +104,8 @@ Description: keep kernel proxy-NDP entries for container addresses
  the host's SLAAC default route, and only ever touches entries it tagged.
  .
  The package enables and starts ndpsync.service, an unprivileged agent with
- CAP_NET_ADMIN only. The config file is /etc/ndpsync/ndpsync.json.
+ CAP_NET_ADMIN, and CAP_NET_RAW only until its packet sockets are open. The
+ config file is /etc/ndpsync/ndpsync.json.
 EOF
 (cd "$pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z |
   xargs -0 md5sum) >"$pkg/DEBIAN/md5sums"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/demo.sh — ndpsync in five minutes, in throw-away network namespaces.
+# scripts/demo.sh — ndpsync in a few minutes, in throw-away network namespaces.
 #
 #   sudo scripts/demo.sh            (uses build/ndpsync; or set NDPSYNC=/path/to/ndpsync)
 #

@@ -119,5 +119,60 @@ for case in "ndpsync |reconcile run status check-config config-keys kernel-check
 done
 # ---- end of the man page and completion block ----
 
+# ---- contradictions a reader found once; each check keeps its kind from coming back ----------
+# the synopses (the README's Usage block, the man page's SYNOPSIS) name every option of each
+# subcommand's --help, the selection options aside (written once, as "selection options")
+usage=$(awk '/^## Usage/ { u = 1 } u && /^```/ { if (++n == 2) exit; next } u && n == 1' "$repo/README.md")
+synopsis=$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$repo/packaging/ndpsync.8" | sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g')
+for sub in $subcommands; do
+  for opt in $("$ndpsync" "$sub" --help | help_options); do
+    case $opt in -h | --help | -c) continue ;; esac
+    if [[ $sub != reconcile && $sub != check-config && $sub != doctor ]] &&
+      "$ndpsync" reconcile --help | help_options | grep -qx -- "$opt" && [[ $opt != --json ]]; then
+      continue  # a selection option: listed once
+    fi
+    grep -q -- "$opt\b" <<<"$usage" || { echo "README.md's Usage block lacks '$sub $opt'"; missing=1; }
+    grep -q -- "$opt\b" <<<"$synopsis" || { echo "packaging/ndpsync.8's SYNOPSIS lacks '$sub $opt'"; missing=1; }
+  done
+done
+for opt in $("$ndpsync" --help | sed '/^Subcommands:/,$d' | help_options); do
+  case $opt in -h | --help | --version) continue ;; esac
+  grep -q -- "$opt\b" <<<"$usage" || { echo "README.md's Usage block lacks global option '$opt'"; missing=1; }
+  grep -q -- "$opt\b" <<<"$synopsis" || { echo "packaging/ndpsync.8's SYNOPSIS lacks global option '$opt'"; missing=1; }
+done
+# --no-sysctl and --no-verify say the same in --help, the man page and docs/configuration.md
+for opt in --no-sysctl --no-verify; do
+  said=$("$ndpsync" reconcile --help | sed -n "s/^  *$opt  *//p")
+  [[ -n $said ]] || { echo "reconcile --help has no text for $opt"; missing=1; continue; }
+  grep -qiF -- "$said" <<<"$(tr '\n' ' ' <<<"$man_text" | tr -s ' ')" ||
+    { echo "packaging/ndpsync.8 does not say what --help says of $opt: '$said'"; missing=1; }
+  grep -F -- "\`$opt\`" "$doc" | grep -qiF -- "$said" ||
+    { echo "docs/configuration.md does not say what --help says of $opt: '$said'"; missing=1; }
+done
+# A silent container is found when the router first asks (on_demand): no page may say it is
+# not seen, or not proxied, until it sends (paragraphs joined, so a line break hides nothing).
+for f in "$repo/README.md" "$repo"/docs/*.md "$repo"/docs/recipes/*.md; do
+  if tr '\n' ' ' <"$f" | grep -qiE '(never|not) (sent|sends) a packet[^.]{0,40}(is not (seen|proxied)|not seen yet)'; then
+    echo "${f#"$repo"/} says a container that has not sent a packet is not seen (on_demand finds it)"
+    missing=1
+  fi
+done
+# The agent starts with CAP_NET_RAW as well (the unit grants it): never "CAP_NET_ADMIN only".
+for f in "$repo/README.md" "$repo"/docs/*.md "$repo"/docs/recipes/*.md "$repo/packaging/ndpsync.8" \
+  "$repo/scripts/build-deb.sh"; do
+  if sed -e 's/\\f[BIRP]//g' "$f" | tr '\n' ' ' | grep -qE 'CAP_NET_ADMIN (only|and nothing else)'; then
+    echo "${f#"$repo"/} says CAP_NET_ADMIN only; the unit grants CAP_NET_RAW too"
+    missing=1
+  fi
+done
+# A build from source that the README's package list can satisfy: the tests need Catch2, which
+# that list leaves out, so such a build line turns them off.
+for f in "$repo/README.md" "$repo"/docs/*.md; do
+  if grep -E 'cmake -S \. -B build -DCMAKE_INSTALL_PREFIX' "$f" | grep -qv NDPSYNC_BUILD_TESTS=OFF; then
+    echo "${f#"$repo"/}: a build line without -DNDPSYNC_BUILD_TESTS=OFF (the README's package list has no Catch2)"
+    missing=1
+  fi
+done
+
 [[ $missing -eq 0 ]] && echo "docs cover every config key and reason code"
 exit $missing

@@ -46,8 +46,10 @@ struct SelectionOptions {
                    "downstream interface name or glob (default: veth, bridge and lo)");
     app.add_option("--prefix", prefixes,
                    "IPv6 prefix to proxy (default: the uplink's on-link prefixes)");
-    app.add_flag("--no-sysctl", no_sysctl, "leave forwarding, proxy_ndp and accept_ra alone");
-    app.add_flag("--no-verify", no_verify, "claim STALE neighbours without probing them first");
+    app.add_flag("--no-sysctl", no_sysctl,
+                 "leave forwarding, proxy_ndp, accept_ra and proxy_delay alone");
+    app.add_flag("--no-verify", no_verify,
+                 "take neighbours at the kernel's word: no probe before a claim or a withdrawal");
   }
 
   // Builds the whole config before anything uses it: defaults, the file, then the command line.
