@@ -149,6 +149,13 @@ for opt in --no-sysctl --no-verify; do
   grep -F -- "\`$opt\`" "$doc" | grep -qiF -- "$said" ||
     { echo "docs/configuration.md does not say what --help says of $opt: '$said'"; missing=1; }
 done
+# configuration.md's list of the commands that read the config file names each that takes --config
+readers=$(grep -m1 'Without `--config`' "$doc" || true)
+for sub in $subcommands; do
+  "$ndpsync" "$sub" --help | help_options | grep -qx -- --config || continue
+  grep -qF -- "\`$sub\`" <<<"$readers" ||
+    { echo "docs/configuration.md: 'Without --config, ... read' does not name '$sub', which reads the config file"; missing=1; }
+done
 # A silent container is found when the router first asks (on_demand): no page may say it is
 # not seen, or not proxied, until it sends (paragraphs joined, so a line break hides nothing).
 for f in "$repo/README.md" "$repo"/docs/*.md "$repo"/docs/recipes/*.md; do
