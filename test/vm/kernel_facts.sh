@@ -127,7 +127,7 @@ else
 fi
 
 # --- netlink overrun -------------------------------------------------------------------------
-enobufs=$(ip netns exec "$H" "$LAB_PYTHON" "$NL_FACTS" enobufs eth0)
+enobufs=$(LAB_TIME_SCALE=$LAB_TIME_SCALE ip netns exec "$H" "$LAB_PYTHON" "$NL_FACTS" enobufs eth0)
 fact enobufs.error "$(jq -r .error <<<"$enobufs")"
 fact enobufs.event_after_drain "$(jq -r .event_after_drain <<<"$enobufs")"
 
