@@ -116,9 +116,9 @@ Result<std::unique_ptr<EventSource>> make_netlink_events(const NetlinkOptions& o
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   }
-  if (const int err = nl_socket_add_memberships(sock.get(), RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR,
-                                                RTNLGRP_NEIGH, RTNLGRP_IPV6_ROUTE,
-                                                RTNLGRP_IPV6_NETCONF, 0);
+  if (const int err =
+          nl_socket_add_memberships(sock.get(), RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR, RTNLGRP_NEIGH,
+                                    RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_NETCONF, 0);
       err < 0) {
     return {
         .status = {.error = EIO, .message = std::string("netlink subscribe: ") + nl_geterror(err)},
