@@ -15,10 +15,10 @@
 #include "guarded.hpp"
 #include "ndpsync/agent.hpp"
 #include "ndpsync/agent_start.hpp"
-#include "ndpsync/dad_listener.hpp"
 #include "ndpsync/metrics_file.hpp"
 #include "ndpsync/netlink.hpp"
 #include "ndpsync/packet_budget.hpp"
+#include "ndpsync/packet_sockets.hpp"
 #include "ndpsync/status_cache.hpp"
 #include "privileges.hpp"
 #include "status_server.hpp"
@@ -38,6 +38,8 @@ constexpr auto kMetricsGap = std::chrono::seconds(1);
 // a few solicitations a second; a flood is cut to 1,000 a second, a few percent of a core.
 constexpr std::size_t kPacketBudget = 100;
 constexpr auto kPacketWindow = std::chrono::milliseconds(100);
+// What the metrics file says: ndpsync_up 1, or 0 after a clean stop.
+enum class AgentState : std::uint8_t { kRunning, kStopped };
 
 // A packet listener's descriptor in the loop, its budget and the timer that ends a pause.
 struct PacketChannel {
@@ -92,7 +94,7 @@ class AgentLoop {
     // The socket first: an agent that cannot start (another one runs, a path is refused) must
     // not have touched the kernel.
     const auto& config = core_.config();
-    if (!listen_and_drop_privileges()) return 1;
+    if (!listen_and_drop_privileges(status_, config)) return 1;
     // READY=1 only after a first read that succeeded; otherwise exit 1 (systemd restarts us).
     const StartSteps steps{.ready =
                                [&] {
@@ -125,46 +127,6 @@ class AgentLoop {
   }
 
  private:
-  // Started as root (by hand, or in a container), the agent becomes config.run_as once its
-  // status socket exists and before it reads the kernel: everything after (the first read, the
-  // sysctls, reloads, the metrics file) runs as that user with CAP_NET_ADMIN alone. Started
-  // unprivileged (the systemd unit), there is nothing to drop. False: logged, exit 1.
-  bool listen_and_drop_privileges() {
-    const auto& config = core_.config();
-    std::optional<RunAs> user;
-    std::optional<StatusServer::DirOwner> dir_owner;
-    if (::geteuid() == 0) {
-      auto found = find_run_as(config.run_as);
-      if (!found.ok()) {
-        spdlog::error("{}", found.status.message);
-        return false;
-      }
-      user = found.value;
-      dir_owner = StatusServer::DirOwner{.uid = user->uid, .gid = user->gid};
-    }
-    if (auto status = status_.listen(config.status_socket, config.status_socket_mode,
-                                     config.status_socket_group, dir_owner);
-        !status.ok()) {
-      spdlog::error("{}", status.message);
-      return false;
-    }
-    if (!user) return true;
-    const auto dropped = drop_privileges(*user);
-    if (!dropped.ok()) {
-      spdlog::error("{}; not running on as root (set run_as, or \"root\" to keep uid 0)",
-                    dropped.status.message);
-      return false;
-    }
-    spdlog::info("running as user {} (uid {}) with CAP_NET_ADMIN alone", user->name, user->uid);
-    if (!dropped.value.kept.empty()) {
-      spdlog::warn(
-          "could not drop {}; dropped the effective, permitted, inheritable and "
-          "ambient sets and set no_new_privs",
-          dropped.value.kept);
-    }
-    return true;
-  }
-
   // After every piece of work: what status shows may have changed, and so may systemd's STATUS.
   void worked() {
     ++generation_;
@@ -177,7 +139,7 @@ class AgentLoop {
     if (core_.config().metrics_file.empty() || metrics_armed_) return;
     const auto now = SteadyClock::now();
     if (now - metrics_written_at_ >= kMetricsGap) {
-      write_metrics(true);
+      write_metrics(AgentState::kRunning);
       return;
     }
     metrics_armed_ = true;
@@ -185,20 +147,20 @@ class AgentLoop {
     metrics_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       metrics_armed_ = false;
-      write_metrics(true);
+      write_metrics(AgentState::kRunning);
     });
   }
 
-  // `up` false: the last write of a cleanly stopping agent. A failure is logged once, and so
-  // is the recovery: the agent's job does not depend on the file.
-  void write_metrics(bool up) {
+  // kStopped: the last write of a cleanly stopping agent. A failure is logged once, and so is
+  // the recovery: the agent's job does not depend on the file.
+  void write_metrics(AgentState state) {
     const auto& path = core_.config().metrics_file;
     if (path.empty()) return;
     const auto now = SteadyClock::now();
     Status status;
     const bool rendered = guarded("rendering the metrics", failures_, [&] {
       auto metrics = core_.metrics(now);
-      metrics.up = up;
+      metrics.up = state == AgentState::kRunning;
       status = write_file_atomically(path, render_prometheus(metrics));
     });
     if (!rendered) status = {.error = EINVAL, .message = "metrics file " + path + ": not rendered"};
@@ -353,11 +315,11 @@ class AgentLoop {
           "{}: stopping; {}", strsignal(signal),
           core_.config().remove_on_exit ? "removing our entries" : "leaving entries in place");
       notify("STOPPING=1");
-      if (core_.config().remove_on_exit) core_.remove_owned();
+      if (core_.config().remove_on_exit) core_.remove_owned(SteadyClock::now());
       core_.release_allmulti();
       // The file stays (node_exporter's convention); it says the agent is down now.
       metrics_timer_.cancel();
-      write_metrics(false);
+      write_metrics(AgentState::kStopped);
       status_.close();
       io_.stop();
     });
@@ -405,8 +367,8 @@ int run_agent(const Config& config, const ConfigReloader& reload) {
     return 1;
   }
   auto kernel = make_netlink_kernel();
-  if (!kernel) {
-    spdlog::error("cannot open a netlink socket");
+  if (!kernel.ok()) {
+    spdlog::error("{}", kernel.status.message);
     return 1;
   }
   // The packet socket needs CAP_NET_RAW, and only to open it: the capability goes right after.
@@ -428,7 +390,8 @@ int run_agent(const Config& config, const ConfigReloader& reload) {
     open(open_advert_port(), packets.adverts, "userspace advertisements");
   }
   if (auto status = drop_net_raw(); !status.ok()) spdlog::debug("{}", status.message);
-  AgentLoop loop(config, std::move(kernel), std::move(events.value), std::move(packets), reload);
+  AgentLoop loop(config, std::move(kernel.value), std::move(events.value), std::move(packets),
+                 reload);
   return loop.run();
 }
 

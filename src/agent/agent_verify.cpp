@@ -1,7 +1,10 @@
-// The agent's liveness checks on what a dump reveals: claimed neighbours that vanished while we
-// were not looking, claimed neighbours the kernel does not vouch for, and entries a previous run
-// left whose source is gone. Events catch the transitions; these catch what only a dump shows.
+// The agent's liveness checks on what events and dumps reveal. Events catch the transitions (a
+// tracked neighbour's change, a port leaving its bridge); a dump shows claimed neighbours that
+// vanished while we were not looking, claimed neighbours the kernel does not vouch for, and
+// entries a previous run left whose source is gone.
 #include "agent_verify.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include "ndpsync/decision_engine.hpp"
 
@@ -13,8 +16,9 @@ namespace ndpsync {
 std::vector<IfAddressKey> claimed_neighbours(const Decision& decision) {
   std::vector<IfAddressKey> sources;
   for (const auto& [key, desired] : decision.desired) {
-    if (desired.source == Source::kNeighbour)
+    if (desired.source == Source::kNeighbour) {
       sources.emplace_back(desired.source_ifindex, key.second);
+    }
   }
   if (decision.uplinks.size() > 1) {  // an address has an entry on each uplink that covers it
     std::sort(sources.begin(), sources.end());
@@ -116,6 +120,50 @@ void forget_absent(const ObservedState& observed, Prober& prober) {
     if (observed.neighbour(key) == nullptr) absent.push_back(key);
   }
   for (const auto& key : absent) prober.forget(key);
+}
+
+namespace {
+
+bool tracked(const IfAddressKey& source, const Decision& decision, const Liveness& liveness) {
+  const auto* claim = decision.claim(source.second);
+  const bool claimed = claim != nullptr && claim->source == Source::kNeighbour &&
+                       claim->source_ifindex == source.first;
+  return claimed || liveness.verifying().contains(source) || liveness.withdrawn().contains(source);
+}
+
+}  // namespace
+
+bool neighbour_event(const NeighbourEvent& event, const Config& config, const Decision& decision,
+                     const ObservedState& observed, Prober& prober, SteadyTime now) {
+  const auto& n = event.neighbour;
+  const IfAddressKey key{n.ifindex, n.address};
+  const auto* before = observed.neighbour(key);
+  bool changed = false;
+  if (event.change == Change::kDel && before != nullptr && before->state.in(kNudStatic)) {
+    prober.forget(key);  // an admin removed a static entry: gone, nothing to verify
+  } else if (config.verify_neighbours && tracked(key, decision, prober.liveness())) {
+    const auto state = event.change == Change::kNew ? std::optional(n.state) : std::nullopt;
+    changed = prober.observe(key, state, now);
+  }
+  spdlog::trace("neighbour {} {} on {}: {}", event.change == Change::kNew ? "new" : "del",
+                n.address.to_string(), n.ifindex, nud_state_name(n.state));
+  return changed;
+}
+
+void link_event(const LinkEvent& event, const Decision& decision, const ObservedState& observed,
+                Prober& prober, SteadyTime now) {
+  const auto* before = observed.link(event.link.index);
+  // A port leaving its bridge usually means a container stopped; the bridge's neighbour entry
+  // for it lingers, so verify everything claimed on that bridge now.
+  if (before != nullptr && before->master != 0 &&
+      (event.change == Change::kDel || event.link.master != before->master)) {
+    for (const auto& source : claimed_neighbours(decision)) {
+      if (source.first == before->master) prober.suspect(source, now);
+    }
+  }
+  if (event.change == Change::kDel) prober.forget_interface(event.link.index);
+  spdlog::debug("link {} {} ({})", event.change == Change::kNew ? "new" : "del", event.link.name,
+                event.link.index);
 }
 
 }  // namespace ndpsync

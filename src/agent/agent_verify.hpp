@@ -1,4 +1,4 @@
-// Liveness checks on what a dump reveals, for AgentCore. Private to the agent library.
+// Liveness checks on what events and dumps reveal, for AgentCore. Private to the agent library.
 #pragma once
 
 #include <vector>
@@ -7,6 +7,17 @@
 #include "ndpsync/reconcile.hpp"
 
 namespace ndpsync {
+
+// A neighbour event, before it is applied to `observed`: an admin's removal of a static entry
+// ends its verification; a change of a tracked neighbour (one we claim an address from, or are
+// verifying, or have withdrawn) goes to liveness. True when the verdicts changed: its address
+// needs judging again.
+bool neighbour_event(const NeighbourEvent& event, const Config& config, const Decision& decision,
+                     const ObservedState& observed, Prober& prober, SteadyTime now);
+// A link event, before it is applied: a port that leaves its bridge has everything claimed on the
+// bridge verified; a deleted link's neighbours are forgotten.
+void link_event(const LinkEvent& event, const Decision& decision, const ObservedState& observed,
+                Prober& prober, SteadyTime now);
 
 // The neighbours the decision claims addresses from, each once.
 std::vector<IfAddressKey> claimed_neighbours(const Decision& decision);

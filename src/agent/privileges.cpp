@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <fstream>
 
 #include "ndpsync/result.hpp"
+#include "status_server.hpp"
 
 namespace ndpsync {
 namespace {
@@ -106,6 +108,41 @@ Status drop_net_raw() {
   cap_free(caps);
   if (!ok) return errno_status("drop CAP_NET_RAW");
   return {};
+}
+
+bool listen_and_drop_privileges(StatusServer& status_server, const Config& config) {
+  std::optional<RunAs> user;
+  std::optional<StatusServer::DirOwner> dir_owner;
+  if (::geteuid() == 0) {
+    auto found = find_run_as(config.run_as);
+    if (!found.ok()) {
+      spdlog::error("{}", found.status.message);
+      return false;
+    }
+    user = found.value;
+    dir_owner = StatusServer::DirOwner{.uid = user->uid, .gid = user->gid};
+  }
+  if (auto status = status_server.listen(config.status_socket, config.status_socket_mode,
+                                         config.status_socket_group, dir_owner);
+      !status.ok()) {
+    spdlog::error("{}", status.message);
+    return false;
+  }
+  if (!user) return true;
+  const auto dropped = drop_privileges(*user);
+  if (!dropped.ok()) {
+    spdlog::error("{}; not running on as root (set run_as, or \"root\" to keep uid 0)",
+                  dropped.status.message);
+    return false;
+  }
+  spdlog::info("running as user {} (uid {}) with CAP_NET_ADMIN alone", user->name, user->uid);
+  if (!dropped.value.kept.empty()) {
+    spdlog::warn(
+        "could not drop {}; dropped the effective, permitted, inheritable and "
+        "ambient sets and set no_new_privs",
+        dropped.value.kept);
+  }
+  return true;
 }
 
 }  // namespace ndpsync

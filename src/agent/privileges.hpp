@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "ndpsync/config.hpp"
 #include "ndpsync/kernel_port.hpp"
 
 namespace ndpsync {
@@ -44,5 +45,13 @@ Result<DropOutcome> drop_privileges(const RunAs& user);
 // only to open the packet sockets, which keep working without it. Needs no capability itself,
 // so it works for the systemd unit's unprivileged user too.
 Status drop_net_raw();
+
+class StatusServer;
+
+// Started as root (by hand, or in a container), the agent becomes config.run_as once its status
+// socket listens and before it reads the kernel: everything after (the first read, the sysctls,
+// reloads, the metrics file) runs as that user with CAP_NET_ADMIN alone. Started unprivileged
+// (the systemd unit), there is nothing to drop. False: logged; the agent exits with 1.
+bool listen_and_drop_privileges(StatusServer& status_server, const Config& config);
 
 }  // namespace ndpsync

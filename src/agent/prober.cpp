@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace ndpsync {
@@ -29,11 +30,36 @@ void Prober::set_timeouts(std::chrono::milliseconds liveness_timeout,
   dad_delay_ = dad_delay;
 }
 
-Discovery::Verdict Prober::discover(const Solicitation& ns, IfIndex downstream, SteadyTime now) {
-  const auto verdict = discovery_.admit(ns, downstream, now);
-  // A failed probe (the interface went) is no answer: the wait expires it like silence.
-  if (verdict == Discovery::Verdict::kProbe) (void)kernel_.probe_neighbour(downstream, ns.target);
-  return verdict;
+// A DAD probe is a claim nobody has verified: the address gets no entry from it, only a probe
+// once its DAD time is over. The node's answer makes it a neighbour, and the neighbour is what
+// gets proxied, judged like every other. So the probe is followed only where that neighbour
+// would win: an address the router, the host, another node on the uplink or another container
+// holds gains nothing, and neither does one the guards or the caps refuse.
+void Prober::on_dad_probes(const std::vector<DadProbe>& probes, const DecisionEngine& engine,
+                           const ObservedState& observed, const Config& config, SteadyTime now) {
+  if (!config.dad_snooping) return;
+  const auto& d = engine.decision();
+  for (const auto& probe : probes) {
+    // Bridge ports see their containers' probes too; the bridge (downstream) sees them as well.
+    if (!std::binary_search(d.downstream.begin(), d.downstream.end(), probe.ifindex)) continue;
+    const auto target = probe.target.to_string();
+    if (d.claim(probe.target) != nullptr) {
+      ignore_dad();
+      spdlog::debug("DAD probe for {} on {}: already claimed", target,
+                    observed.link_name(probe.ifindex));
+      continue;
+    }
+    if (const auto reason =
+            engine.judge_new_source(config, observed, probe.target, probe.ifindex)) {
+      ignore_dad();
+      spdlog::debug("DAD probe for {} on {}: refused ({})", target,
+                    observed.link_name(probe.ifindex), to_string(*reason));
+      continue;
+    }
+    const bool followed = follow_dad({probe.ifindex, probe.target}, now);
+    spdlog::debug("DAD probe for {} on {}: {}", target, observed.link_name(probe.ifindex),
+                  followed ? "probing it once its DAD time is over" : "ignored (pending)");
+  }
 }
 
 bool Prober::follow_dad(const IfAddressKey& key, SteadyTime now) {
@@ -142,9 +168,6 @@ std::optional<SteadyTime> Prober::next_wakeup() const {
   if (next_burst_ && (!next || *next_burst_ < *next)) next = next_burst_;
   for (const auto& [key, until] : claim_waits_) {
     if (until != SteadyTime::max() && (!next || until < *next)) next = until;
-  }
-  if (const auto expiry = discovery_.next_wakeup(); expiry && (!next || *expiry < *next)) {
-    next = expiry;
   }
   for (const auto& [address, wait] : dad_waits_) {
     if (!next || wait.second < *next) next = wait.second;

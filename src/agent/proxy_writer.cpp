@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include <spdlog/spdlog.h>
+
 namespace ndpsync {
 namespace {
 
@@ -123,8 +125,9 @@ WriteOutcome ProxyWriter::write(const ProxyEntry& entry, WriteOp op, ObservedSta
   const auto status = op == WriteOp::kAdd ? kernel_.add_proxy(entry) : kernel_.delete_proxy(entry);
   if (!status.ok()) {
     ++counters_.errors;
-    if (retries_policy_ == Retries::kNone)
+    if (retries_policy_ == Retries::kNone) {
       return {.kind = WriteOutcome::Kind::kFailed, .status = status};
+    }
     auto& r = retries_[key];
     r.op = op;
     ++r.attempts;
@@ -154,6 +157,19 @@ void ProxyWriter::drop_moot(const Decision& decision) {
   std::erase_if(retries_, [&](const auto& item) {
     return (item.second.op == WriteOp::kAdd) != decision.desired.contains(item.first);
   });
+}
+
+void ProxyWriter::remove_all(const std::vector<ProxyEntry>& proxies, std::uint8_t owner,
+                             ObservedState& observed, SteadyTime now) {
+  retries_.clear();  // the last chance: no backoff
+  for (const auto& entry : proxies) {
+    if (entry.protocol != owner) continue;
+    const auto outcome = write(entry, WriteOp::kDelete, observed, now);
+    if (outcome.kind != WriteOutcome::Kind::kWritten) {
+      spdlog::error("left {} on {}: {}", entry.address.to_string(),
+                    observed.link_name(entry.ifindex), outcome.status.message);
+    }
+  }
 }
 
 }  // namespace ndpsync

@@ -41,9 +41,8 @@ std::optional<CapCounts> RefusalLog::log(const Decision& decision, const Observe
     std::erase_if(current, [&](const Skipped& s) { return scope.addresses().contains(s.address); });
   }
   const auto name = [&observed](IfIndex index) {
-    const auto* link = observed.link(index);
     if (index == 0) return std::string("the static list");
-    return link != nullptr ? link->name : std::string("?");
+    return interface_name(observed.link(index), index);
   };
   CapCounts counts;
   const Skipped* first_capped = nullptr;

@@ -69,17 +69,28 @@ nlohmann::json counters_json(const Counters& c) {
 }  // namespace
 
 Counters gather_counters(Counters own, const WriterCounters& writer, const ProberCounters& prober,
-                         const Discovery& discovery, const KeeperCounters& keeper) {
+                         const Announcer& announcer, const KeeperCounters& keeper,
+                         const ListenerFilters& listeners) {
   own.adds = writer.adds;
   own.removes = writer.removes;
-  own.errors += writer.errors + keeper.errors;
+  const auto& l = listeners.counters();
+  own.errors += writer.errors + keeper.errors + l.errors;
+  own.packet_filter_updates = l.filter_updates;
+  own.packet_pauses = l.pauses;
+  own.packet_discarded = l.discarded;
+  own.packet_targets_unfiltered = listeners.targets_unfiltered() ? 1 : 0;
   own.write_errors = writer.errors;
-  own.probes += prober.probes;  // the orchestration's own: the Announcer's asks
-  own.uplink_probes += prober.uplink_probes;
+  const auto& a = announcer.counters();
+  own.probes = prober.probes + a.asks;  // an override check's ask is an uplink probe too
+  own.uplink_probes = prober.uplink_probes + a.asks;
+  own.adverts_unsolicited = a.adverts_unsolicited;
+  own.adverts_withheld = a.adverts_withheld;
+  own.advert_errors = a.advert_errors;
   own.withdrawals = prober.withdrawals;
   own.dad_probes_seen = prober.dad_probes_seen;
   own.dad_probes_followed = prober.dad_probes_followed;
   own.dad_probes_ignored = prober.dad_probes_ignored;
+  const auto& discovery = announcer.discovery();
   const auto& d = discovery.counters();
   own.on_demand_solicitations = d.solicitations;
   own.on_demand_probes = d.probes;

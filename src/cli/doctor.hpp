@@ -49,13 +49,6 @@ void read_firewall(HostFacts& facts, const HelperLimits& limits);
 Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::string& socket,
                                     const HelperLimits& limits = {});
 
-// The forward firewall, from `ip6tables -S` (a FORWARD chain with a DROP policy, with every rule
-// of every chain: an accept may sit in a chain FORWARD jumps to) and from `nft list ruleset` (the
-// ip6 and inet forward-hook chains whose policy is drop; the table ip6tables-nft keeps is left
-// out when ip6tables already reported it).
-std::optional<ForwardFilter> ip6tables_filter(const std::string& text);
-std::vector<ForwardFilter> nft_filters(const std::string& text, bool skip_ip6tables_table);
-
 std::string doctor_text(const Diagnosis& diagnosis);
 nlohmann::json doctor_json(const Diagnosis& diagnosis, std::chrono::milliseconds took);
 

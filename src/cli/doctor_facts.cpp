@@ -21,13 +21,6 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 std::string trim(const std::string& text) {
   const auto first = text.find_first_not_of(" \t");
   if (first == std::string::npos) return {};
@@ -36,7 +29,7 @@ std::string trim(const std::string& text) {
 
 void read_sysctls(HostFacts& facts) {
   ProcSysctls proc;
-  const auto read = [&](SysctlKey key) {
+  const auto read = [&](const SysctlKey& key) {
     const auto value = proc.read_sysctl(key);
     if (value.ok()) facts.sysctls[key] = value.value;
   };
@@ -90,51 +83,6 @@ void read_agent(HostFacts& facts, const std::string& socket) {
 
 }  // namespace
 
-// `ip6tables -S`: a FORWARD chain with a DROP policy, with every rule of every chain (an accept
-// for the containers may sit in a chain FORWARD jumps to: DOCKER-USER, ufw6-user-forward...).
-std::optional<ForwardFilter> ip6tables_filter(const std::string& text) {
-  bool drops = false;
-  ForwardFilter filter{.tool = "ip6tables", .chain = "FORWARD", .rules = {}};
-  for (const auto& line : lines_of(text)) {
-    if (line == "-P FORWARD DROP") drops = true;
-    if (line.starts_with("-A ")) filter.rules.push_back(line);
-  }
-  if (!drops) return std::nullopt;
-  return filter;
-}
-
-// `nft list ruleset`: the forward-hook chains of ip6 and inet tables whose policy is drop. The
-// table ip6tables-nft keeps (ip6 filter) is left out when ip6tables already reported it.
-std::vector<ForwardFilter> nft_filters(const std::string& text, bool skip_ip6tables_table) {
-  std::vector<ForwardFilter> filters;
-  std::string table;
-  std::optional<ForwardFilter> chain;
-  bool forward_drop = false;
-  for (const auto& raw : lines_of(text)) {
-    const auto line = trim(raw);
-    if (line.starts_with("table ")) {
-      table = line.substr(6, line.find(" {") - 6);
-    } else if (line.starts_with("chain ")) {
-      chain = ForwardFilter{
-          .tool = "nft", .chain = table + " " + line.substr(6, line.find(" {") - 6), .rules = {}};
-      forward_drop = false;
-    } else if (chain && line == "}") {
-      const bool ip6 = table.starts_with("ip6 ") || table.starts_with("inet ");
-      const bool ip6tables_own = skip_ip6tables_table && chain->chain == "ip6 filter FORWARD";
-      if (forward_drop && ip6 && !ip6tables_own) filters.push_back(std::move(*chain));
-      chain.reset();
-    } else if (chain) {
-      if (line.find("hook forward") != std::string::npos &&
-          line.find("policy drop") != std::string::npos) {
-        forward_drop = true;
-      } else if (!line.empty()) {
-        chain->rules.push_back(line);
-      }
-    }
-  }
-  return filters;
-}
-
 void read_firewall(HostFacts& facts, const HelperLimits& limits) {
   const auto run = [&](const std::vector<std::string>& argv) {
     auto ran = run_helper(argv, limits);
@@ -147,7 +95,10 @@ void read_firewall(HostFacts& facts, const HelperLimits& limits) {
   }
   const auto nft = run({"nft", "list", "ruleset"});
   if (nft) {
-    for (auto& filter : nft_filters(*nft, !facts.forward_filters.empty())) {
+    // ip6tables-nft's own table, already read through ip6tables, is not reported twice.
+    const auto ip6tables_table =
+        facts.forward_filters.empty() ? Ip6tablesTable::kInclude : Ip6tablesTable::kSkip;
+    for (auto& filter : nft_filters(*nft, ip6tables_table)) {
       facts.forward_filters.push_back(std::move(filter));
     }
   }
@@ -161,10 +112,8 @@ Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::strin
                                     const HelperLimits& limits) {
   HostFacts facts;
   auto kernel = make_netlink_kernel();
-  if (!kernel) {
-    return {.status = {.error = EIO, .message = "cannot open a netlink socket"}, .value = {}};
-  }
-  auto dump = kernel->dump();
+  if (!kernel.ok()) return {.status = kernel.status, .value = {}};
+  auto dump = kernel.value->dump();
   if (!dump.ok()) return {.status = dump.status, .value = {}};
   facts.kernel = std::move(dump.value);
   facts.config = loaded.config;

@@ -19,7 +19,9 @@ using Clock = std::chrono::steady_clock;
 std::optional<std::string> find_program(const std::string& name,
                                         const std::vector<std::string>& directories) {
   for (const auto& dir : directories) {
-    const auto path = dir + "/" + name;
+    std::string path = dir;
+    path += '/';
+    path += name;
     if (::access(path.c_str(), X_OK) == 0) return path;
   }
   return std::nullopt;
@@ -45,9 +47,11 @@ pid_t spawn(const std::string& path, const std::vector<std::string>& argv,
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
   for (const auto& item : env) envp.push_back(const_cast<char*>(item.c_str()));
   envp.push_back(nullptr);
   pid_t pid = -1;

@@ -127,8 +127,8 @@ int run_agent_command(const SelectionOptions& selection, const ndpsync::cli::Age
 
 int run_reconcile(const Config& config) {
   auto kernel = ndpsync::make_netlink_kernel();
-  if (!kernel) {
-    spdlog::error("cannot open a netlink socket");
+  if (!kernel.ok()) {
+    spdlog::error("{}", kernel.status.message);
     return kExitFailure;
   }
   // Subscribed before the dump, so that no verdict on a probed neighbour can be missed.
@@ -141,7 +141,7 @@ int run_reconcile(const Config& config) {
     }
     events = std::move(made.value);
   }
-  const auto report = ndpsync::reconcile_once(*kernel, events.get(), config);
+  const auto report = ndpsync::reconcile_once(*kernel.value, events.get(), config);
   if (config.json) {
     std::cout << ndpsync::json_text(ndpsync::report_json(report), 2) << "\n";
   } else {
@@ -237,17 +237,17 @@ struct CommandLine {
 };
 
 int main(int argc, char** argv) {
-  CommandLine cli;
   try {
-    cli.app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) {
-      return cli.app.exit(e);  // --help, --version
+    CommandLine cli;
+    try {
+      cli.app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      if (e.get_exit_code() == 0) {
+        return cli.app.exit(e);  // --help, --version
+      }
+      std::cerr << "ndpsync: " << e.what() << "\nRun with --help for more information.\n";
+      return kExitUsage;
     }
-    std::cerr << "ndpsync: " << e.what() << "\nRun with --help for more information.\n";
-    return kExitUsage;
-  }
-  try {
     return cli.dispatch();
   } catch (const ConfigError& e) {
     std::cerr << "ndpsync: " << e.what() << "\n";

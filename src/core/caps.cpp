@@ -8,7 +8,8 @@
 namespace ndpsync {
 namespace {
 
-std::size_t count_of(const std::map<MacKey, std::size_t>& counts, const MacKey& key) {
+template <typename Key>
+std::size_t count_of(const std::map<Key, std::size_t>& counts, const Key& key) {
   const auto it = counts.find(key);
   return it == counts.end() ? 0 : it->second;
 }
@@ -21,6 +22,11 @@ std::size_t mac_cap(const Config& config) {
   return std::min(config.max_entries_per_mac, config.max_entries_per_interface);
 }
 
+bool at_cap(const Decision& decision, const Config& config, IfIndex ifindex) {
+  return decision.admitted >= config.max_entries ||
+         count_of(decision.per_interface, ifindex) >= config.max_entries_per_interface;
+}
+
 std::optional<SkipReason> admit(Decision& decision, const Config& config,
                                 const Eligible& eligible) {
   const auto& desired = eligible.desired;
@@ -29,11 +35,8 @@ std::optional<SkipReason> admit(Decision& decision, const Config& config,
     if (by_mac && count_of(decision.per_mac, mac_key(desired)) >= mac_cap(config)) {
       return SkipReason::kCapMac;
     }
-    auto& count = decision.per_interface[desired.source_ifindex];
-    if (decision.admitted >= config.max_entries || count >= config.max_entries_per_interface) {
-      return SkipReason::kCap;
-    }
-    ++count;
+    if (at_cap(decision, config, desired.source_ifindex)) return SkipReason::kCap;
+    ++decision.per_interface[desired.source_ifindex];
     ++decision.admitted;
     if (by_mac) ++decision.per_mac[mac_key(desired)];
   }
@@ -102,9 +105,7 @@ bool fits_caps(const Decision& decision, const Config& config, const std::set<Ip
     }
   }
   const auto count_of_interface = [&](IfIndex index) {
-    const auto it = decision.per_interface.find(index);
-    const auto base = it != decision.per_interface.end() ? it->second : 0;
-    return static_cast<std::ptrdiff_t>(base) + delta[index];
+    return static_cast<std::ptrdiff_t>(count_of(decision.per_interface, index)) + delta[index];
   };
   const auto mac_limit = static_cast<std::ptrdiff_t>(mac_cap(config));
   const auto interface_limit = static_cast<std::ptrdiff_t>(config.max_entries_per_interface);

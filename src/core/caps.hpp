@@ -25,6 +25,10 @@ struct Eligible {
 // The per-MAC cap in effect: never more than the per-interface cap, which holds the MAC's share.
 [[nodiscard]] std::size_t mac_cap(const Config& config);
 
+// Whether one more address from the downstream interface `ifindex` would pass max_entries or
+// max_entries_per_interface.
+[[nodiscard]] bool at_cap(const Decision& decision, const Config& config, IfIndex ifindex);
+
 // Admits `eligible` against the caps and files its entry; the cap that refuses it, if one does.
 // The per-MAC cap comes first: an address over it takes nothing from its interface's cap.
 [[nodiscard]] std::optional<SkipReason> admit(Decision& decision, const Config& config,

@@ -67,8 +67,9 @@ class World {
   template <typename Visit>
   void candidates_for(const Ipv6Address& address, Visit&& visit) const {
     for (const auto& [key, configured] : observed_.addresses_of(address)) {
-      if (downstream(key.ifindex))
+      if (downstream(key.ifindex)) {
         visit(Candidate{address, key.ifindex, Source::kAddress, configured.flags});
+      }
     }
     for (const auto& key : observed_.host_routes_of(address)) {
       if (downstream(key.ifindex)) visit(Candidate{address, key.ifindex, Source::kRoute});
@@ -224,7 +225,8 @@ void World::judge(const Ipv6Address& address, std::vector<Skipped>& skipped,
       eligible.push_back({.key = {uplink.index, address},
                           .desired = {.source = candidate.source,
                                       .source_ifindex = candidate.ifindex,
-                                      .mac = candidate.mac}});
+                                      .mac = candidate.mac},
+                          .rank = candidate.rank});
     }
   });
 }
@@ -295,11 +297,7 @@ std::optional<SkipReason> DecisionEngine::judge_new_source(const Config& config,
       return SkipReason::kForeign;
     }
   }
-  const auto per_interface = decision_.per_interface.find(ifindex);
-  const auto count = per_interface == decision_.per_interface.end() ? 0 : per_interface->second;
-  if (decision_.admitted >= config.max_entries || count >= config.max_entries_per_interface) {
-    return SkipReason::kCap;
-  }
+  if (at_cap(decision_, config, ifindex)) return SkipReason::kCap;
   return std::nullopt;
 }
 

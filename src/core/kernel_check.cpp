@@ -75,8 +75,8 @@ constexpr std::array<DefectRule, 3> kRules{{
 }};
 
 std::optional<Exposure> exposure_to(const DefectRule& rule, const KernelVersion& v) {
-  if (v.compare(rule.introduced.major, rule.introduced.minor, rule.introduced.patch) < 0 ||
-      v.compare(rule.fixed.major, rule.fixed.minor, rule.fixed.patch) >= 0) {
+  if (std::is_lt(v.compare(rule.introduced.major, rule.introduced.minor, rule.introduced.patch)) ||
+      std::is_gteq(v.compare(rule.fixed.major, rule.fixed.minor, rule.fixed.patch))) {
     return std::nullopt;
   }
   for (const auto& b : rule.backports) {
@@ -93,8 +93,8 @@ std::optional<Exposure> exposure_to(const DefectRule& rule, const KernelVersion&
 }  // namespace
 
 std::strong_ordering KernelVersion::compare(int x, int y, int z) const {
-  if (auto c = major <=> x; c != 0) return c;
-  if (auto c = minor <=> y; c != 0) return c;
+  if (auto c = major <=> x; std::is_neq(c)) return c;
+  if (auto c = minor <=> y; std::is_neq(c)) return c;
   return patch <=> z;
 }
 

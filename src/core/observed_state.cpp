@@ -86,6 +86,10 @@ const Link* ObservedState::link(IfIndex index) const {
   return it == links_.end() ? nullptr : &it->second;
 }
 
+std::string ObservedState::link_name(IfIndex index) const {
+  return interface_name(link(index), index);
+}
+
 const Address* ObservedState::address(const IfAddressKey& key) const {
   const auto it = addresses_.find(source_key(key));
   return it == addresses_.end() ? nullptr : &it->second;
@@ -126,8 +130,15 @@ bool ObservedState::apply_link(const LinkEvent& event) {
 }
 
 bool ObservedState::apply_address(const AddressEvent& event) {
-  return upsert(addresses_, {event.address.address, event.address.ifindex}, event.address,
-                event.change);
+  const auto index = event.address.ifindex;
+  // IPv6 disabled on a link (disable_ipv6 = 1: NetworkManager's connection down) tears down its
+  // IPv6 state, and the kernel purges the link's proxy entries without telling anyone, while
+  // the link stays up. The only trace is its link-local address leaving: forget the entries
+  // then, as on admin down.
+  if (event.change == Change::kDel && event.address.address.is_link_local()) {
+    erase_where(proxies_, [index](const IfAddressKey& key) { return key.first == index; });
+  }
+  return upsert(addresses_, {event.address.address, index}, event.address, event.change);
 }
 
 bool ObservedState::apply_neighbour(const NeighbourEvent& event) {

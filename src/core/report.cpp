@@ -12,7 +12,7 @@ using nlohmann::json;
 std::string name_of(const Names& names, IfIndex index) {
   if (index == 0) return {};  // no interface: a static address's source
   const auto it = names.find(index);
-  return it != names.end() ? it->second : "if" + std::to_string(index);
+  return it != names.end() ? it->second : unnamed_interface(index);
 }
 
 json sysctls_json(const std::vector<SysctlState>& sysctls, const std::string& iface) {
@@ -157,6 +157,51 @@ json entry_list(const std::vector<ProxyEntry>& entries, const Decision& decision
   return out;
 }
 
+// The uplinks the decision found, the configured ones it did not, and why there is none.
+void uplinks_text(const ReconcileReport& report, std::ostream& out) {
+  const auto& d = report.decision;
+  if (d.uplinks.empty()) {
+    out << "no uplink: no IPv6 default route";
+    if (!d.missing_uplinks.empty()) {
+      out << " and configured uplinks missing";
+    } else if (d.uplink_candidates.empty()) {
+      out << ", and no interface shows SLAAC addresses, RA prefix routes or a router's RAs";
+    } else {
+      out << ", and " << d.uplink_candidates.size()
+          << " interfaces look like the uplink (see the error below)";
+    }
+    out << "\n";
+  }
+  for (const auto& name : d.missing_uplinks) {
+    out << "uplink " << name << ": not present\n";
+  }
+  for (const auto& u : d.uplinks) {
+    out << "uplink " << u.name << ":";
+    for (const auto& p : u.prefixes) {
+      out << " " << p.to_string();
+    }
+    out << (u.held() ? " (no prefix detected: holding entries)" : "") << "\n";
+    if (const auto note = uplink_note(u, report.sysctls, report.dry_run); !note.empty()) {
+      out << note << "\n";
+    }
+  }
+}
+
+void skipped_text(const Decision& d, const Names& names, std::ostream& out) {
+  std::map<std::string_view, int> quiet;  // link-local and multicast: counted, not listed
+  for (const auto& s : d.skipped) {
+    if (s.reason == SkipReason::kLinkLocal || s.reason == SkipReason::kMulticast) {
+      ++quiet[to_string(s.reason)];
+      continue;
+    }
+    out << "skipped " << s.address.to_string() << " on " << name_of(names, s.ifindex) << ": "
+        << to_string(s.reason) << "\n";
+  }
+  for (const auto& [reason, count] : quiet) {
+    out << "skipped " << count << " " << reason << " address" << (count == 1 ? "" : "es") << "\n";
+  }
+}
+
 }  // namespace
 
 json report_json(const ReconcileReport& report) {
@@ -187,31 +232,7 @@ std::string report_text(const ReconcileReport& report) {
   const auto& d = report.decision;
   std::ostringstream out;
   const char* would = report.dry_run ? "would be " : "";
-  if (d.uplinks.empty()) {
-    out << "no uplink: no IPv6 default route";
-    if (!d.missing_uplinks.empty()) {
-      out << " and configured uplinks missing";
-    } else if (d.uplink_candidates.empty()) {
-      out << ", and no interface shows SLAAC addresses, RA prefix routes or a router's RAs";
-    } else {
-      out << ", and " << d.uplink_candidates.size()
-          << " interfaces look like the uplink (see the error below)";
-    }
-    out << "\n";
-  }
-  for (const auto& name : d.missing_uplinks) {
-    out << "uplink " << name << ": not present\n";
-  }
-  for (const auto& u : d.uplinks) {
-    out << "uplink " << u.name << ":";
-    for (const auto& p : u.prefixes) {
-      out << " " << p.to_string();
-    }
-    out << (u.held() ? " (no prefix detected: holding entries)" : "") << "\n";
-    if (const auto note = uplink_note(u, report.sysctls, report.dry_run); !note.empty()) {
-      out << note << "\n";
-    }
-  }
+  uplinks_text(report, out);
   for (const auto& s : report.sysctls) {
     if (!s.set.empty()) {
       out << "sysctl " << s.key.to_string() << ": " << s.found << " -> " << s.set << " ("
@@ -234,18 +255,7 @@ std::string report_text(const ReconcileReport& report) {
     out << "foreign " << e.address.to_string() << " on " << name_of(report.names, e.ifindex)
         << " (proto " << int(e.protocol) << ", not ours: left alone)\n";
   }
-  std::map<std::string_view, int> quiet;  // link-local and multicast: counted, not listed
-  for (const auto& s : d.skipped) {
-    if (s.reason == SkipReason::kLinkLocal || s.reason == SkipReason::kMulticast) {
-      ++quiet[to_string(s.reason)];
-      continue;
-    }
-    out << "skipped " << s.address.to_string() << " on " << name_of(report.names, s.ifindex) << ": "
-        << to_string(s.reason) << "\n";
-  }
-  for (const auto& [reason, count] : quiet) {
-    out << "skipped " << count << " " << reason << " address" << (count == 1 ? "" : "es") << "\n";
-  }
+  skipped_text(d, report.names, out);
   for (const auto& f : report.failures) {
     out << "error: " << f.operation << " " << f.target << ": " << f.status.message << "\n";
   }

@@ -61,6 +61,7 @@ std::vector<std::string> ra_default_holders(const ObservedState& observed) {
 // In the order plan_sysctls writes them, so that reports read in that order too.
 std::vector<SysctlKey> sysctl_keys(const Config& config, const std::vector<Uplink>& uplinks) {
   std::vector<SysctlKey> keys;
+  keys.reserve(2 + uplinks.size() * 4);
   for (const auto& uplink : uplinks) keys.push_back(conf(uplink.name, "accept_ra"));
   keys.push_back(conf("all", "proxy_ndp"));
   for (const auto& uplink : uplinks) keys.push_back(conf(uplink.name, "proxy_ndp"));

@@ -48,6 +48,31 @@ std::vector<Prefix> detect_prefixes(const ObservedState& observed, IfIndex uplin
   return prefixes;
 }
 
+// The uplink on `link` with its prefixes: configured for it, shared, detected, or remembered.
+Uplink make_uplink(const Config& config, const ObservedState& observed, const Memory& memory,
+                   const Link& link, UplinkSource source, const UplinkSearch& search) {
+  // An uplink's own prefixes take precedence over the shared ones (VLAN uplinks, each with
+  // its /64): every address is then claimed only where its prefix is.
+  const auto own = config.uplink_prefixes.find(link.name);
+  Uplink uplink{.index = link.index,
+                .name = link.name,
+                .prefixes = own != config.uplink_prefixes.end() ? own->second : config.prefixes,
+                .source = source};
+  if (const auto* found = search.found(); found != nullptr && found->index == link.index) {
+    uplink.source = UplinkSource::kSlaac;
+    uplink.evidence = found->evidence;
+  }
+  if (uplink.prefixes.empty()) {
+    uplink.prefixes = detect_prefixes(observed, link.index);
+  }
+  if (const auto it = memory.prefixes.find(link.name);
+      uplink.prefixes.empty() && it != memory.prefixes.end()) {
+    uplink.prefixes = it->second;
+    uplink.remembered = true;
+  }
+  return uplink;
+}
+
 }  // namespace
 
 std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& observed,
@@ -92,30 +117,9 @@ std::vector<Uplink> select_uplinks(const Config& config, const ObservedState& ob
 
   std::vector<Uplink> uplinks;
   for (const auto index : indexes) {
-    const auto* link = observed.link(index);
-    if (link == nullptr) {
-      continue;
+    if (const auto* link = observed.link(index); link != nullptr) {
+      uplinks.push_back(make_uplink(config, observed, memory, *link, source, search));
     }
-    // An uplink's own prefixes take precedence over the shared ones (VLAN uplinks, each with
-    // its /64): every address is then claimed only where its prefix is.
-    const auto own = config.uplink_prefixes.find(link->name);
-    Uplink uplink{.index = index,
-                  .name = link->name,
-                  .prefixes = own != config.uplink_prefixes.end() ? own->second : config.prefixes,
-                  .source = source};
-    if (const auto* found = search.found(); found != nullptr && found->index == index) {
-      uplink.source = UplinkSource::kSlaac;
-      uplink.evidence = found->evidence;
-    }
-    if (uplink.prefixes.empty()) {
-      uplink.prefixes = detect_prefixes(observed, index);
-    }
-    if (const auto it = memory.prefixes.find(link->name);
-        uplink.prefixes.empty() && it != memory.prefixes.end()) {
-      uplink.prefixes = it->second;
-      uplink.remembered = true;
-    }
-    uplinks.push_back(std::move(uplink));
   }
   return uplinks;
 }

@@ -56,7 +56,7 @@ std::optional<LinkAddress> LinkAddress::parse(std::string_view text) {
 std::string LinkAddress::to_string() const {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string text;
-  text.reserve(size_ * 3);
+  text.reserve(std::size_t{size_} * 3);
   for (std::size_t i = 0; i < size_; ++i) {
     if (i != 0) text += ':';
     text += kHex[bytes_[i] >> 4U];
@@ -108,6 +108,12 @@ bool Prefix::contains(const Ipv6Address& address) const {
 
 std::string Prefix::to_string() const {
   return network_.to_string() + "/" + std::to_string(length_);
+}
+
+std::string unnamed_interface(IfIndex index) { return "if" + std::to_string(index); }
+
+std::string interface_name(const Link* link, IfIndex index) {
+  return link != nullptr ? link->name : unnamed_interface(index);
 }
 
 std::string to_string(const ProxyEntry& entry) {

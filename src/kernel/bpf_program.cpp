@@ -5,13 +5,14 @@
 #include <algorithm>
 #include <map>
 
+#include "ndpsync/ndp_wire.hpp"
+
 namespace ndpsync {
 namespace {
 
-constexpr std::uint8_t kIcmpv6 = 58;
-constexpr std::uint8_t kNeighbourSolicitation = 135;
-constexpr std::uint32_t kSourceOffset = 8;
-constexpr std::uint32_t kTargetOffset = 40 + 8;
+// Offsets the programs load from, as BPF_ABS takes them.
+constexpr auto kSource = static_cast<std::uint32_t>(kSourceOffset);
+constexpr auto kTarget = static_cast<std::uint32_t>(kIpv6Header + kTargetOffset);
 // conditional jumps reach at most 255 instructions ahead: a longer interface list is not checked
 constexpr std::size_t kMaxInterfaces = 200;
 
@@ -59,14 +60,14 @@ void check_interfaces(std::vector<sock_filter>& code, const std::vector<IfIndex>
 void check_source(std::vector<sock_filter>& code, NsListener listener) {
   if (listener == NsListener::kDad) {  // all four words zero
     for (std::uint32_t i = 0; i < 4; ++i) {
-      code.push_back(load_word(kSourceOffset + 4 * i));
+      code.push_back(load_word(kSource + 4 * i));
       code.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0));
       code.push_back(drop());
     }
     return;
   }
   for (std::uint8_t i = 0; i < 4; ++i) {  // any non-zero word goes on, past the drop
-    code.push_back(load_word(kSourceOffset + 4U * i));
+    code.push_back(load_word(kSource + 4U * i));
     code.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, static_cast<std::uint8_t>(7 - 2 * i)));
   }
   code.push_back(drop());
@@ -80,7 +81,7 @@ void emit_leaf(std::vector<sock_filter>& code, const Groups::value_type& group) 
   code.push_back(pass());
   for (const auto& target : group.second) {  // seven instructions; a mismatch tries the next
     for (std::uint8_t i = 0; i < 3; ++i) {
-      code.push_back(load_word(kTargetOffset + 4U * i));
+      code.push_back(load_word(kTarget + 4U * i));
       code.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, word(target, i), 0,
                           static_cast<std::uint8_t>(5 - 2 * i)));
     }
@@ -122,7 +123,7 @@ std::size_t targets_size(const std::vector<Ipv6Address>& answered) {
 void check_targets(std::vector<sock_filter>& code, const std::vector<Ipv6Address>& answered) {
   Groups groups;
   for (const auto& target : answered) groups[word(target, 3)].push_back(target);
-  code.push_back(load_word(kTargetOffset + 12));
+  code.push_back(load_word(kTarget + 12));
   emit_tree(code, groups.begin(), groups.size());
 }
 
@@ -139,10 +140,10 @@ BpfProgram build_ns_filter(NsListener listener, const PacketFilter& filter, std:
   if (filter.interfaces && filter.interfaces->size() <= kMaxInterfaces) {
     check_interfaces(code, *filter.interfaces);
   }
-  require_byte(code, 6, kIcmpv6);  // next header: no extension headers
-  require_byte(code, 7, 255);      // hop limit: not forwarded
-  require_byte(code, 40, kNeighbourSolicitation);
-  require_byte(code, 41, 0);  // code
+  require_byte(code, kNextHeaderOffset, kIcmpv6);           // no extension headers
+  require_byte(code, kHopLimitOffset, kNdpHopLimit);        // not forwarded
+  require_byte(code, kIpv6Header, kNeighbourSolicitation);  // type
+  require_byte(code, kIpv6Header + 1, 0);                   // code
   check_source(code, listener);
   if (listener == NsListener::kSolicitation && !filter.answered.empty()) {
     // Each target takes at least seven instructions: most tables too big are known at once.

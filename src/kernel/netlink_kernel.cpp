@@ -40,7 +40,7 @@ void collect(Snapshot& snapshot, const KernelEvent& event) {
       event);
 }
 
-Status settled(NeighbourWrite write, Status status) {
+Status settled(NeighbourWrite write, const Status& status) {
   return already_done(write, status.error) ? Status{} : status;
 }
 
@@ -57,10 +57,10 @@ Result<Snapshot> NetlinkNeighbours::dump() {
   neigh.ndm_family = AF_INET6;
   rtmsg route{};
   route.rtm_family = AF_INET6;
-  for (auto status : {channel_.dump(RTM_GETLINK, bytes_of(link), visit),
-                      channel_.dump(RTM_GETADDR, bytes_of(addr), visit),
-                      channel_.dump(RTM_GETNEIGH, bytes_of(neigh), visit),
-                      channel_.dump(RTM_GETROUTE, bytes_of(route), visit)}) {
+  for (const auto& status : {channel_.dump(RTM_GETLINK, bytes_of(link), visit),
+                             channel_.dump(RTM_GETADDR, bytes_of(addr), visit),
+                             channel_.dump(RTM_GETNEIGH, bytes_of(neigh), visit),
+                             channel_.dump(RTM_GETROUTE, bytes_of(route), visit)}) {
     if (!status.ok()) {
       return {.status = status, .value = {}};
     }
@@ -173,12 +173,15 @@ class NetlinkKernel final : public KernelPort {
 
 }  // namespace
 
-std::unique_ptr<KernelPort> make_netlink_kernel() {
+Result<std::unique_ptr<KernelPort>> make_netlink_kernel() {
   SocketPtr sock(nl_socket_alloc());
-  if (!sock || nl_connect(sock.get(), NETLINK_ROUTE) < 0) {
-    return nullptr;
+  if (!sock) return {.status = {.error = ENOMEM, .message = "cannot open a netlink socket"}};
+  if (const int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) {
+    return {
+        .status = {.error = EIO,
+                   .message = std::string("cannot open a netlink socket: ") + nl_geterror(err)}};
   }
-  return std::make_unique<NetlinkKernel>(std::move(sock));
+  return {.value = std::make_unique<NetlinkKernel>(std::move(sock))};
 }
 
 }  // namespace ndpsync

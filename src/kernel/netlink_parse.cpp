@@ -175,7 +175,7 @@ ParsedMessage parse_neighbour(const nlmsghdr* header, Change change) {
   if (tb[NDA_LLADDR] != nullptr) {
     neighbour.lladdr = read_lladdr(tb[NDA_LLADDR]);
   }
-  return {.event = NeighbourEvent{change, std::move(neighbour)}, .error = {}};
+  return {.event = NeighbourEvent{change, neighbour}, .error = {}};
 }
 
 ParsedMessage parse_route(const nlmsghdr* header, Change change) {

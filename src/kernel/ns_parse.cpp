@@ -1,19 +1,13 @@
-// The neighbour solicitation parsers, held to RFC 4861 7.1.1 as the kernel's ndisc_recv_ns holds
-// them: what the kernel would drop must not reach the agent's judgement either.
+#include "ndpsync/ns_parse.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
 
-#include "ndpsync/dad_listener.hpp"
+#include "ndpsync/ndp_wire.hpp"
 
 namespace ndpsync {
 namespace {
-
-constexpr std::size_t kIpv6Header = 40;
-constexpr std::size_t kNsLength = 24;  // type, code, checksum, reserved, target
-constexpr std::uint8_t kIcmpv6 = 58;
-constexpr std::uint8_t kNeighbourSolicitation = 135;
-constexpr std::uint8_t kSourceLinkAddressOption = 1;
 
 // The fields of a valid neighbour solicitation both listeners need.
 struct ParsedNs {
@@ -56,15 +50,18 @@ bool is_solicited_node_group_of(const Ipv6Address& group, const Ipv6Address& tar
 std::optional<ParsedNs> parse_ns(std::span<const std::uint8_t> packet) {
   if (packet.size() < kIpv6Header + kNsLength) return std::nullopt;
   if ((packet[0] >> 4) != 6) return std::nullopt;
-  const std::size_t payload = (std::size_t{packet[4]} << 8) | packet[5];
+  const std::size_t payload =
+      (std::size_t{packet[kPayloadLengthOffset]} << 8) | packet[kPayloadLengthOffset + 1];
   if (payload < kNsLength || payload > packet.size() - kIpv6Header) return std::nullopt;
   // Hop limit 255: the packet was not forwarded from another link.
-  if (packet[6] != kIcmpv6 || packet[7] != 255) return std::nullopt;
+  if (packet[kNextHeaderOffset] != kIcmpv6 || packet[kHopLimitOffset] != kNdpHopLimit) {
+    return std::nullopt;
+  }
   const auto icmp = packet.subspan(kIpv6Header, payload);
   if (icmp[0] != kNeighbourSolicitation || icmp[1] != 0) return std::nullopt;
-  ParsedNs ns{.source = address_at(packet.subspan(8)),
-              .destination = address_at(packet.subspan(24)),
-              .target = address_at(icmp.subspan(8))};
+  ParsedNs ns{.source = address_at(packet.subspan(kSourceOffset)),
+              .destination = address_at(packet.subspan(kDestinationOffset)),
+              .target = address_at(icmp.subspan(kTargetOffset))};
   const auto options = walk_options(icmp.subspan(kNsLength));
   if (!options) return std::nullopt;
   ns.source_link_address = *options;
@@ -78,23 +75,6 @@ std::optional<ParsedNs> parse_ns(std::span<const std::uint8_t> packet) {
 }
 
 }  // namespace
-
-std::uint16_t icmpv6_checksum(const Ipv6Address& source, const Ipv6Address& destination,
-                              std::span<const std::uint8_t> message) {
-  std::uint32_t sum = 0;
-  const auto add = [&sum](std::span<const std::uint8_t> bytes) {
-    for (std::size_t i = 0; i < bytes.size(); i += 2) {
-      sum += (std::uint32_t{bytes[i]} << 8) | (i + 1 < bytes.size() ? bytes[i + 1] : 0);
-    }
-  };
-  add(source.bytes());
-  add(destination.bytes());
-  sum += static_cast<std::uint32_t>(message.size() >> 16) +
-         static_cast<std::uint32_t>(message.size() & 0xffff) + kIcmpv6;
-  add(message);
-  while ((sum >> 16) != 0) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum);
-}
 
 std::optional<Ipv6Address> parse_dad_probe(std::span<const std::uint8_t> packet) {
   const auto ns = parse_ns(packet);

@@ -10,7 +10,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "ndpsync/dad_listener.hpp"
+#include "ndpsync/ndp_wire.hpp"
+#include "ndpsync/ns_parse.hpp"
 
 namespace {
 

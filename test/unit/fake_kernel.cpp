@@ -79,6 +79,23 @@ void FakeKernel::set_link_up(IfIndex index, bool up) {
   events_.emplace_back(LinkEvent{Change::kNew, link});
 }
 
+void FakeKernel::set_ipv6_disabled(IfIndex index, bool disabled) {
+  if (!links_.contains(index)) return;
+  if (!disabled) {
+    add_address(index, "fe80::" + std::to_string(index), 64);
+    return;
+  }
+  erase_on(proxies_, index);  // addrconf_ifdown purges the device's proxy entries, silently
+  for (auto it = addresses_.begin(); it != addresses_.end();) {
+    if (it->first.first == index) {
+      events_.emplace_back(AddressEvent{Change::kDel, it->second});
+      it = addresses_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void FakeKernel::add_address(IfIndex ifindex, std::string_view address, unsigned prefix_length,
                              std::uint32_t flags) {
   const Address a{ifindex, ip(address), prefix_length, flags};

@@ -4,6 +4,8 @@
 // It keeps its own simple model of the kernel, independent of the agent's ObservedState, so that
 // a test checks the agent against what the kernel does, not against what the agent believes:
 // - taking a link admin-down purges every proxy entry on it, silently (no event);
+// - disabling IPv6 on a link (disable_ipv6) purges them too, and deletes its addresses with an
+//   event each, while the link stays up;
 // - deleting a link drops its addresses, neighbours, routes and proxy entries with it;
 // - writing a non-zero `forwarding` on `all` or on an interface deletes the RA-learned default
 //   routes (protocol ra) of every interface whose accept_ra is not 2, with a route-delete event
@@ -41,6 +43,9 @@ class FakeKernel final : public KernelPort, public EventSource {
   void add_link(const Link& link);
   void remove_link(IfIndex index);
   void set_link_up(IfIndex index, bool up);
+  // disable_ipv6 = 1 (`disabled`) or 0. The link-local address comes back with IPv6 as fe80::
+  // and the index; the global ones are the network manager's or SLAAC's to add again.
+  void set_ipv6_disabled(IfIndex index, bool disabled);
   void add_address(IfIndex ifindex, std::string_view address, unsigned prefix_length,
                    std::uint32_t flags = 0);
   void remove_address(IfIndex ifindex, std::string_view address);
@@ -139,11 +144,16 @@ class FakeKernel final : public KernelPort, public EventSource {
   std::map<std::pair<Call, SysctlKey>, int> sysctl_failures_;
 };
 
-// The DAD listener's fake: probes a test injects, as if nodes had sent them on an interface.
-class FakeDadProbes final : public DadProbeSource {
+// A packet listener's fake: items a test injects, as if they had arrived on an interface, and
+// every filter the agent set.
+template <typename Item>
+class FakePacketSource final : public PacketSource<Item> {
  public:
-  void inject(IfIndex ifindex, const Ipv6Address& target) { queued_.push_back({ifindex, target}); }
-  void drain(std::vector<DadProbe>& out) override {
+  template <typename... Fields>
+  void inject(Fields&&... fields) {
+    queued_.push_back(Item{std::forward<Fields>(fields)...});
+  }
+  void drain(std::vector<Item>& out) override {
     out.insert(out.end(), queued_.begin(), queued_.end());
     queued_.clear();
   }
@@ -154,28 +164,15 @@ class FakeDadProbes final : public DadProbeSource {
   }
   std::size_t pause() override { return 0; }
   Status resume() override { return {}; }
-  [[nodiscard]] bool targets_filtered() const override { return true; }
+  [[nodiscard]] bool targets_filtered() const override { return targets_fit; }
   std::vector<PacketFilter> filters;  // every filter the agent set, in order
+  bool targets_fit = true;
 
  private:
-  std::vector<DadProbe> queued_;
+  std::vector<Item> queued_;
 };
-
-// The solicitation listener's fake: only its filters (tests hand solicitations to the agent).
-class FakeSolicitations final : public SolicitationSource {
- public:
-  void drain(std::vector<Solicitation>& /*out*/) override {}
-  [[nodiscard]] int fd() const override { return -1; }
-  Status set_filter(const PacketFilter& filter) override {
-    filters.push_back(filter);
-    return {};
-  }
-  std::size_t pause() override { return 0; }
-  Status resume() override { return {}; }
-  [[nodiscard]] bool targets_filtered() const override { return targets_fit; }
-  std::vector<PacketFilter> filters;
-  bool targets_fit = true;
-};
+using FakeDadProbes = FakePacketSource<DadProbe>;
+using FakeSolicitations = FakePacketSource<Solicitation>;
 
 // The advert port's fake: what the agent sent, and the all-multicast references it holds.
 class FakeAdverts final : public AdvertPort {
@@ -184,8 +181,8 @@ class FakeAdverts final : public AdvertPort {
     sent.push_back(advert);
     return {};
   }
-  Status hold_allmulti(IfIndex ifindex, bool on) override {
-    allmulti[ifindex] += on ? 1 : -1;
+  Status hold_allmulti(IfIndex ifindex, AllmultiRef ref) override {
+    allmulti[ifindex] += ref == AllmultiRef::kTake ? 1 : -1;
     return {};
   }
   std::vector<Advert> sent;

@@ -61,6 +61,23 @@ TEST_CASE("agent: the uplink going down and up gets its entries back") {
   CHECK(h.kernel.proxies().size() == 5);
 }
 
+TEST_CASE("agent: IPv6 disabled and enabled on the uplink gets its entries back") {
+  // NetworkManager's connection down and up: disable_ipv6 = 1, then 0, on a link that stays up.
+  Harness h;
+  h.kernel.add_address(kEth0, "fe80::2", 64);
+  h.pump();
+  REQUIRE(h.kernel.proxies().size() == 5);
+  const auto resyncs = h.agent->counters().resyncs;
+  h.kernel.set_ipv6_disabled(kEth0, true);  // purges, silently; only the addresses leave
+  CHECK(h.kernel.proxies().empty());
+  h.pump();
+  CHECK(h.kernel.proxies().size() == 5);  // back from the link-local address leaving
+  h.kernel.set_ipv6_disabled(kEth0, false);
+  h.pump();
+  CHECK(h.kernel.proxies().size() == 5);
+  CHECK(h.agent->counters().resyncs == resyncs);  // from the events, not from a dump
+}
+
 TEST_CASE("agent: a networking restart keeps entries through the gap") {
   Harness h;
   // eth0 loses its addresses and the RA route, goes down and up, and the route comes back.
@@ -250,7 +267,7 @@ TEST_CASE("agent: reload replaces the config and the table follows") {
 TEST_CASE("agent: remove_owned removes ours only") {
   Harness h;
   h.kernel.put_proxy(kEth0, "2001:db8:0:1::beef", 0);
-  h.agent->remove_owned();
+  h.agent->remove_owned(h.now);
   CHECK(h.kernel.proxies().size() == 1);
 }
 
@@ -418,11 +435,19 @@ TEST_CASE("agent liveness: static neighbours lost in an overrun are not probed")
 
 TEST_CASE("agent: the router's link-local entry changing state costs no reconcile") {
   Harness h;
-  const auto full = h.agent->counters().full_reconciles;
+  const auto before = h.agent->counters();
   h.kernel.set_neighbour(kEth0, "fe80::1", kNudStale, /*router=*/true, "02:00:00:00:00:01");
   h.kernel.set_neighbour(kBr0, "ff02::16", kNudNoArp);
   h.pump();
-  CHECK(h.agent->counters().full_reconciles == full);
+  REQUIRE(h.agent->counters().events == before.events + 2);    // the agent saw both
+  CHECK(h.agent->counters().reconciles == before.reconciles);  // and judged nothing
+
+  // A batch that also changes a container's neighbour costs one reconcile, of that address only.
+  h.kernel.set_neighbour(kEth0, "fe80::1", kNudReachable, /*router=*/true, "02:00:00:00:00:01");
+  h.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:9", kNudReachable);
+  h.pump();
+  CHECK(h.agent->counters().reconciles == before.reconciles + 1);
+  CHECK(h.agent->counters().full_reconciles == before.full_reconciles);
 }
 
 TEST_CASE("agent: an entry's since is when it was installed or adopted, across re-judging") {
@@ -611,12 +636,11 @@ TEST_CASE("agent: remove_on_exit removes an entry whose delete was backing off")
   Harness h;
   REQUIRE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
   h.kernel.fail_address(FakeKernel::Call::kDelete, "2001:db8:0:1::1:1", EBUSY);
-  h.now = std::chrono::steady_clock::now();  // the loop's clock, as in production
   h.kernel.remove_address(kVc1, "2001:db8:0:1::1:1");
   h.pump();
   REQUIRE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
   h.kernel.clear_faults();
-  h.agent->remove_owned();
+  h.agent->remove_owned(h.now);
   CHECK_FALSE(h.kernel.has_proxy(kEth0, "2001:db8:0:1::1:1"));
   CHECK(h.kernel.proxies().size() == 0);
 }

@@ -10,7 +10,8 @@
 
 #include "fake_kernel.hpp"
 #include "ndpsync/bpf_program.hpp"
-#include "ndpsync/dad_listener.hpp"
+#include "ndpsync/ndp_wire.hpp"
+#include "ndpsync/ns_parse.hpp"
 
 using namespace ndpsync;
 using namespace ndpsync::testing;

@@ -5,7 +5,8 @@
 #include <vector>
 
 #include "fake_kernel.hpp"
-#include "ndpsync/dad_listener.hpp"
+#include "ndpsync/ndp_wire.hpp"
+#include "ndpsync/ns_parse.hpp"
 
 using namespace ndpsync;
 using namespace ndpsync::testing;

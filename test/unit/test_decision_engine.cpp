@@ -148,23 +148,67 @@ TEST_CASE("decision engine: update is idempotent") {
   CHECK(same(engine.decision(), before));
 }
 
+namespace {
+
+// Two uplinks and three downstream veths; max_entries = 1, so that one newcomer wins.
+struct CapRace {
+  const char* description;
+  std::vector<std::pair<IfIndex, const char*>> addresses;   // configured downstream (/128)
+  std::vector<std::pair<IfIndex, const char*>> neighbours;  // REACHABLE downstream
+  std::vector<std::pair<IfIndex, const char*>> held;        // liveness holds; the kernel forgot
+  IfAddressKey winner;                                      // (uplink, address)
+};
+
+}  // namespace
+
 TEST_CASE("decision engine: caps admit in source, interface, address order across uplinks") {
-  FakeKernel k;
-  k.add_link({.index = 2, .name = "eth0", .up = true, .carrier = true});
-  k.add_link({.index = 7, .name = "eth1", .up = true, .carrier = true});
-  k.add_link({.index = 3, .name = "vc1", .kind = "veth", .up = true, .carrier = true});
-  k.add_address(2, "2001:db8:0:2::ff", 64);
-  k.add_address(7, "2001:db8:0:1::ff", 64);
-  k.set_neighbour(3, "2001:db8:0:1::5", kNudReachable);  // eth1's prefix, lower address
-  k.set_neighbour(3, "2001:db8:0:2::5", kNudReachable);  // eth0's prefix, higher address
-  Config config;
-  config.uplinks = {"eth0", "eth1"};
-  config.max_entries = 1;
-  ObservedState o;
-  o.replace(k.dump().value);
-  const auto d = decide(config, o);
-  // Newcomers queue by source, interface and address, then uplink: ::1:5 (on eth1) first.
-  CHECK(d.desired.contains({7, ip("2001:db8:0:1::5")}));
+  // eth0 (2) serves 2001:db8:0:2::/64, eth1 (7) 2001:db8:0:1::/64; vc1..vc3 are 3, 4, 5.
+  const std::vector<CapRace> races = {
+      {.description = "a configured address before a neighbour on a lower interface and address",
+       .addresses = {{5, "2001:db8:0:1::9"}},
+       .neighbours = {{3, "2001:db8:0:1::5"}},
+       .winner = {7, ip("2001:db8:0:1::9")}},
+      {.description = "a live neighbour before a held one on a lower interface and address",
+       .neighbours = {{5, "2001:db8:0:1::9"}},
+       .held = {{3, "2001:db8:0:1::5"}},
+       .winner = {7, ip("2001:db8:0:1::9")}},
+      {.description = "within a source, the lower interface before the lower address",
+       .neighbours = {{4, "2001:db8:0:1::5"}, {3, "2001:db8:0:1::9"}},
+       .winner = {7, ip("2001:db8:0:1::9")}},
+      {.description = "on one interface, the lower address, whichever uplink serves it",
+       .neighbours = {{3, "2001:db8:0:1::5"}, {3, "2001:db8:0:2::5"}},
+       .winner = {7, ip("2001:db8:0:1::5")}},
+  };
+  for (const auto& race : races) {
+    INFO(race.description);
+    FakeKernel k;
+    k.add_link({.index = 2, .name = "eth0", .up = true, .carrier = true});
+    k.add_link({.index = 7, .name = "eth1", .up = true, .carrier = true});
+    for (const IfIndex index : {3, 4, 5}) {
+      k.add_link({.index = index,
+                  .name = "vc" + std::to_string(index - 2),
+                  .kind = "veth",
+                  .up = true,
+                  .carrier = true});
+    }
+    k.add_address(2, "2001:db8:0:2::ff", 64);
+    k.add_address(7, "2001:db8:0:1::ff", 64);
+    for (const auto& [index, address] : race.addresses) k.add_address(index, address, 128);
+    for (const auto& [index, address] : race.neighbours) {
+      k.set_neighbour(index, address, kNudReachable);
+    }
+    LivenessView liveness;
+    for (const auto& [index, address] : race.held) liveness.held.insert({index, ip(address)});
+    Config config;
+    config.uplinks = {"eth0", "eth1"};
+    config.max_entries = 1;
+    DecisionEngine engine;
+    engine.full(config, observe(k), liveness, {});
+    const auto& d = engine.decision();
+    REQUIRE(d.capped);  // every race has a loser
+    CHECK(d.desired.size() == 1);
+    CHECK(d.desired.contains(race.winner));
+  }
 }
 
 namespace {

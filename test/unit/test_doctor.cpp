@@ -1,94 +1,24 @@
 // `ndpsync doctor`'s checks on made-up hosts: the lab host made healthy, then broken one way at
 // a time. Each check must name its problem, and only its own.
-#include "catch2_compat.hpp"
+#include <algorithm>
 
-#include "doctor.hpp"
-#include "lab.hpp"
-#include "ndpsync/doctor.hpp"
+#include "catch2_compat.hpp"
+#include "doctor_host.hpp"
 
 namespace ndpsync {
 namespace {
 
-using testing::FakeKernel;
+using testing::conf;
+using testing::DoctorHost;
+using testing::expect_only;
 using testing::kBr0;
 using testing::kEth0;
 using testing::kOwner;
 using testing::kVc1;
-
-SysctlKey conf(const std::string& iface, const std::string& name) {
-  return {SysctlKey::Tree::kConf, iface, name};
-}
-SysctlKey neigh(const std::string& iface, const std::string& name) {
-  return {SysctlKey::Tree::kNeigh, iface, name};
-}
-
-// The lab host as ndpsync's agent leaves it: sysctls set, every container proxied.
-struct Host {
-  FakeKernel kernel;
-  HostFacts facts;
-
-  Host() {
-    testing::build_lab(kernel);
-    // The routes the kernel makes for the downstream addresses (proto kernel).
-    for (const auto& [text, oif] :
-         {std::pair{"2001:db8:0:1::1:0/112", kVc1}, std::pair{"2001:db8:0:1::2:0/112", kBr0}}) {
-      kernel.add_route(Route{.destination = *Prefix::parse(text), .oif = oif, .protocol = 2});
-    }
-    for (const auto* address : {"2001:db8:0:1::1:1", "2001:db8:0:1::1:2", "2001:db8:0:1::2:1",
-                                "2001:db8:0:1::2:2", "2001:db8:0:1::2:3"}) {
-      kernel.put_proxy(kEth0, address, kOwner);
-    }
-    facts.config.owner_protocol = kOwner;
-    facts.config_file = "/etc/ndpsync/ndpsync.json";
-    facts.config_digest = "0123456789abcdef";
-    facts.agent = AgentFacts{
-        .pid = 42, .config_file = facts.config_file, .config_digest = "0123456789abcdef"};
-    for (const auto* name : {"all", "lo", "eth0", "vc1", "br0", "vb2", "vb3"}) {
-      facts.sysctls[conf(name, "forwarding")] = "1";
-      facts.sysctls[conf(name, "accept_ra")] = "1";
-      facts.sysctls[conf(name, "proxy_ndp")] = "0";
-      facts.sysctls[conf(name, "ndisc_notify")] = "0";
-      facts.sysctls[neigh(name, "proxy_delay")] = "80";
-    }
-    facts.sysctls[conf("eth0", "accept_ra")] = "2";
-    facts.sysctls[conf("all", "proxy_ndp")] = "1";
-    facts.sysctls[conf("eth0", "proxy_ndp")] = "1";
-    facts.sysctls[neigh("eth0", "proxy_delay")] = "0";
-    facts.processes = {"systemd", "sshd", "ndpsync", "bash"};
-    facts.bridge_mac_assignment["br0"] = 3;
-  }
-
-  Diagnosis diagnose() {
-    facts.kernel = kernel.dump().value;
-    return ndpsync::diagnose(facts);
-  }
-};
-
-std::vector<std::string> checks_with_problems(const Diagnosis& d) {
-  std::vector<std::string> ids;
-  for (const auto& f : d.findings) {
-    if (ids.empty() || ids.back() != f.check) ids.push_back(f.check);
-  }
-  return ids;
-}
-
-// Exactly one check complains, and its text contains `words`.
-void expect_only(const Diagnosis& d, const std::string& check, const std::string& words) {
-  std::string all;
-  for (const auto& f : d.findings) all += f.check + ": " + f.problem + " FIX: " + f.fix + "\n";
-  INFO(all);
-  REQUIRE(checks_with_problems(d) == std::vector<std::string>{check});
-  CHECK_FALSE(d.healthy());
-  bool found = false;
-  for (const auto& f : d.findings) {
-    found = found || (f.problem + " " + f.fix).find(words) != std::string::npos;
-    CHECK_FALSE(f.fix.empty());
-  }
-  CHECK(found);
-}
+using testing::neigh;
 
 TEST_CASE("doctor: the healthy lab host has no problem, and every check ran") {
-  Host host;
+  DoctorHost host;
   const auto d = host.diagnose();
   for (const auto& f : d.findings) INFO(f.check + ": " + f.problem);
   CHECK(d.healthy());
@@ -97,7 +27,7 @@ TEST_CASE("doctor: the healthy lab host has no problem, and every check ran") {
 }
 
 TEST_CASE("doctor: no agent, and an agent whose config is older than the file") {
-  Host host;
+  DoctorHost host;
   host.facts.agent.reset();
   host.facts.agent_error = "no agent answers on /run/ndpsync/status.sock";
   expect_only(host.diagnose(), "agent", "no ndpsync agent is running");
@@ -109,7 +39,7 @@ TEST_CASE("doctor: no agent, and an agent whose config is older than the file") 
 }
 
 TEST_CASE("doctor: Docker's forwarding ate the RA default route; the uplink found from SLAAC") {
-  Host host;
+  DoctorHost host;
   host.kernel.remove_route("::/0", kEth0);  // what forwarding=1 did to it with accept_ra=1
   host.facts.sysctls[conf("eth0", "accept_ra")] = "1";
   host.facts.processes.push_back("dockerd");
@@ -126,7 +56,7 @@ TEST_CASE("doctor: Docker's forwarding ate the RA default route; the uplink foun
 }
 
 TEST_CASE("doctor: no uplink and no trace of SLAAC anywhere") {
-  Host host;
+  DoctorHost host;
   host.kernel.remove_route("::/0", kEth0);
   host.kernel.remove_route("2001:db8:0:1::/64", kEth0);
   host.kernel.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");
@@ -135,7 +65,7 @@ TEST_CASE("doctor: no uplink and no trace of SLAAC anywhere") {
 }
 
 TEST_CASE("doctor: two interfaces look like the uplink") {
-  Host host;
+  DoctorHost host;
   host.kernel.remove_route("::/0", kEth0);
   host.kernel.add_link({.index = 9, .name = "eth1", .up = true, .carrier = true});
   host.kernel.add_address(9, "2001:db8:9::5", 64);  // SLAAC's: a lifetime, not permanent
@@ -143,7 +73,7 @@ TEST_CASE("doctor: two interfaces look like the uplink") {
 }
 
 TEST_CASE("doctor: a configured uplink that does not exist") {
-  Host host;
+  DoctorHost host;
   host.facts.config.uplinks = {"eth9"};
   const auto d = host.diagnose();
   CHECK(d.findings.front().check == "no-uplink");
@@ -151,14 +81,14 @@ TEST_CASE("doctor: a configured uplink that does not exist") {
 }
 
 TEST_CASE("doctor: forwarding on with the uplink at accept_ra=1") {
-  Host host;
+  DoctorHost host;
   host.facts.sysctls[conf("eth0", "accept_ra")] = "1";
   host.facts.processes.push_back("dockerd");
   expect_only(host.diagnose(), "ra-route-at-risk", "Docker");
 }
 
 TEST_CASE("doctor: another interface that takes RAs loses its routes to forwarding") {
-  Host host;
+  DoctorHost host;
   host.kernel.add_link({.index = 9, .name = "eth1", .up = true, .carrier = true});
   host.kernel.add_address(9, "2001:db8:9::5", 64);
   host.facts.sysctls[conf("eth1", "accept_ra")] = "1";
@@ -168,44 +98,95 @@ TEST_CASE("doctor: another interface that takes RAs loses its routes to forwardi
 }
 
 TEST_CASE("doctor: forwarding off on the uplink") {
-  Host host;
+  DoctorHost host;
   host.facts.sysctls[conf("eth0", "forwarding")] = "0";
   expect_only(host.diagnose(), "forwarding-off", "forwarding is off");
 }
 
 TEST_CASE("doctor: all.proxy_ndp off") {
-  Host host;
+  DoctorHost host;
   host.facts.sysctls[conf("all", "proxy_ndp")] = "0";
   expect_only(host.diagnose(), "proxy-ndp-off", "unicast Neighbor Solicitations");
 }
 
 TEST_CASE("doctor: proxy_delay left at the kernel's 0.8 s") {
-  Host host;
+  DoctorHost host;
   host.facts.sysctls[neigh("eth0", "proxy_delay")] = "80";
   expect_only(host.diagnose(), "proxy-delay", "0.80 s");
 }
 
 TEST_CASE("doctor: an uplink prefix that is not a /64, and none at all") {
-  Host host;
+  DoctorHost host;
   host.facts.config.prefixes = {*Prefix::parse("2001:db8::/48")};
   expect_only(host.diagnose(), "uplink-prefix", "not a /64");
 }
 
+TEST_CASE("doctor: an uplink with no on-link prefix (the provider routes to the host)") {
+  DoctorHost host;
+  host.kernel.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");
+  const auto d = host.diagnose();
+  CHECK(testing::result_of(d, "uplink-prefix") == CheckResult::kProblem);
+  CHECK(std::any_of(d.findings.begin(), d.findings.end(), [](const Finding& f) {
+    return f.check == "uplink-prefix" &&
+           f.problem.find("has no on-link prefix") != std::string::npos;
+  }));
+}
+
+TEST_CASE("doctor: a proxy_delay that cannot be read or parsed is no finding") {
+  DoctorHost host;
+  host.facts.sysctls[neigh("eth0", "proxy_delay")] = "slow";
+  CHECK(host.diagnose().healthy());
+  host.facts.sysctls.erase(neigh("eth0", "proxy_delay"));
+  CHECK(host.diagnose().healthy());
+}
+
+TEST_CASE("doctor: a check with nothing to look at says n/a, not ok") {
+  using testing::result_of;
+  DoctorHost host;
+  auto d = host.diagnose();
+  for (const auto& [id, result] : d.checks) {
+    INFO(id);
+    CHECK(result == CheckResult::kOk);
+  }
+  SECTION("no uplink: the uplink's checks and the downstream entries' check") {
+    host.kernel.remove_route("::/0", kEth0);
+    host.kernel.remove_route("2001:db8:0:1::/64", kEth0);
+    host.kernel.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");
+    host.kernel.remove_neighbour(kEth0, "fe80::1");
+    d = host.diagnose();
+    for (const auto* id : {"ra-route-at-risk", "ra-other-interfaces", "forwarding-off",
+                           "proxy-delay", "uplink-prefix", "outside-prefix", "no-route",
+                           "no-neighbour", "entries-downstream", "foreign-entries"}) {
+      INFO(id);
+      CHECK(result_of(d, id) == CheckResult::kNotApplicable);
+    }
+  }
+  SECTION("forwarding off and sysctls left alone: nothing ignores RAs") {
+    host.facts.sysctls[conf("all", "forwarding")] = "0";
+    host.facts.config.manage_sysctls = false;
+    CHECK(result_of(host.diagnose(), "ra-other-interfaces") == CheckResult::kNotApplicable);
+  }
+  SECTION("no downstream bridge") {
+    host.facts.config.downstream = {"vc1"};
+    CHECK(result_of(host.diagnose(), "bridge-mac") == CheckResult::kNotApplicable);
+  }
+}
+
 TEST_CASE("doctor: container addresses outside the uplink's prefix (routed to the host)") {
-  Host host;
+  DoctorHost host;
   host.kernel.add_address(kVc1, "2001:db8:77::1", 64);
   expect_only(host.diagnose(), "outside-prefix", "2001:db8:77::1");
 }
 
 TEST_CASE("doctor: a proxied address the host has no route for") {
-  Host host;
+  DoctorHost host;
   host.kernel.remove_route("2001:db8:0:1::1:0/112", kVc1);
   const auto d = host.diagnose();
   expect_only(d, "no-route", "2001:db8:0:1::1:2 (routed to eth0)");
 }
 
 TEST_CASE("doctor: a proxied address with no live neighbour behind it") {
-  Host host;
+  DoctorHost host;
   host.kernel.put_proxy(kEth0, "2001:db8:0:1::2:99", 0);  // by hand: nobody holds it
   expect_only(host.diagnose(), "no-neighbour", "2001:db8:0:1::2:99");
   host.kernel.set_neighbour(kBr0, "2001:db8:0:1::2:99", kNudFailed);
@@ -213,19 +194,19 @@ TEST_CASE("doctor: a proxied address with no live neighbour behind it") {
 }
 
 TEST_CASE("doctor: our entries on a downstream interface") {
-  Host host;
+  DoctorHost host;
   host.kernel.put_proxy(kBr0, "2001:db8:0:1::2:2", kOwner);
   expect_only(host.diagnose(), "entries-downstream", "2001:db8:0:1::2:2 dev br0");
 }
 
 TEST_CASE("doctor: a foreign entry that shadows ours") {
-  Host host;
+  DoctorHost host;
   host.kernel.put_proxy(kEth0, "2001:db8:0:1::2:3", 0);
   expect_only(host.diagnose(), "foreign-entries", "2001:db8:0:1::2:3 dev eth0");
 }
 
 TEST_CASE("doctor: a conflicting daemon") {
-  Host host;
+  DoctorHost host;
   host.facts.processes.push_back("ndppd");
   expect_only(host.diagnose(), "conflicting-daemon", "systemctl disable --now ndppd");
   CHECK(is_conflicting_daemon("npd6"));
@@ -233,8 +214,8 @@ TEST_CASE("doctor: a conflicting daemon") {
 }
 
 TEST_CASE("doctor: a forward firewall that drops the containers' traffic") {
-  Host host;
-  host.facts.forward_filters.push_back({.tool = "ip6tables",
+  DoctorHost host;
+  host.facts.forward_filters.push_back({.tool = FirewallTool::kIp6tables,
                                         .chain = "FORWARD",
                                         .rules = {"-A FORWARD -m conntrack --ctstate "
                                                   "RELATED,ESTABLISHED -j ACCEPT"}});
@@ -246,7 +227,7 @@ TEST_CASE("doctor: a forward firewall that drops the containers' traffic") {
     CHECK(host.diagnose().healthy());
   }
   SECTION("so does one for their prefix, in nft's words") {
-    host.facts.forward_filters.back() = {.tool = "nft",
+    host.facts.forward_filters.back() = {.tool = FirewallTool::kNft,
                                          .chain = "inet filter forward",
                                          .rules = {"ip6 daddr 2001:db8:0:1::/64 accept"}};
     CHECK(host.diagnose().healthy());
@@ -268,7 +249,7 @@ TEST_CASE("doctor: a forward firewall that drops the containers' traffic") {
 }
 
 TEST_CASE("doctor: Docker's own ip6tables rules, as ip6tables -S prints them") {
-  const auto filter = cli::ip6tables_filter(R"(-P INPUT ACCEPT
+  const auto filter = ip6tables_filter(R"(-P INPUT ACCEPT
 -P FORWARD DROP
 -P OUTPUT ACCEPT
 -N DOCKER
@@ -284,7 +265,7 @@ TEST_CASE("doctor: Docker's own ip6tables rules, as ip6tables -S prints them") {
 )");
   REQUIRE(filter);
   CHECK(filter->rules.size() == 7);
-  Host host;
+  DoctorHost host;
   host.facts.forward_filters = {*filter};
   expect_only(host.diagnose(), "firewall-forward", "DOCKER-USER");
 
@@ -299,7 +280,7 @@ TEST_CASE("doctor: Docker's own ip6tables rules, as ip6tables -S prints them") {
     CHECK_FALSE(host.diagnose().healthy());
   }
   SECTION("a FORWARD policy of ACCEPT is no filter") {
-    CHECK_FALSE(cli::ip6tables_filter("-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n"));
+    CHECK_FALSE(ip6tables_filter("-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n"));
   }
 }
 
@@ -326,12 +307,12 @@ table ip filter {
 	}
 }
 )";
-  const auto filters = cli::nft_filters(ruleset, /*skip_ip6tables_table=*/true);
+  const auto filters = nft_filters(ruleset, Ip6tablesTable::kSkip);
   REQUIRE(filters.size() == 1);
   CHECK(filters[0].chain == "inet filter forward");
   CHECK(filters[0].rules.size() == 2);
-  CHECK(cli::nft_filters(ruleset, false).size() == 2);
-  Host host;
+  CHECK(nft_filters(ruleset, Ip6tablesTable::kInclude).size() == 2);
+  DoctorHost host;
   host.facts.forward_filters = filters;
   expect_only(host.diagnose(), "firewall-forward", "oifname");
   host.facts.forward_filters[0].rules.push_back(
@@ -340,13 +321,13 @@ table ip filter {
 }
 
 TEST_CASE("doctor: a kernel with a known defect") {
-  Host host;
+  DoctorHost host;
   host.facts.kernel_check = check_kernel("4.19.0-27-amd64", "#1 SMP Debian 4.19.316-1");
   expect_only(host.diagnose(), "kernel-defect", "no-proxy-protocol");
 }
 
 TEST_CASE("doctor: a downstream bridge without a fixed MAC") {
-  Host host;
+  DoctorHost host;
   host.facts.bridge_mac_assignment["br0"] = 1;  // NET_ADDR_RANDOM
   expect_only(host.diagnose(), "bridge-mac", "ip link set br0 address");
   host.facts.sysctls[conf("br0", "ndisc_notify")] = "1";

@@ -81,3 +81,10 @@ TEST_CASE("LinkAddress: parse, print and compare") {
     CHECK_FALSE(LinkAddress::parse(bad));
   }
 }
+
+TEST_CASE("an interface without a name is called if and its index, everywhere") {
+  CHECK(ndpsync::unnamed_interface(7) == "if7");
+  const ndpsync::Link eth0{.index = 2, .name = "eth0"};
+  CHECK(ndpsync::interface_name(&eth0, 2) == "eth0");
+  CHECK(ndpsync::interface_name(nullptr, 7) == "if7");
+}

@@ -2,9 +2,8 @@
 // neighbours that may have left), the pacing of the probes that serve it, and the uplink-probe
 // gate (with uplink_probe_ms, a first claim waits until the kernel has solicited the address on the
 // uplink and nobody answered), and the follow-ups of DAD probes (dad_snooping: once a new
-// address's DAD time is over, the kernel resolves it on the interface it was probed on), and
-// on-demand discovery's probes (a router asked for an address nobody proxies: the kernel
-// resolves it downstream at once, within the limits Discovery keeps).
+// address's DAD time is over, the kernel resolves it on the interface it was probed on).
+// On-demand discovery's probes are the Announcer's (announcer.hpp): they have limits of their own.
 #pragma once
 
 #include <chrono>
@@ -14,7 +13,8 @@
 #include <set>
 #include <vector>
 
-#include "ndpsync/discovery.hpp"
+#include "ndpsync/dad_port.hpp"
+#include "ndpsync/decision_engine.hpp"
 #include "ndpsync/kernel_port.hpp"
 #include "ndpsync/liveness.hpp"
 
@@ -75,6 +75,10 @@ class Prober {
   void verify_holder(const IfAddressKey& key, SteadyTime now);
 
   // --- DAD snooping ---
+  // DAD probes seen on the host's interfaces (dad_snooping): those on downstream interfaces for
+  // an address the engine's guards would let the neighbour win are followed up.
+  void on_dad_probes(const std::vector<DadProbe>& probes, const DecisionEngine& engine,
+                     const ObservedState& observed, const Config& config, SteadyTime now);
   // A DAD probe for `key.second` on `key.first` that the guards admit: the address is probed
   // there once the DAD time (`dad_delay`) is over. False (ignored) while a follow-up for the
   // address is already pending, or kMaxDadFollowUps are.
@@ -85,13 +89,6 @@ class Prober {
     ++counters_.dad_probes_ignored;
   }
   [[nodiscard]] std::size_t dad_pending() const { return dad_waits_.size(); }
-
-  // --- on-demand discovery ---
-  // A solicitation the guards admit, answerable from `downstream`: probed there now unless a
-  // limit says no.
-  Discovery::Verdict discover(const Solicitation& ns, IfIndex downstream, SteadyTime now);
-  [[nodiscard]] Discovery& discovery() { return discovery_; }
-  [[nodiscard]] const Discovery& discovery() const { return discovery_; }
 
   [[nodiscard]] std::optional<SteadyTime> next_wakeup() const;
   [[nodiscard]] const Liveness& liveness() const { return liveness_; }
@@ -114,7 +111,6 @@ class Prober {
   // first so that one address is followed once whatever interface repeats its probe.
   std::chrono::milliseconds dad_delay_;
   std::map<Ipv6Address, std::pair<IfIndex, SteadyTime>> dad_waits_;
-  Discovery discovery_;
   ProberCounters counters_;
 };
 

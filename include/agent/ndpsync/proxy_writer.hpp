@@ -48,7 +48,7 @@ class InstallLedger {
  private:
   struct Note {
     IfAddressKey key;
-    std::uint32_t since;
+    std::uint32_t since = 0;
   };
   // Where `key` is or would be in the sorted array.
   [[nodiscard]] std::vector<Note>::const_iterator place(const IfAddressKey& key) const;
@@ -97,8 +97,10 @@ class ProxyWriter {
 
   // Retries whose operation no longer matches what is wanted are moot.
   void drop_moot(const Decision& decision);
-  // At exit: every write may be tried at once.
-  void clear_retries() { retries_.clear(); }
+  // At exit (--remove-on-exit): deletes every entry of `proxies` tagged `owner`, each tried now
+  // whatever backoff a failed write was in; an entry that stays is logged.
+  void remove_all(const std::vector<ProxyEntry>& proxies, std::uint8_t owner,
+                  ObservedState& observed, SteadyTime now);
 
   [[nodiscard]] const std::map<IfAddressKey, Retry>& pending() const { return retries_; }
   [[nodiscard]] const WriterCounters& counters() const { return counters_; }

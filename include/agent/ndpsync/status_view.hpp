@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ndpsync/announcer.hpp"
+#include "ndpsync/listener_filters.hpp"
 #include "ndpsync/metrics.hpp"
 #include "ndpsync/prober.hpp"
 #include "ndpsync/proxy_writer.hpp"
@@ -72,7 +74,8 @@ struct StatusSources {
 
 // The agent's own counters completed with those its rooms keep.
 Counters gather_counters(Counters own, const WriterCounters& writer, const ProberCounters& prober,
-                         const Discovery& discovery, const KeeperCounters& keeper);
+                         const Announcer& announcer, const KeeperCounters& keeper,
+                         const ListenerFilters& listeners);
 // One line, for sd_notify STATUS=: cheap, since the loop sends it after every batch.
 std::string summary_line(const Decision& decision, const Prober& prober, const ProxyWriter& writer);
 

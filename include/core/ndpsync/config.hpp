@@ -44,53 +44,53 @@ struct Config {
   // Guards.
   std::vector<Prefix> deny;
   std::map<std::string, std::vector<Prefix>> interface_prefixes;  // name or glob -> allowed
-  std::size_t max_entries;
-  std::size_t max_entries_per_interface;
+  std::size_t max_entries{};
+  std::size_t max_entries_per_interface{};
   // Per downstream interface other than a veth, per neighbour MAC: one tenant of a shared bridge
   // cannot fill the interface's cap. Capped at max_entries_per_interface.
-  std::size_t max_entries_per_mac;
+  std::size_t max_entries_per_mac{};
   // Agent: before an address's first claim, solicit it on the uplink and wait this long for
   // another node to answer. Zero: claim at once.
-  std::chrono::milliseconds uplink_probe;
+  std::chrono::milliseconds uplink_probe{};
   // Agent: DAD snooping. A node probes each new address (a DAD NS from `::`); once the DAD time
   // is over, the agent asks the kernel to resolve the address, so a container that never sent
   // anything else becomes a neighbour (docs/design.md, "DAD snooping").
-  bool dad_snooping;
-  std::chrono::milliseconds dad_snoop_delay;
+  bool dad_snooping{};
+  std::chrono::milliseconds dad_snoop_delay{};
   // Agent: on-demand discovery. A solicitation on an uplink for an address in its prefixes
   // that we do not proxy is answered by probing the downstream interface that routes it; a
   // node that answers gets its entry, and the solicitor a solicited advertisement at once
   // (docs/design.md, "On-demand discovery"). At most on_demand_rate probes a second.
-  bool on_demand;
-  unsigned on_demand_rate;
+  bool on_demand{};
+  unsigned on_demand_rate{};
   // Agent: an unsolicited neighbour advertisement (override set) on the uplink for each new
   // claim after the start, so that a router that cached the address elsewhere (a container
   // moved here) follows at once.
-  bool unsolicited_na;
+  bool unsolicited_na{};
 
   // Kernel.
-  bool manage_sysctls;
+  bool manage_sysctls{};
   std::optional<unsigned> proxy_delay_ms;  // nullopt: leave the kernel's value alone
-  std::uint8_t owner_protocol;
+  std::uint8_t owner_protocol{};
   // Probe neighbours the kernel no longer vouches for (STALE) before claiming them.
-  bool verify_neighbours;
+  bool verify_neighbours{};
 
   // Agent.
   std::string status_socket;
-  unsigned status_socket_mode;
+  unsigned status_socket_mode{};
   std::string status_socket_group;  // empty: root's group
   // Started as root: the user the agent becomes once its sockets are open ("root": stay uid 0).
   std::string run_as;
-  std::chrono::seconds resync_interval;
+  std::chrono::seconds resync_interval{};
   std::string metrics_file;  // Prometheus textfile (docs/metrics.md); empty: none
-  std::chrono::seconds liveness_timeout;
-  std::size_t netlink_rcvbuf;
-  bool remove_on_exit;
+  std::chrono::seconds liveness_timeout{};
+  std::size_t netlink_rcvbuf{};
+  bool remove_on_exit{};
   std::string log_level;
 
   // Per-invocation modifiers, accepted in files too so every option has a key.
-  bool dry_run;
-  bool json;
+  bool dry_run{};
+  bool json{};
 
   // Where this config came from, set by load_config_file() and shown in the agent's status: the
   // file read (nullopt: built-in defaults) and config_digest() of its bytes, so that `doctor` can

@@ -9,20 +9,12 @@
 #include <vector>
 
 #include "ndpsync/config.hpp"
+#include "ndpsync/firewall.hpp"
 #include "ndpsync/kernel_check.hpp"
 #include "ndpsync/kernel_port.hpp"
 #include "ndpsync/policy.hpp"
 
 namespace ndpsync {
-
-// One chain of a forward firewall that ends in a drop (its policy, or a final rule).
-struct ForwardFilter {
-  std::string tool;   // "ip6tables" or "nft"
-  std::string chain;  // "FORWARD", "inet filter forward", ...
-  // The chain's rules as the tool prints them: an accept that names a downstream interface or
-  // covers a container's address lets the containers' traffic through.
-  std::vector<std::string> rules;
-};
 
 // What a running agent says about itself (its status socket).
 struct AgentFacts {

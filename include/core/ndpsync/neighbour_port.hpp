@@ -16,25 +16,25 @@ namespace ndpsync {
 enum class Change : std::uint8_t { kNew, kDel };
 
 struct LinkEvent {
-  Change change;
+  Change change{};
   Link link;
 };
 struct AddressEvent {
-  Change change;
+  Change change{};
   Address address;
 };
 struct NeighbourEvent {
-  Change change;
+  Change change{};
   Neighbour neighbour;
 };
 struct RouteEvent {
-  Change change;
+  Change change{};
   Route route;
 };
 // Proxy entries appear only in dumps: the kernel never announces their changes (docs/design.md,
 // "Kernel facts we rely on").
 struct ProxyEvent {
-  Change change;
+  Change change{};
   ProxyEntry entry;
 };
 

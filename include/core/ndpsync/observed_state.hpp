@@ -20,6 +20,8 @@ struct SourceKey {
   IfIndex ifindex = 0;
 
   [[nodiscard]] IfAddressKey if_key() const { return {ifindex, address}; }
+  // clang-tidy 14 takes the synthesized comparisons' 0 for a null pointer.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   auto operator<=>(const SourceKey&) const = default;
 };
 inline SourceKey source_key(const IfAddressKey& key) { return {key.second, key.first}; }
@@ -32,10 +34,12 @@ inline ProxyEntry proxy_entry(const ProxyTable::value_type& item) {
 }
 
 struct RouteKey {
-  std::uint32_t table;
+  std::uint32_t table = 0;
   Prefix destination;
-  IfIndex oif;
+  IfIndex oif = 0;
   std::optional<Ipv6Address> gateway;
+  // clang-tidy 14 takes the synthesized comparisons' 0 for a null pointer.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   auto operator<=>(const RouteKey&) const = default;
 };
 
@@ -62,6 +66,8 @@ class ObservedState {
   bool apply(const KernelEvent& event);
 
   [[nodiscard]] const Link* link(IfIndex index) const;
+  // The link's name, or its index when it is unknown (for logs).
+  [[nodiscard]] std::string link_name(IfIndex index) const;
   [[nodiscard]] const Link* link_by_name(std::string_view name) const;
 
   [[nodiscard]] const std::map<IfIndex, Link>& links() const { return links_; }

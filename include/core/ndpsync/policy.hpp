@@ -77,6 +77,8 @@ struct Skipped {
   Ipv6Address address;
   IfIndex ifindex = 0;  // where we saw it
   SkipReason reason = SkipReason::kOutsidePrefix;
+  // clang-tidy 14 takes the synthesized comparisons' 0 for a null pointer.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   auto operator<=>(const Skipped&) const = default;
 };
 

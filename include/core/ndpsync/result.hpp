@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace ndpsync {
 
@@ -24,6 +25,10 @@ struct Result {
 
 // "ENOENT (No such file or directory)": the symbolic name first, for logs and status.
 std::string errno_name(int error);
+
+// The Status of a system call that just failed: its errno, read before anything else runs, and
+// "WHO: WHAT: " before errno_name().
+Status errno_status(std::string_view who, std::string_view what);
 
 }  // namespace ndpsync
 

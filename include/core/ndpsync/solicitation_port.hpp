@@ -1,13 +1,14 @@
 // The uplink half of on-demand discovery: neighbour solicitations that arrive on an uplink for
-// addresses we do not proxy (a router resolving a container that never spoke), and the
-// neighbour advertisements ndpsync sends itself. The packet sockets in the kernel layer
-// implement both; test/unit has fakes that are fed and read by hand.
+// addresses we do not proxy (a router resolving a container that never spoke), as a PacketSource
+// yields them, and the neighbour advertisements ndpsync sends itself. The packet sockets in the
+// kernel layer implement both; test/unit has fakes that are fed and read by hand.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
-#include "ndpsync/packet_filter.hpp"
+#include "ndpsync/packet_source.hpp"
 #include "ndpsync/result.hpp"
 #include "ndpsync/types.hpp"
 
@@ -21,14 +22,7 @@ struct Solicitation {
   auto operator<=>(const Solicitation&) const = default;
 };
 
-class SolicitationSource : public FilteredSocket {
- public:
-  virtual ~SolicitationSource() = default;
-  // Appends the solicitations that arrived since the last call, without blocking.
-  virtual void drain(std::vector<Solicitation>& out) = 0;
-  // A pollable descriptor that turns readable when solicitations wait.
-  [[nodiscard]] virtual int fd() const = 0;
-};
+using SolicitationSource = PacketSource<Solicitation>;
 
 // A neighbour advertisement for `target`, carrying `lladdr` as its target link-layer address.
 struct Advert {
@@ -44,13 +38,16 @@ struct Advert {
   auto operator<=>(const Advert&) const = default;
 };
 
+// What hold_allmulti() does with the agent's all-multicast reference on an interface.
+enum class AllmultiRef : std::uint8_t { kTake, kRelease };
+
 class AdvertPort {
  public:
   virtual ~AdvertPort() = default;
   virtual Status advertise(const Advert& advert) = 0;
   // Takes (or lets go of) an all-multicast reference on `ifindex`: the kernel counts it beside
   // the admin's IFF_ALLMULTI and drops it when the socket closes, however the process ends.
-  virtual Status hold_allmulti(IfIndex ifindex, bool on) = 0;
+  virtual Status hold_allmulti(IfIndex ifindex, AllmultiRef ref) = 0;
 };
 
 }  // namespace ndpsync

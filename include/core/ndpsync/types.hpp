@@ -31,6 +31,8 @@ class Ipv6Address {
     return bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
   }
 
+  // clang-tidy 14 takes the synthesized comparisons' 0 for a null pointer.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   auto operator<=>(const Ipv6Address&) const = default;
 
  private:
@@ -54,6 +56,8 @@ class Prefix {
   }
   [[nodiscard]] std::string to_string() const;
 
+  // clang-tidy 14 takes the synthesized comparisons' 0 for a null pointer.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   auto operator<=>(const Prefix&) const = default;
 
  private:
@@ -81,6 +85,8 @@ class LinkAddress {
   [[nodiscard]] std::string to_string() const;
 
   // Unused bytes stay zero, so comparing the whole array is exact.
+  // clang-tidy 14 takes the synthesized comparisons' 0 for a null pointer.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   auto operator<=>(const LinkAddress&) const = default;
 
  private:
@@ -100,6 +106,12 @@ struct Link {
 
   auto operator<=>(const Link&) const = default;
 };
+
+// What logs, reports and checks call an interface whose name is not known (it went away, or no
+// dump has named it yet): "if" and its index, "if7". The one fallback for a missing name.
+std::string unnamed_interface(IfIndex index);
+// `link`'s name, or unnamed_interface(index) when there is no such link.
+std::string interface_name(const Link* link, IfIndex index);
 
 // Flags of IFA_FLAGS that policy cares about (values match the kernel's IFA_F_*).
 enum AddressFlag : std::uint32_t {

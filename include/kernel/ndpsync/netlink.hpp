@@ -57,7 +57,7 @@ struct NetlinkOptions {
 };
 
 // The kernel port: NetlinkNeighbours on a request socket of its own, and ProcSysctls.
-std::unique_ptr<KernelPort> make_netlink_kernel();
+Result<std::unique_ptr<KernelPort>> make_netlink_kernel();
 
 // The event socket, subscribed to link, IPv6 address, neighbour and IPv6 route groups. Create it
 // before the first dump so that nothing that happens during the dump is lost.
