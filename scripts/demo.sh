@@ -15,7 +15,8 @@
 # container from the router. It only touches its own namespaces, and removes them on exit.
 set -euo pipefail
 
-# Self-contained on a fresh Debian 12: dependencies from apt, then a build, unless NDPSYNC points
+# Self-contained on a fresh Debian 12: the demo's dependencies from apt (install-deps.sh --demo:
+# the build and the lab, no container engine, qemu or clang), then a build, unless NDPSYNC points
 # at a binary already.
 # Under sudo, PATH is sudo's secure_path; with `sudo -E` or `su` it may lack the sbin directories
 # (ip, sysctl). Nothing here reads HOME.
@@ -40,7 +41,7 @@ setup_step() {
     rm -f "$log"
 }
 if [[ -z ${NDPSYNC:-} ]]; then
-    if ! "$repo/scripts/install-deps.sh"; then
+    if ! "$repo/scripts/install-deps.sh" --demo; then
         echo "demo: scripts/install-deps.sh failed; see its message above" >&2
         exit 1
     fi

@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# Installs every build, test and benchmark dependency from Debian 12's packages. Both README
-# commands call it; CI calls it through them. Safe to run again.
+# Installs the dependencies from Debian 12's packages. Safe to run again.
+#
+#   scripts/install-deps.sh --demo    what scripts/demo.sh needs: the build (compiler, CMake, the
+#                                     libraries, Catch2) and the lab (iproute2, radvd, ping, jq,
+#                                     python3, procps). The README's first command.
+#   scripts/install-deps.sh [--test]  that and every test and benchmark dependency: the container
+#                                     engines (Docker, LXD, Podman, LXC), qemu, clang, lintian, ...
+#                                     The README's second command (scripts/test.sh); CI through it.
 #
 # Some of these packages ship daemons (radvd, ndppd, npd6, lxc-net, docker, containerd, podman,
 # lxd, lxcfs) that the tests only ever run inside network namespaces. They must not start on the host:
@@ -15,18 +21,33 @@ set -Eeuo pipefail
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 trap 'echo "install-deps: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 
+set_name="test"
+case ${1:-} in
+  --demo) set_name=demo ;;
+  --test | "") ;;
+  *) echo "usage: $0 [--demo | --test]" >&2; exit 2 ;;
+esac
 if [[ $(id -u) -ne 0 ]]; then
   echo "install-deps: run as root (apt-get)" >&2
   exit 2
 fi
 
-packages=(
-  # build
-  build-essential cmake pkg-config g++ clang libclang-rt-14-dev clang-format
-  libnl-3-dev libnl-route-3-dev libboost-dev nlohmann-json3-dev catch2 libcli11-dev
-  libspdlog-dev libfmt-dev libsystemd-dev libcap-dev
-  # integration tests: namespace labs, a router, real containers
-  iproute2 radvd iputils-ping tcpdump jq python3 procps lxc busybox-static
+# The demo's set: a build of ndpsync in build/ (with its tests configured, so that
+# scripts/test.sh can reuse the folder) and test/lab's namespace lab.
+demo_packages=(
+  build-essential cmake pkg-config g++
+  libnl-3-dev libboost-dev nlohmann-json3-dev catch2 libcli11-dev libspdlog-dev libfmt-dev
+  libsystemd-dev libcap-dev
+  iproute2 radvd iputils-ping jq python3 procps
+)
+# The rest of the test command's set.
+test_packages=(
+  # build: the fuzz targets (clang, libFuzzer), libnl-route-3 (bench/parse.cpp)
+  clang libclang-rt-14-dev libnl-route-3-dev
+  # format and lint (test/check_style.sh): the repository's .clang-format and .clang-tidy
+  clang-format clang-tidy
+  # integration tests: packet captures, LXC containers
+  tcpdump lxc busybox-static
   # ndpsync doctor's firewall cases (ip6tables, nft)
   iptables nftables
   # the metrics: the alert rules' YAML (test/check_docs.sh), the exposition format (test_agent_metrics)
@@ -42,6 +63,8 @@ packages=(
   # installed); kmod for depmod and the guests' modprobe, xz and zstd to unpack kernel and modules
   qemu-system-x86 kmod xz-utils zstd
 )
+packages=("${demo_packages[@]}")
+[[ $set_name == test ]] && packages+=("${test_packages[@]}")
 # package:unit for each service to disable when this script newly installed its package
 # (containerd comes with docker.io).
 daemons=(radvd:radvd ndppd:ndppd npd6:npd6 lxc:lxc lxc:lxc-net docker.io:docker docker.io:docker.socket
@@ -55,13 +78,14 @@ for p in "${packages[@]}"; do
   was_installed "$p" || missing+=("$p")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "install-deps: everything is installed"
+  echo "install-deps: everything for the $set_name is installed"
   exit 0
 fi
-# The daemons' packages that are not installed yet, dependencies included.
-new_daemon_pkgs=()
+# The daemons' packages that are not installed yet (dependencies included); those installed
+# after apt-get are the newly installed ones.
+absent_daemon_pkgs=()
 for pair in "${daemons[@]}"; do
-  was_installed "${pair%%:*}" || new_daemon_pkgs+=("${pair%%:*}")
+  was_installed "${pair%%:*}" || absent_daemon_pkgs+=("${pair%%:*}")
 done
 
 guard=${NDPSYNC_POLICY_RC_D:-/usr/sbin/policy-rc.d}
@@ -88,7 +112,7 @@ else
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
+echo "install-deps: installing ${#missing[@]} packages for the $set_name: ${missing[*]}"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
@@ -100,11 +124,11 @@ if command -v systemctl >/dev/null 2>&1; then
   for pair in "${daemons[@]}"; do
     unit=${pair#*:}
     [[ $unit == *.* ]] || unit=$unit.service
-    for p in "${new_daemon_pkgs[@]}"; do
-      if [[ $p == "${pair%%:*}" ]]; then
+    for p in "${absent_daemon_pkgs[@]}"; do
+      if [[ $p == "${pair%%:*}" ]] && was_installed "$p"; then
         systemctl disable "${now[@]}" "$unit" >/dev/null 2>&1 || true
       fi
     done
   done
 fi
-echo "install-deps: installed ${#missing[@]} packages"
+echo "install-deps: installed ${#missing[@]} packages for the $set_name"

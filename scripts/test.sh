@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
-# Every test: unit tests (no root), integration tests in network namespaces (root; skipped with
-# a reason otherwise), the fuzz smoke run and the sanitizer build. The README's second command.
-#   scripts/test.sh            everything
-#   scripts/test.sh --quick    unit and integration tests only (one build, no sanitizers, no fuzz)
+# The README's second command: every test, in two tiers.
+#
+#   scripts/test.sh            the full tier, which CI runs (about 45-50 minutes on 2 cores):
+#     1. the release build; its unit tests and the checks that need no namespace: docs,
+#        recipes, sizes (test/check_sizes.py), format and tidy (test/check_style.sh) and the
+#        package (test_deb: scripts/build-deb.sh, lintian clean)
+#     2. the fuzz smoke run: libFuzzer with ASan and UBSan, 20 s per target
+#     3. the benchmark harness and the churn soak, quick modes (bench/)
+#     4. the sanitizer build (ASan + UBSan): unit tests and the whole native integration suite, on
+#        this machine's kernel, in network namespaces
+#     5. the integration suite with the release binary in qemu guests on Debian's 6.1 and 6.12
+#        kernels, side by side (test/vm/suite.sh; NDPSYNC_SKIP_VM=1 skips 5 and 6)
+#     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there
+#   scripts/test.sh --quick    the contributor's tier (6 minutes on 2 cores once built): the release
+#                              build, unit tests, the native integration suite and the docs,
+#                              sizes and format checks (no package, clang-tidy, fuzz, bench,
+#                              sanitizers or guests)
+#
+# Root runs everything (the integration tests build network namespaces and never touch the
+# machine's own); without root the packages are not installed and the integration tests skip.
 set -euo pipefail
 # Any failure says what failed (ctest and the fuzzers also print their own output).
 trap 'echo "test.sh: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
@@ -11,6 +27,11 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 cd "$(dirname "$0")/.."
 
 quick=0
+t_start=$(date +%s)
+phase() {   # phase TEXT: a heading with the time since the start (where the budget goes)
+  local t=$(($(date +%s) - t_start))
+  printf '== [%d:%02d] %s\n' $((t / 60)) $((t % 60)) "$*"
+}
 [[ ${1:-} == --quick ]] && quick=1
 
 if [[ $(id -u) -eq 0 ]]; then
@@ -20,37 +41,45 @@ else
 fi
 
 jobs=$(nproc)
+phase "release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNDPSYNC_WERROR=ON >/dev/null
-cmake --build build -j"$jobs"
-(cd build && ctest --output-on-failure)
-
 if [[ $quick -eq 1 ]]; then
+  # What the tests run, not the benchmarks' tools; ctest -j2: the checks that need no namespace
+  # run beside the integration scripts, which take the netns lock one at a time.
+  cmake --build build -j"$jobs" --target ndpsync unit_tests
+  (cd build && ctest --output-on-failure -j2 -LE "package|tidy")
+  phase "the quick tier passed"
   exit 0
 fi
+cmake --build build -j"$jobs"
+# The native integration suite runs once, in the sanitizer build (phase 4); the release binary
+# runs it in the guests (phase 5).
+phase "release build: unit tests, docs, sizes, style and the package"
+(cd build && ctest --output-on-failure -LE integration)
 
-echo "== fuzz smoke run: libFuzzer, ASan and UBSan, 30 s per target"
+phase "fuzz smoke run: libFuzzer, ASan and UBSan, 20 s per target"
 CXX=clang++ cmake -S . -B build-fuzz -DNDPSYNC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_config fuzz_netlink fuzz_ns
 for target in config netlink ns; do
   corpus=$(mktemp -d)
   cp -r "test/fuzz/corpus/$target/." "$corpus/"
-  build-fuzz/test/fuzz/fuzz_$target -max_total_time=30 -artifact_prefix=build-fuzz/ "$corpus" \
+  build-fuzz/test/fuzz/fuzz_$target -max_total_time=20 -artifact_prefix=build-fuzz/ "$corpus" \
     2>build-fuzz/fuzz_$target.log || { tail -40 build-fuzz/fuzz_$target.log; exit 1; }
   grep -E "^#[0-9]+ +DONE" build-fuzz/fuzz_$target.log || true
   rm -rf "$corpus"
 done
 
 if [[ -x bench/run.sh ]]; then
-  echo "== benchmark harness, quick mode (figures only, no thresholds)"
+  phase "benchmark harness, quick mode (figures only, no thresholds)"
   bench/run.sh --quick --out build/bench-quick
-  echo "== churn soak, quick mode (1 min; fails on a leak or a wrong proxy table)"
+  phase "churn soak, quick mode (1 min; fails on a leak or a wrong proxy table)"
   bench/soak.sh --quick --out build/soak-quick
 fi
 
-echo "== sanitizer build (ASan + UBSan): unit and integration tests"
+phase "sanitizer build (ASan + UBSan): unit tests and the native integration suite"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNDPSYNC_SANITIZE=ON -DNDPSYNC_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-(cd build-asan && ctest --output-on-failure)
+(cd build-asan && ctest --output-on-failure -L "unit|integration")
 
 # =============================================================================================
 # Guest phase: the integration suite and the kernel facts (test/vm/kernel_facts.sh) on Debian
@@ -62,7 +91,7 @@ cmake --build build-asan -j"$jobs"
 # this machine, whose dpkg database is checked unchanged). NDPSYNC_SKIP_VM=1 skips this phase.
 # =============================================================================================
 if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
-  echo "== integration suite in qemu guests on Debian's 6.1 and 6.12 kernels"
+  phase "integration suite in qemu guests on Debian's 6.1 and 6.12 kernels"
   vm_kernels=(6.1 6.12)
   mkdir -p build/vm/logs
   for k in "${vm_kernels[@]}"; do
@@ -88,7 +117,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
 
   # The package and its next version (for the upgrade). build-deb/build is warm: test_deb built
   # it above, and the version is only in the control file, so this is the staging and lintian.
-  echo "== the Debian package under systemd in a qemu guest on 6.1"
+  phase "the Debian package under systemd in a qemu guest on 6.1"
   deb_log=build/vm/logs/deb-systemd-6.1.log
   rm -rf build/vm/debs
   build_deb() {   # build_deb [--version V]: the path of the .deb
@@ -124,3 +153,4 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   fi
   [[ ${#vm_failed[@]} -eq 0 ]]
 fi
+phase "every phase passed"

@@ -3,7 +3,8 @@
 # status socket, a container created while it runs, uplink down/up (with and without the entries
 # flushed), SIGHUP reloads (bad and good), SIGTERM, `status` without an agent, repair of
 # hand-deleted entries by the periodic resync, reset sysctls (forwarding and proxy_ndp from the
-# kernel's announcement, at once), and --remove-on-exit.
+# kernel's announcement, at once), IPv6 disabled and enabled on the uplink (NetworkManager's
+# connection down and up), and --remove-on-exit.
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~20-30 s.
 #
@@ -121,6 +122,27 @@ for key in net.ipv6.conf.eth0.proxy_ndp net.ipv6.conf.eth0.forwarding net.ipv6.c
 done
 ip -n "$LAB_H" -6 route show default | grep -q . || afail "the host lost its default route"
 ok "the host kept its default route: $(ip -n "$LAB_H" -6 route show default | head -n1)"
+
+# ---------------------------------------------------------------------------------------------
+section "3c. IPv6 disabled and enabled again on the uplink: entries back at once"
+# NetworkManager takes a connection down by writing disable_ipv6 = 1 on its link (and 0 to bring
+# it up). The link stays up, but the kernel tears down the link's IPv6 state and purges its proxy
+# entries without a word; the only trace is its link-local address leaving. The entries must be
+# back within a second of IPv6 returning, not at the resync (60 s away).
+ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
+log "with IPv6 off on eth0 the kernel holds $(owned_set | wc -l) owned entries"
+ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0
+t0=$(_now_us)
+wait_for "$(scaled_secs 1)" owned_is "$ALL6" ||
+    afail "$(elapsed_ms "$t0") ms after IPv6 came back on eth0 the owned set is not back: expected"$'\n'"$ALL6"$'\n'"got:"$'\n'"$(owned_set)"
+ok "all six entries back $(elapsed_ms "$t0") ms after IPv6 came back on eth0"
+# The admin's entry is not ours to restore: put it back, as after the flaps.
+ip -n "$LAB_H" -6 neigh replace proxy "$LAB_ADMIN" dev eth0
+wait_for 15 _host_has_ra_default || fail "host got no RA default route back after IPv6 came back"
+ok "the host's RA default route is back: $(ip -n "$LAB_H" -6 route show default | head -n1)"
+wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$LAB_CT2" ||
+    afail "router cannot ping $LAB_CT2 after IPv6 came back on eth0"
+ok "router pings $LAB_CT2 after IPv6 came back on eth0"
 
 # ---------------------------------------------------------------------------------------------
 section "4. SIGHUP reloads the config file; a bad file is logged and the old config kept"

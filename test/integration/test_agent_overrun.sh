@@ -142,8 +142,10 @@ wait_for 5 no_incomplete_bulk ||
     afail "still resolving ::3:* addresses 5 s after their withdrawal: $(ip -n "$LAB_H" -6 neigh show dev br0 nud incomplete | grep -cF "$LAB_P::3:") INCOMPLETE"
 ok "no ::3:* resolutions left in the kernel"
 probes_a=$(status_q .counters.probes)
-hold_for 2 eval '(($(status_q .counters.probes) - probes_a <= 10))' ||
-    afail "the agent keeps probing after the withdrawal: counters.probes $probes_a -> $(status_q .counters.probes) in 2 s"
+# At most 10 probes in 2 s: 5 a second over the window hold_for holds (longer in a slow guest).
+probes_max=$(awk -v w="$(hold_window 2)" 'BEGIN { printf "%d", 5 * w }')
+hold_for 2 eval '(($(status_q .counters.probes) - probes_a <= probes_max))' ||
+    afail "the agent keeps probing after the withdrawal: counters.probes $probes_a -> $(status_q .counters.probes) in $HOLD_SECS s (at most $probes_max)"
 ok "the agent stopped probing: counters.probes stays at ~$probes_a"
 kill -0 "$AGENT_PID" || afail "agent died"
 wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$LAB_CT2" || afail "router cannot ping $LAB_CT2"

@@ -7,8 +7,8 @@
 #   * the restarted agent binds the same socket path (the crash left the socket file behind),
 #     adopts the entries it finds, removes c3's stale one within liveness timeout + slack, keeps
 #     the live ones on every sample, proxies c4, and no address is listed twice.
-#   * c2 (alive, neighbour entry flushed) should keep its entry too: a TAP "# TODO" check, as the
-#     current agent withdraws it at start-up (known bug); it does not fail the test.
+#   * c2 (alive, neighbour entry flushed) keeps its entry too: the agent verifies it instead of
+#     withdrawing it unseen.
 #
 # Needs root; exits 77 (skipped) otherwise. Runs in ~20 s.
 #
@@ -106,7 +106,7 @@ ok "stale $LAB_CT3 removed $WAIT_MS ms after the restart (limit $STALE_LIMIT s);
 echo "# TIME: restart -> stale entry removed: $WAIT_MS ms"
 hold_for 3 eval 'track_ct2; live_kept' ||
     afail "a live entry went missing $HOLD_BROKE_MS ms after the stale one was removed ($(live_kept || true))"
-ok "live entries still present 3 s later ($HOLD_SAMPLES samples)"
+ok "live entries still present $HOLD_SECS s later ($HOLD_SAMPLES samples)"
 
 # A live but idle container whose neighbour entry vanished while the agent was down (kernel
 # docs/design.md, "Neighbour states": garbage collection) keeps its entry: the restarted agent verifies it like any vanished

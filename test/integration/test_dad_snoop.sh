@@ -85,7 +85,7 @@ agent_start d1 --config "$LAB_DIR/d1.json"
 wait_for 5 owned_has "$VC4" || afail "vc4's own address $VC4 not proxied"
 ip -n "$C4" addr add "$CT4/112" dev eth0
 hold_for 3 owned_lacks "$CT4" || afail "$CT4 proxied without DAD snooping (after $HOLD_BROKE_MS ms)"
-ok "without DAD snooping, c4's $CT4 stays unproxied for 3 s: the host never heard from it"
+ok "without DAD snooping, c4's $CT4 stays unproxied for $HOLD_SECS s: the host never heard from it"
 expect_eq "dad_snooping false: no DAD probe counted" 0 "$(status_q .counters.dad_probes_seen)"
 grep "DAD listener" "$AGENT_LOG" >/dev/null && afail "dad_snooping false opened the listener"
 agent_stop_term 3

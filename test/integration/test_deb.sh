@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Debian package's contents, without installing it: control fields (shlibs dependencies,
 # Recommends, a Maintainer with an email), conffiles, maintainer scripts, a stripped binary that
-# runs, a gzipped man page, the bash completion, copyright and changelog, the unit's paths, the
-# shipped config valid, md5sums right, and lintian without errors or warnings (pedantic;
-# overrides justified in packaging/debian/lintian-overrides). Installing it under a real systemd is
+# runs, a gzipped man page, the bash completion, copyright and changelog, the docs with their tree
+# (every link in them resolves in the package), the unit's paths, the shipped config valid,
+# md5sums right, and lintian without errors or warnings (pedantic; overrides justified in
+# packaging/debian/lintian-overrides). Installing it under a real systemd is
 # test/vm/deb_systemd_test.sh's job.
 #
 # Builds the package with scripts/build-deb.sh (a build of its own in build-deb/: minutes on a
@@ -85,6 +86,37 @@ gzip -t "$root/usr/share/doc/ndpsync/changelog.gz" || fail "no changelog.gz"
 zgrep -q "^ndpsync ($(field Version))" "$root/usr/share/doc/ndpsync/changelog.gz" ||
   fail "changelog's version is not the package's"
 ok "man page gzipped, copyright (Expat), changelog for $(field Version)"
+
+# The documentation keeps its tree (README.md on top, docs/ below), so every relative link in
+# its pages resolves to a file of the package; so does every /usr/share/doc/ndpsync/ path that
+# the man page, the changelog, the shipped config and the pages name.
+docdir=$root/usr/share/doc/ndpsync
+for f in README.md docs/operations.md docs/recipes/README.md docs/benchmarks.md docs/testing.md; do
+  [[ -f $docdir/$f ]] || fail "no /usr/share/doc/ndpsync/$f: the docs' tree is not installed"
+done
+real_root=$(realpath "$root")
+links=0
+broken=()
+while IFS= read -r page; do
+  while IFS= read -r target; do
+    target=${target%%#*}
+    [[ -z $target || $target =~ ^[a-z]+: ]] && continue
+    links=$((links + 1))
+    if [[ $target == /* ]]; then resolved=$root$target; else resolved=$(dirname "$page")/$target; fi
+    resolved=$(realpath -m "$resolved")
+    [[ $resolved == "$real_root"/* && -e $resolved ]] || broken+=("${page#"$docdir"/} -> $target")
+  done < <(grep -oE '\]\([^) ]+' "$page" | cut -c3-)
+done < <(find "$docdir" -name '*.md')
+while IFS= read -r path; do
+  links=$((links + 1))
+  [[ -e $root${path%.} ]] || broken+=("names ${path%.}")
+done < <({ zcat "$root/usr/share/man/man8/ndpsync.8.gz" | sed 's/\\-/-/g'
+  zcat "$docdir/changelog.gz"; cat "$root/etc/ndpsync/ndpsync.json"; find "$docdir" -name '*.md' -exec cat {} +; } |
+  grep -oE '/usr/share/doc/ndpsync/[A-Za-z0-9_./-]*' | sort -u)
+[[ ${#broken[@]} -eq 0 ]] || fail "links that do not resolve in the package: ${broken[*]}"
+((links >= 20)) || fail "only $links links found in the installed docs: is the check reading them?"
+ok "docs installed with their tree: all $links relative links and /usr/share/doc/ndpsync paths resolve"
+
 [[ -f $root/usr/share/bash-completion/completions/ndpsync ]] || fail "no bash completion"
 ok "bash completion in /usr/share/bash-completion/completions"
 

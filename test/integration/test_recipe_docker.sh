@@ -207,8 +207,12 @@ ok "the router pings the container at $CT_ADDR"
 wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$DOCKER_GW" || afail "the router cannot ping $DOCKER_GW"
 ok "the router pings docker0 at $DOCKER_GW"
 # The listener answers too: the router fetches from the container's httpd (a 404 is an answer).
-if ip netns exec "$LAB_R" busybox nc -w 3 "$CT_ADDR" 80 <<<$'GET / HTTP/1.0\r\n\r\n' >"$D/http.out" 2>&1 &&
-    grep '^HTTP/1' "$D/http.out" >/dev/null; then
+# The container may start its httpd a moment after it first speaks: ask until it answers.
+http_answers() {
+    ip netns exec "$LAB_R" busybox nc -w 3 "$CT_ADDR" 80 <<<$'GET / HTTP/1.0\r\n\r\n' >"$D/http.out" 2>&1 &&
+        grep '^HTTP/1' "$D/http.out" >/dev/null
+}
+if wait_for 5 http_answers; then
     ok "the router reaches the container's httpd: $(head -n1 "$D/http.out" | tr -d '\r')"
 else
     afail "no HTTP answer from [$CT_ADDR]:80: $(head -c 200 "$D/http.out")"

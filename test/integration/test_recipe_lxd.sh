@@ -157,8 +157,12 @@ expect_eq "status lists $CT_ADDR on $BRIDGE (neighbour)" "$BRIDGE neighbour" \
     "$(status_q ".entries[] | select(.address == \"$CT_ADDR\") | \"\(.interface) \(.source)\"")"
 wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$CT_ADDR" || afail "the router cannot ping $CT_ADDR"
 ok "the router pings the instance at $CT_ADDR"
-if ip netns exec "$LAB_R" busybox nc -w 3 "$CT_ADDR" 80 <<<$'GET / HTTP/1.0\r\n\r\n' >"$D/http.out" 2>&1 &&
-    grep '^HTTP/1' "$D/http.out" >/dev/null; then
+# The instance's init starts httpd once its ping is answered: the router may ask a moment before.
+http_answers() {
+    ip netns exec "$LAB_R" busybox nc -w 3 "$CT_ADDR" 80 <<<$'GET / HTTP/1.0\r\n\r\n' >"$D/http.out" 2>&1 &&
+        grep '^HTTP/1' "$D/http.out" >/dev/null
+}
+if wait_for 5 http_answers; then
     ok "the router reaches the instance's httpd: $(head -n1 "$D/http.out" | tr -d '\r')"
 else
     afail "no HTTP answer from [$CT_ADDR]:80: $(head -c 200 "$D/http.out")"

@@ -158,8 +158,12 @@ wait_for 3 owned_has "$NET_GW" || afail "the bridge's $NET_GW is not proxied"
 ok "$NET_GW ($NET_BRIDGE's address) proxied too"
 wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$CT_ADDR" || afail "the router cannot ping $CT_ADDR"
 ok "the router pings the container at $CT_ADDR"
-if ip netns exec "$LAB_R" busybox nc -w 3 "$CT_ADDR" 80 <<<$'GET / HTTP/1.0\r\n\r\n' >"$D/http.out" 2>&1 &&
-    grep '^HTTP/1' "$D/http.out" >/dev/null; then
+# The container may start its httpd a moment after it first speaks: ask until it answers.
+http_answers() {
+    ip netns exec "$LAB_R" busybox nc -w 3 "$CT_ADDR" 80 <<<$'GET / HTTP/1.0\r\n\r\n' >"$D/http.out" 2>&1 &&
+        grep '^HTTP/1' "$D/http.out" >/dev/null
+}
+if wait_for 5 http_answers; then
     ok "the router reaches the container's httpd: $(head -n1 "$D/http.out" | tr -d '\r')"
 else
     afail "no HTTP answer from [$CT_ADDR]:80: $(head -c 200 "$D/http.out")"

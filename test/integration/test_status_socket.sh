@@ -84,17 +84,11 @@ printf 'a regular file\n' >"$LAB_DIR/file.sock"
 refused_start "regular file" "$LAB_DIR/file.sock"
 mkdir "$LAB_DIR/dir.sock"
 refused_start "directory" "$LAB_DIR/dir.sock"
-# Known bug (reported): the agent applies sysctls and entries before it opens its status socket,
-# so a start that is refused for the socket still leaves the kernel changed.
-if [[ $REFUSAL_APPLIED -eq 0 ]]; then
-    ok "the refused starts applied nothing (proxy table and sysctls unchanged)"
-else
-    todo "the refused starts applied nothing (proxy table and sysctls unchanged)" \
-        "$REFUSAL_APPLIED of 4 refused starts changed the proxy table or sysctls first"
-    for a in $(owned_set); do ip -n "$LAB_H" -6 neigh del proxy "$a" dev eth0; done
-    restore_sysctls "$BEFORE"
-    expect_eq "lab restored after the refused starts" "$BEFORE" "$(host_snapshot)"
-fi
+# The agent opens its status socket before it applies anything, so a refused start leaves the
+# kernel as it was.
+[[ $REFUSAL_APPLIED -eq 0 ]] ||
+    fail "$REFUSAL_APPLIED of 4 refused starts changed the proxy table or sysctls first"
+ok "the refused starts applied nothing (proxy table and sysctls unchanged)"
 
 # ---------------------------------------------------------------------------------------------
 section "2. the socket is created 0600, owned by root, whatever the umask"
@@ -150,26 +144,23 @@ done >"$plant"
 ip -n "$LAB_H" -batch "$plant"
 agent_start stale --resync-interval 60
 OLD_PID=$AGENT_PID
-# A second agent pointed at the socket of a live one must not take it over. Known bug (reported):
-# any socket is treated as stale and replaced, so the second one starts and the first one is
-# no longer reachable.
+# A second agent pointed at the socket of a live one must not take it over: it exits 1 and the
+# first one still answers.
 ip netns exec "$LAB_H" "$NDPSYNC" run --status-socket "$AGENT_SOCK" --log-level info \
     >"$LAB_DIR/second.log" 2>&1 &
 SECOND_PID=$!
 lab_bg "$SECOND_PID"
 second_gone() { ! kill -0 "$SECOND_PID" 2>/dev/null; }
-if wait_for 3 second_gone; then
-    rc=0
-    wait "$SECOND_PID" 2>/dev/null || rc=$?
-    [[ $rc -eq 1 ]] || fail "second agent on a live socket: exit $rc (want 1): $(tail -n3 "$LAB_DIR/second.log")"
-    expect_eq "second agent on a live socket refused (exit 1); the first still answers" "$OLD_PID" \
-        "$(status_q .pid)"
-else
-    todo "a second agent on the socket of a live one refuses to start" \
-        "it started and took the socket over (status now answers pid $(status_q .pid); first $OLD_PID still runs)"
-    kill -KILL "$SECOND_PID"   # SIGKILL: its socket stays, as stale as the first one's
+if ! wait_for 3 second_gone; then
+    kill -KILL "$SECOND_PID"
     wait "$SECOND_PID" 2>/dev/null || true
+    fail "a second agent on the socket of a live one started (status answers pid $(status_q .pid); first $OLD_PID)"
 fi
+rc=0
+wait "$SECOND_PID" 2>/dev/null || rc=$?
+[[ $rc -eq 1 ]] || fail "second agent on a live socket: exit $rc (want 1): $(tail -n3 "$LAB_DIR/second.log")"
+expect_eq "second agent on a live socket refused (exit 1); the first still answers" "$OLD_PID" \
+    "$(status_q .pid)"
 agent_kill9
 [[ -S $AGENT_SOCK ]] || fail "the killed agent left no socket (cannot test the stale case)"
 ok "agent $OLD_PID killed with SIGKILL; its socket is still there (stale)"
@@ -316,12 +307,7 @@ expect_eq "status answers once the idle clients are cut off" "$AGENT_PID" "$(sta
 section "6. privileges: only CAP_NET_ADMIN once started, and the agent still does its job"
 capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$AGENT_PID/status")
 capbnd=$(awk '/^CapBnd:/ { print $2 }' "/proc/$AGENT_PID/status")
-if [[ $capeff == 0000000000001000 ]]; then
-    ok "agent CapEff is $capeff (CAP_NET_ADMIN only); CapBnd $capbnd"
-else
-    LAB_CHECKS=$((LAB_CHECKS + 1))
-    echo "ok $LAB_CHECKS - # SKIP TODO agent CapEff is $capeff, want 0000000000001000 (capability drop not in this build)"
-fi
+expect_eq "agent CapEff (CAP_NET_ADMIN only; CapBnd $capbnd)" "0000000000001000" "$capeff"
 # With NET_ADMIN only: it still adds an entry for a new container and repairs a sysctl.
 LAB_C4=${LAB}c4
 LAB_CT4=$LAB_P::2:4
@@ -414,4 +400,3 @@ agent_stop_term 2
 # ---------------------------------------------------------------------------------------------
 lab_down
 echo "PASS: test_status_socket ($LAB_CHECKS checks, $((($(_now_us) - T_START) / 1000)) ms)"
-echo "$((LAB_CHECKS - LAB_TODOS)) passed, 0 failed, $LAB_TODOS todo (known ndpsync bugs)"

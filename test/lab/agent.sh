@@ -157,13 +157,28 @@ add_container() {
     _container_up "$ns" "$addr" "$gw"
 }
 
-# hold_for SECONDS CMD...: CMD must succeed on every sample (every 0.1 s) for SECONDS.
+# hold_window SECONDS: the window hold_for holds for SECONDS, in seconds with a fraction: SECONDS
+# times LAB_TIME_SCALE, but at most max(SECONDS, LAB_HOLD_CAP_S). A hold proves that nothing goes
+# wrong while the agent would have reacted; on a slow guest that reaction is slowed too (a few
+# seconds at most), so the window grows with the scale, but ten times a native window that was
+# chosen with a wide margin would only make the guest phase longer, so it stops at the cap.
+LAB_HOLD_CAP_S=${LAB_HOLD_CAP_S:-10}
+hold_window() {
+    awk -v s="$1" -v f="$LAB_TIME_SCALE" -v c="$LAB_HOLD_CAP_S" \
+        'BEGIN { w = s * f; m = s > c ? s : c; printf "%g", w < m ? w : m }'
+}
+
+# hold_for SECONDS CMD...: CMD must succeed on every sample (every 0.1 s) for hold_window SECONDS.
 # Returns 0, or 1 at the first failed sample (HOLD_BROKE_MS = when, ms after the start).
+# HOLD_SECS = the window, for messages.
 HOLD_BROKE_MS=""
 HOLD_SAMPLES=0
+HOLD_SECS=""
 hold_for() {
-    local secs=$1
+    local secs
+    secs=$(hold_window "$1")
     shift
+    HOLD_SECS=$secs
     local t0 deadline
     t0=$(_now_us)
     deadline=$((t0 + $(_secs_to_us "$secs")))

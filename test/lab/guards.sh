@@ -9,8 +9,6 @@
 #   flood_container NS BASE START N GW
 #       container NS takes N addresses BASE<hex(START+i)>/112 (i = 0..N-1) on its eth0 and sends
 #       one ICMPv6 echo request from each to GW, so the host learns N neighbours on its side.
-#   todo WHAT DETAIL     a TAP "not ok ... # TODO" line for a known ndpsync bug (LAB_TODOS)
-#   restore_sysctls TEXT write back host sysctls saved with sysctls_h
 
 _uplink_neigh_plain() {   # ADDR: present on the host's eth0, without the router flag
     local line
@@ -54,23 +52,3 @@ for i in range(n):
     s.close()
 PY
 }
-
-# todo WHAT DETAIL: a check that fails because of a known, reported ndpsync bug. TAP's
-# "not ok N - WHAT # TODO ..." line: shown, counted in LAB_TODOS, but it does not fail the test.
-LAB_TODOS=0
-todo() {
-    LAB_CHECKS=$((LAB_CHECKS + 1))
-    LAB_TODOS=$((LAB_TODOS + 1))
-    echo "not ok $LAB_CHECKS - $1 # TODO known bug: $2"
-}
-
-# restore_sysctls "KEY = VALUE" LINES: write host sysctls back (the format of sysctls_h). Values
-# that did not change are not written (a write of forwarding has side effects).
-restore_sysctls() {
-    local key eq value
-    while read -r key eq value; do
-        [[ -n $key && $eq == "=" ]] || continue
-        [[ $(sysctl_h "$key") == "$value" ]] || ip netns exec "$LAB_H" sysctl -qw "$key=$value"
-    done <<<"$1"
-}
-

@@ -22,9 +22,10 @@
 # Environment:
 #   LAB      name prefix for this run (default nds<PID>, short on purpose)
 #   NDPSYNC  the binary under test (default <repo>/build/ndpsync)
-#   LAB_TIME_SCALE  factor for every wait_for timeout (a whole number, default 1). The qemu guests
-#            of test/vm run without KVM, 10-25x slower: there the waits get longer, the assertions
-#            stay the same.
+#   LAB_TIME_SCALE  factor for every wait_for timeout and hold_for window (a whole number, default
+#            1; a window stops at LAB_HOLD_CAP_S, test/lab/agent.sh). The qemu guests of test/vm
+#            run without KVM, 10-25x slower: there the waits get longer, the assertions stay the
+#            same.
 #   LAB_REDUCED  1: scripts repeat less (lab_sample), as the guests of scripts/test.sh run them;
 #            every script still runs every section. Default 0: everything.
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test/vm/guest.sh CTL MODE — runs in the guest (copied into the run's control folder CTL by
 # test/vm/run.sh). MODE cmd: PID 1 after the initramfs, so it first mounts what a booted system
-# has (devpts, /dev/shm, /run, /tmp, cgroup2). MODE systemd: started by vm-run.service.
+# has (devpts, /dev/shm, /run, cgroup2; init.sh mounted /tmp). MODE systemd: started by
+# vm-run.service.
 # Runs CTL/cmd.sh, writes its exit status to CTL/rc, then (cmd mode) reboots, which ends qemu.
 ctl=$1
 mode=$2
@@ -18,7 +19,6 @@ if [[ $mode == cmd ]]; then
     mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
     mount -t tmpfs -o mode=1777 tmpfs /dev/shm
     mount -t tmpfs -o mode=0755 tmpfs /run
-    mount -t tmpfs -o mode=1777 tmpfs /tmp
     mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
     hostname vm
     ip link set lo up

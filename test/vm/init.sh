@@ -1,8 +1,9 @@
 #!/bin/busybox sh
 # test/vm/init.sh — /init of the guest's initramfs (built by test/vm/run.sh; busybox only).
 # Loads the modules in /modules/order, mounts the machine's root (9p tag "root", read-only) under
-# a tmpfs overlay, the read-write share (tag "share") and the control folder (tag "ctl") at their
-# machine paths, binds the kernel package's modules to /lib/modules/<version>, then hands over:
+# a tmpfs overlay, a tmpfs on /tmp, the read-write share (tag "share") and the control folder
+# (tag "ctl") at their machine paths, binds the kernel package's modules to
+# /lib/modules/<version>, then hands over:
 #   vm.mode=cmd      to the control folder's guest.sh as PID 1
 #   vm.mode=systemd  to the machine's /lib/systemd/systemd, with a oneshot unit (vm-run.service)
 #                    written into the overlay's upper layer
@@ -40,6 +41,9 @@ mount -t tmpfs -o mode=0755 rw /rw || halt_now "cannot mount the overlay's tmpfs
 mkdir -p /rw/upper /rw/work
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /newroot ||
     halt_now "cannot mount the overlay"
+# The guest's /tmp is a tmpfs of its own, mounted first: a share inside /tmp (a clone there) then
+# lies on it, and nothing mounts over it later (guest.sh does not; run.sh masks tmp.mount).
+mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp || halt_now "cannot mount /tmp"
 mkdir -p "/newroot$SHARE" "/newroot$CTL" "/newroot/lib/modules/$KVER"
 mount -t 9p -o "$opts" share "/newroot$SHARE" || halt_now "cannot mount the share $SHARE"
 mount -t 9p -o "$opts" ctl "/newroot$CTL" || halt_now "cannot mount the control folder $CTL"
@@ -53,6 +57,12 @@ if [ "$MODE" = systemd ]; then
     # The machine's fstab describes the machine's disks, which the guest does not have.
     mkdir -p /newroot/etc/systemd/system/multi-user.target.wants
     : >/newroot/etc/fstab
+    # tmpfiles.d files with the lines that would clean a folder holding a share commented out
+    # (run.sh's tmpfiles_overrides); /etc/tmpfiles.d/NAME overrides /usr/lib/tmpfiles.d/NAME.
+    mkdir -p /newroot/etc/tmpfiles.d
+    for f in "/newroot$CTL"/tmpfiles.d/*.conf; do
+        [ -f "$f" ] && cp "$f" /newroot/etc/tmpfiles.d/
+    done
     cat >/newroot/etc/systemd/system/vm-run.service <<EOF
 [Unit]
 Description=test/vm: the command given to test/vm/run.sh

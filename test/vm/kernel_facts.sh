@@ -70,6 +70,12 @@ ip -n "$H" link set up1 up
 wait_for 10 carrier_up || fail "up0 has no carrier after its peer came up"
 fact carrier_back.permanent "$(kept_or_flushed "$A")"
 
+# IPv6 disabled on a link that stays up (NetworkManager's connection down): addrconf_ifdown.
+add_ab
+hsys net.ipv6.conf.up0.disable_ipv6=1
+fact disable_ipv6.permanent "$(kept_or_flushed "$A")"
+hsys net.ipv6.conf.up0.disable_ipv6=0
+
 # Re-adding: an exclusive add of an existing entry, and a replace, of a flushed entry.
 add_ab
 if ip -n "$H" -6 neigh add proxy "$A" dev up0 proto 176 2>/dev/null; then
@@ -137,6 +143,7 @@ if [[ $check -eq 1 ]]; then
     declare -A WANT=(
         [admin_down.permanent]=flushed [admin_down.noarp]=flushed
         [carrier_loss.permanent]=kept [carrier_loss.noarp]=flushed [carrier_back.permanent]=kept
+        [disable_ipv6.permanent]=flushed
         [readd_after_delete]=ok [protocol.update_without]=kept [protocol.update_other]=replaced
         [ra_route.forwarding_on.accept_ra_2]=kept [ra_route.forwarding_on.accept_ra_1]=purged
         [ns.unicast.eth0_proxy_ndp_only]=silent [ns.multicast.eth0_proxy_ndp_only]=answered

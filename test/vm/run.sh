@@ -17,8 +17,8 @@
 #                       oneshot unit (vm-run.service) that powers the guest off when done.
 #   --mask UNIT         with --systemd: mask UNIT in the guest (systemd.mask=), e.g. a daemon the
 #                       machine enables that the command does not need. Repeatable.
-#   --share DIR         the read-write share (default: the checkout). Never /, the machine's /tmp,
-#                       or any folder systemd-tmpfiles cleans: refused.
+#   --share DIR         the read-write share (default: the checkout). Refused: /, /tmp, any folder
+#                       systemd-tmpfiles cleans or one holding it, folders in /run /dev /proc /sys.
 #   --env NAME[=VALUE]  pass an environment variable to COMMAND (NDPSYNC*, LAB_TIME_SCALE and
 #                       LAB_REDUCED are passed when set; LAB_TIME_SCALE defaults to 10). Repeatable.
 #   --mem MIB           guest memory (default 3072)       --cpus N    vCPUs (default 2)
@@ -114,8 +114,12 @@ need zstd zstd
 
 # ---------------------------------------------------------------------------------------------
 # The shares. A 9p share is read-write on the machine: whatever the guest deletes there is gone
-# here. The guest's systemd-tmpfiles empties /tmp and ages out other folders at boot, so sharing
-# such a folder would empty it on the machine. Refuse them, and every folder that contains one.
+# here. Under --systemd the guest's systemd-tmpfiles empties /tmp at boot and ages out other
+# folders. A share that is such a folder, or holds one, is refused. A share inside one (a clone
+# in /tmp or /var/tmp) is kept away from it: the guest's /tmp is a tmpfs of its own, mounted
+# before the shares (test/vm/init.sh), and every tmpfiles line that would clean a folder holding
+# a share is commented out in the guest (tmpfiles_overrides). The guest mounts its own /run,
+# /dev, /proc and /sys, which would hide a share there: refused.
 
 cleaned_paths() {
     printf '%s\n' /tmp /var/tmp /run /dev /dev/shm /proc /sys
@@ -128,8 +132,8 @@ cleaned_paths() {
     fi
 }
 
-# check_share DIR: refuse /, a cleaned folder, and any folder holding one. With --systemd (where
-# systemd-tmpfiles runs) also any folder inside one; without, nothing in the guest cleans.
+# check_share DIR: refuse /, a cleaned folder, a folder holding one, and a folder the guest
+# mounts over.
 check_share() {
     local dir=$1 p
     [[ $dir == / ]] && die 2 "refusing to share / read-write; share a dedicated folder"
@@ -138,10 +142,39 @@ check_share() {
             die 2 "refusing to share $dir read-write: the guest's systemd-tmpfiles cleans it; share a dedicated folder"
         elif [[ $p == "$dir"/* ]]; then
             die 2 "refusing to share $dir read-write: it holds $p, which the guest's systemd-tmpfiles cleans; share a dedicated folder"
-        elif [[ $dir == "$p"/* && $mode == systemd ]]; then
-            die 2 "refusing to share $dir read-write with --systemd: it lies in $p, which the guest's systemd-tmpfiles cleans; share a dedicated folder"
         fi
     done < <(cleaned_paths | sort -u)
+    for p in /run /dev /proc /sys; do
+        [[ $dir == "$p"/* ]] && die 2 "refusing to share $dir: the guest mounts its own $p over it; share a folder elsewhere"
+    done
+    return 0
+}
+
+# tmpfiles_overrides OUT DIR...: for every tmpfiles.d file the guest reads with a line that cleans
+# a folder holding one of DIR..., a copy in OUT with those lines commented out. The guest's
+# /etc/tmpfiles.d/NAME overrides /usr/lib/tmpfiles.d/NAME; /run/tmpfiles.d is the guest's own.
+tmpfiles_overrides() {
+    local out=$1 f name seen=" "
+    shift
+    mkdir -p "$out"
+    for f in /etc/tmpfiles.d/*.conf /usr/local/lib/tmpfiles.d/*.conf /usr/lib/tmpfiles.d/*.conf \
+        /lib/tmpfiles.d/*.conf; do
+        name=${f##*/}
+        [[ -e $f && $seen != *" $name "* ]] || continue
+        seen+="$name "
+        [[ -f $f ]] || continue   # masked (a link to /dev/null)
+        awk -v dirs="$*" 'BEGIN { n = split(dirs, d, " ") }
+            !/^[[:space:]]*(#|$)/ { t = substr($1, 1, 1); base = $2
+                if (match(base, /\/[^\/]*[*?[%]/)) base = substr(base, 1, RSTART - 1)
+                if (base == "") base = "/"
+                if (t ~ /[DRr]/ || (t ~ /[dDevqQC]/ && $6 != "" && $6 != "-"))
+                    for (i = 1; i <= n; i++)
+                        if (base == "/" || index(d[i], base "/") == 1) {
+                            print "# test/vm: off in this guest, it would clean the share " d[i] ": " $0
+                            hit = 1; next
+                        } }
+            { print } END { exit !hit }' "$f" >"$out/$name" || rm -f "$out/$name"
+    done
 }
 
 [[ -d $share ]] || die 2 "--share $share: no such directory"
@@ -296,6 +329,13 @@ cp "$VM_DIR/guest.sh" "$CTL/guest.sh"
     printf '\n'
 } >"$CTL/cmd.sh"
 
+# Under systemd, the guest's tmpfiles leave the shares alone (init.sh copies the overrides into
+# its /etc/tmpfiles.d), and systemd's tmp.mount (Debian 13 has one) does not hide its own /tmp.
+if [[ $mode == systemd ]]; then
+    tmpfiles_overrides "$CTL/tmpfiles.d" "$share" "$CTL"
+    masks+=(tmp.mount)
+fi
+
 append="console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off rdinit=/init"
 append+=" vm.ctl=$CTL vm.share=$share vm.mods=$KDIR/root/lib/modules/$KVER vm.kver=$KVER vm.mode=$mode"
 for m in "${masks[@]}"; do
@@ -303,6 +343,9 @@ for m in "${masks[@]}"; do
 done
 
 say "$kernel: $pkg ($KVER), $boot, $cpus vCPUs ($tcg_threads-threaded TCG), $mem MiB, mode $mode, share $share"
+for f in "$CTL"/tmpfiles.d/*.conf; do
+    [[ -f $f ]] && say "tmpfiles.d/${f##*/} in the guest: $(grep -c '^# test/vm: off' "$f") line(s) that would clean the share off"
+done
 t0=$(uptime_s)
 qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
     -machine pc -accel tcg,thread="$tcg_threads" -smp "$cpus" -m "$mem" \
