@@ -133,6 +133,7 @@ void AgentCore::on_events(const std::vector<KernelEvent>& events, SteadyTime now
         },
         event);
     if (!observed_.apply(event)) continue;
+    if (const auto link = changed_link(event)) announcer_.link_changed(*link, now);
     const auto reach = classify(decision(), event);
     structural_ = structural_ || reach.structural;
     if (reach.touched) touched_.insert(*reach.touched);

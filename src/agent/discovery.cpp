@@ -23,7 +23,7 @@ std::optional<Discovery::Verdict> Discovery::screen(const Solicitation& ns, Stea
     return Verdict::kPending;
   }
   if (const auto it = negative_.find(ns.target); it != negative_.end()) {
-    if (now < it->second) {
+    if (now < it->second.until) {
       ++counters_.negative_hits;
       return Verdict::kNegative;
     }
@@ -38,13 +38,13 @@ Discovery::Verdict Discovery::admit(const Solicitation& ns, IfIndex downstream, 
     return Verdict::kLimited;
   }
   ++counters_.probes;
-  pending_.emplace(ns.target, Pending{downstream, now + limits_.answer_wait, {ns}});
+  pending_.emplace(ns.target, Pending{downstream, now, now + limits_.answer_wait, {ns}});
   return Verdict::kProbe;
 }
 
 void Discovery::refuse(const Ipv6Address& target, SteadyTime now) {
   ++counters_.refused;
-  remember_negative(target, now);
+  remember_negative(target, 0, now);
 }
 
 std::vector<Solicitation> Discovery::found(const Ipv6Address& target, IfIndex uplink) {
@@ -66,11 +66,27 @@ void Discovery::expire(SteadyTime now, std::vector<IfAddressKey>& expired) {
       continue;
     }
     ++counters_.not_found;
-    expired.emplace_back(it->second.downstream, it->first);
-    remember_negative(it->first, now);
+    const auto& pending = it->second;
+    expired.emplace_back(pending.downstream, it->first);
+    if (const auto changed = changed_.find(pending.downstream);
+        changed != changed_.end() && changed->second >= pending.since) {
+      ++counters_.forgiven;
+    } else {
+      remember_negative(it->first, pending.downstream, now);
+    }
     it = pending_.erase(it);
   }
+  // A change older than an answer wait is before every pending probe's start.
+  std::erase_if(changed_,
+                [&](const auto& item) { return item.second + limits_.answer_wait < now; });
   prune_negative(now);
+}
+
+void Discovery::link_changed(IfIndex index, SteadyTime now) {
+  changed_[index] = now;
+  counters_.forgiven += std::erase_if(negative_, [index](const auto& item) {
+    return item.second.downstream == index || item.second.downstream == 0;
+  });
 }
 
 std::optional<SteadyTime> Discovery::next_wakeup() const {
@@ -81,9 +97,9 @@ std::optional<SteadyTime> Discovery::next_wakeup() const {
   return next;
 }
 
-void Discovery::remember_negative(const Ipv6Address& target, SteadyTime now) {
+void Discovery::remember_negative(const Ipv6Address& target, IfIndex downstream, SteadyTime now) {
   const auto until = now + limits_.negative_ttl;
-  negative_[target] = until;
+  negative_[target] = {until, downstream};
   negative_order_.emplace_back(until, target);
   prune_negative(now);
 }
@@ -97,7 +113,7 @@ void Discovery::prune_negative(SteadyTime now) {
     const auto [until, target] = negative_order_.front();
     negative_order_.pop_front();
     const auto it = negative_.find(target);
-    if (it != negative_.end() && it->second == until) negative_.erase(it);
+    if (it != negative_.end() && it->second.until == until) negative_.erase(it);
   }
 }
 

@@ -49,4 +49,15 @@ EventReach classify(const Decision& d, const KernelEvent& event) {
       event);
 }
 
+std::optional<IfIndex> changed_link(const KernelEvent& event) {
+  if (const auto* e = std::get_if<LinkEvent>(&event)) {
+    return e->link.master != 0 ? e->link.master : e->link.index;
+  }
+  if (const auto* e = std::get_if<AddressEvent>(&event)) return e->address.ifindex;
+  if (const auto* e = std::get_if<RouteEvent>(&event); e != nullptr && e->route.oif != 0) {
+    return e->route.oif;
+  }
+  return std::nullopt;
+}
+
 }  // namespace ndpsync

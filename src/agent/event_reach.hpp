@@ -18,4 +18,9 @@ struct EventReach {
 // uplinks' own addresses, proxy entries) needs a full pass.
 EventReach classify(const Decision& decision, const KernelEvent& event);
 
+// The link an event changed in a way that can make an on-demand miss there stale: a link that
+// came up, gained carrier or a port (the port's event names its bridge), or gained or changed an
+// address (DAD over) or a route. Neighbour, proxy and netconf events change no link.
+std::optional<IfIndex> changed_link(const KernelEvent& event);
+
 }  // namespace ndpsync

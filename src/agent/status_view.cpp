@@ -49,6 +49,7 @@ nlohmann::json counters_json(const Counters& c) {
           {"on_demand_limited", c.on_demand_limited},
           {"on_demand_negative_hits", c.on_demand_negative_hits},
           {"on_demand_repeats", c.on_demand_repeats},
+          {"on_demand_forgiven", c.on_demand_forgiven},
           {"on_demand_pending", c.on_demand_pending},
           {"on_demand_negative", c.on_demand_negative},
           {"adverts_solicited", c.adverts_solicited},
@@ -100,6 +101,7 @@ Counters gather_counters(Counters own, const WriterCounters& writer, const Probe
   own.on_demand_limited = d.limited;
   own.on_demand_negative_hits = d.negative_hits;
   own.on_demand_repeats = d.repeats;
+  own.on_demand_forgiven = d.forgiven;
   own.on_demand_pending = discovery.pending_count();
   own.on_demand_negative = discovery.negative_count();
   own.adverts_solicited = d.adverts;

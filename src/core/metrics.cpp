@@ -76,6 +76,8 @@ constexpr CounterSpec kCounterSpecs[] = {
      "On-demand solicitations, by what was done with them.", "outcome=negative_cached"},
     {"on_demand_repeats", "ndpsync_on_demand_total", "counter",
      "On-demand solicitations, by what was done with them.", "outcome=already_probing"},
+    {"on_demand_forgiven", "ndpsync_on_demand_forgiven_total", "counter",
+     "On-demand misses not cached, or forgotten: their downstream link changed.", nullptr},
     {"on_demand_found", "ndpsync_on_demand_probes_total", "counter",
      "On-demand probes, by their result.", "result=found"},
     {"on_demand_not_found", "ndpsync_on_demand_probes_total", "counter",

@@ -322,3 +322,68 @@ TEST_CASE("agent unsolicited_na: new claims after the start are announced, once"
   CHECK(o.kernel.has_proxy(kEth0, "2001:db8:0:1::2:60"));
   CHECK(o.adverts.sent.empty());
 }
+
+TEST_CASE("discovery: a link's change forgets its misses and the refusals, not another's") {
+  Discovery d;
+  const SteadyTime t0{};
+  REQUIRE(d.admit(ns("2001:db8::5"), kBr0, t0) == Discovery::Verdict::kProbe);
+  REQUIRE(d.admit(ns("2001:db8::6"), kVc1, t0) == Discovery::Verdict::kProbe);
+  d.refuse(ip("2001:db8::7"), t0);  // no downstream route
+  std::vector<IfAddressKey> expired;
+  d.expire(t0 + 1s, expired);
+  REQUIRE(d.negative_count() == 3);
+  d.link_changed(kBr0, t0 + 2s);                                  // br0 gained a port
+  CHECK_FALSE(d.screen(ns("2001:db8::5"), t0 + 2s).has_value());  // probed again
+  CHECK_FALSE(d.screen(ns("2001:db8::7"), t0 + 2s).has_value());  // a route may lead there now
+  CHECK(d.screen(ns("2001:db8::6"), t0 + 2s) == Discovery::Verdict::kNegative);
+  CHECK(d.counters().forgiven == 2);
+}
+
+TEST_CASE("discovery: a probe whose link changed while it waited is no miss") {
+  Discovery d;
+  const SteadyTime t0{};
+  REQUIRE(d.admit(ns("2001:db8::5"), kBr0, t0) == Discovery::Verdict::kProbe);
+  REQUIRE(d.admit(ns("2001:db8::6"), kVc1, t0) == Discovery::Verdict::kProbe);
+  // br0's link-local address finishes DAD: the probe sent before never left.
+  d.link_changed(kBr0, t0 + 500ms);
+  std::vector<IfAddressKey> expired;
+  d.expire(t0 + 1s, expired);
+  CHECK(expired.size() == 2);  // both neighbour entries go
+  CHECK_FALSE(d.screen(ns("2001:db8::5"), t0 + 1s).has_value());
+  CHECK(d.screen(ns("2001:db8::6"), t0 + 1s) == Discovery::Verdict::kNegative);
+  CHECK(d.counters().forgiven == 1);
+  // A change before a probe started says nothing about it.
+  REQUIRE(d.admit(ns("2001:db8::8"), kBr0, t0 + 1200ms) == Discovery::Verdict::kProbe);
+  d.expire(t0 + 2200ms, expired);
+  CHECK(d.screen(ns("2001:db8::8"), t0 + 2200ms) == Discovery::Verdict::kNegative);
+}
+
+TEST_CASE("agent on-demand: a bridge that gains a port, or finishes DAD, is probed again") {
+  DiscoveryHarness h;
+  h.solicit("2001:db8:0:1::2:42");
+  REQUIRE(h.probes_of("2001:db8:0:1::2:42") == 1);
+  h.advance(1000ms);  // unanswered: cached
+  h.solicit("2001:db8:0:1::2:42");
+  CHECK(h.probes_of("2001:db8:0:1::2:42") == 1);
+  CHECK(h.agent->counters().on_demand_negative_hits == 1);
+  // The container's veth joins br0.
+  h.kernel.add_link({.index = 40,
+                     .name = "vb40",
+                     .kind = "veth",
+                     .master = kBr0,
+                     .up = true,
+                     .carrier = true,
+                     .mac = mac("02:00:00:00:00:40")});
+  h.pump();
+  h.solicit("2001:db8:0:1::2:42");
+  CHECK(h.probes_of("2001:db8:0:1::2:42") == 2);
+  // That probe never leaves (br0's link-local address is tentative); DAD ends as it waits.
+  h.advance(500ms);
+  h.kernel.add_address(kBr0, "fe80::b0", 64);
+  h.pump();
+  h.advance(500ms);
+  CHECK(h.agent->counters().on_demand_not_found == 2);
+  CHECK(h.agent->counters().on_demand_forgiven == 2);
+  h.solicit("2001:db8:0:1::2:42");
+  CHECK(h.probes_of("2001:db8:0:1::2:42") == 3);
+}

@@ -128,6 +128,7 @@ json full_document() {
                  "dad_probes_followed": 4, "dad_probes_ignored": 2,
                  "on_demand_solicitations": 20, "on_demand_probes": 8, "on_demand_refused": 3,
                  "on_demand_limited": 5, "on_demand_negative_hits": 2, "on_demand_repeats": 2,
+                 "on_demand_forgiven": 1,
                  "on_demand_found": 5, "on_demand_not_found": 2, "on_demand_pending": 1,
                  "on_demand_negative": 5, "adverts_solicited": 5, "adverts_unsolicited": 3,
                  "advert_errors": 0, "sysctl_repairs": 0, "reloads": 0, "capped": 0,
@@ -195,7 +196,8 @@ TEST_CASE("metrics: a full status document renders valid text with every documen
   CHECK(s.at("ndpsync_packet_filter_updates_total") == 3);
   CHECK(s.at("ndpsync_packet_targets_unfiltered") == 0);
   // Every counter of the document has its metric.
-  CHECK(s.size() == 68);  // with four entry series (one per source) for each of two uplinks
+  CHECK(s.at("ndpsync_on_demand_forgiven_total") == 1);
+  CHECK(s.size() == 69);  // with four entry series (one per source) for each of two uplinks
 }
 
 TEST_CASE("metrics: label values and help text are escaped") {

@@ -57,6 +57,8 @@ class Announcer {
   // `entry` went in: the routers that asked for it get their answer now; news is announced.
   void entry_added(const ProxyEntry& entry, Claim claim, const ObservedState& observed,
                    SteadyTime now);
+  // Link `index` changed: on-demand misses there say nothing now (Discovery::link_changed).
+  void link_changed(IfIndex index, SteadyTime now) { discovery_.link_changed(index, now); }
   // Probes nobody answered in time: their neighbour entries downstream go.
   void expire(SteadyTime now, const ObservedState& observed);
   // The override checks' steps that are due: ask the uplink, announce, or withhold.

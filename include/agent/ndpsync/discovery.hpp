@@ -40,6 +40,7 @@ struct DiscoveryCounters {
   std::uint64_t limited = 0;        // dropped for the rate or the in-flight limit
   std::uint64_t negative_hits = 0;  // dropped: the target is in the negative cache
   std::uint64_t repeats = 0;        // the target is being probed already
+  std::uint64_t forgiven = 0;       // misses not cached, or forgotten: their link changed
   std::uint64_t adverts = 0;        // solicited advertisements sent for found targets
 };
 
@@ -69,6 +70,12 @@ class Discovery {
   // Probes whose answer wait is over: negative-cached, and appended to `expired` as
   // (downstream, target) so that the neighbour entries the probes left can go.
   void expire(SteadyTime now, std::vector<IfAddressKey>& expired);
+  // Link `index` changed (came up, gained a port, an address or a route, or an address of its
+  // finished DAD): what a probe there found says nothing now. Its misses go, and so do those
+  // refused for want of a downstream route (one may lead there now); a probe waiting on it when
+  // it changed is not cached as a miss. The probe sent while a bridge that just gained its first
+  // port was still doing DAD never left at all (the kernel has no source address for it).
+  void link_changed(IfIndex index, SteadyTime now);
   void note_advert() { ++counters_.adverts; }
 
   [[nodiscard]] std::optional<SteadyTime> next_wakeup() const;
@@ -80,17 +87,23 @@ class Discovery {
  private:
   struct Pending {
     IfIndex downstream = 0;
+    SteadyTime since;
     SteadyTime deadline;
     std::vector<Solicitation> solicitors;
   };
-  void remember_negative(const Ipv6Address& target, SteadyTime now);
+  struct Miss {
+    SteadyTime until;
+    IfIndex downstream = 0;  // where the probe went; 0: refused, never probed
+  };
+  void remember_negative(const Ipv6Address& target, IfIndex downstream, SteadyTime now);
   void prune_negative(SteadyTime now);
   bool take_token(SteadyTime now);
 
   DiscoveryLimits limits_;
   std::map<Ipv6Address, Pending> pending_;
-  std::map<Ipv6Address, SteadyTime> negative_;                     // until when
+  std::map<Ipv6Address, Miss> negative_;
   std::deque<std::pair<SteadyTime, Ipv6Address>> negative_order_;  // oldest first
+  std::map<IfIndex, SteadyTime> changed_;  // links' last changes, kept for an answer wait
   double tokens_ = 0;
   std::optional<SteadyTime> refilled_;
   DiscoveryCounters counters_;

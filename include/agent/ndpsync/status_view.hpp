@@ -43,6 +43,7 @@ struct Counters {
   std::uint64_t on_demand_limited = 0;
   std::uint64_t on_demand_negative_hits = 0;
   std::uint64_t on_demand_repeats = 0;
+  std::uint64_t on_demand_forgiven = 0;   // misses not cached: their link changed
   std::uint64_t on_demand_pending = 0;    // a gauge: probes waiting for an answer
   std::uint64_t on_demand_negative = 0;   // a gauge: targets in the negative cache
   std::uint64_t adverts_solicited = 0;    // sent from userspace for found targets
