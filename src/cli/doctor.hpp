@@ -16,6 +16,9 @@ namespace ndpsync::cli {
 struct DoctorOptions {
   std::string socket;  // empty: the config's status_socket
   bool json = false;
+  // Where the network managers keep their state (/run/systemd/netif, /run/NetworkManager,
+  // /etc/network/interfaces): "/", or the root of a manager running chrooted.
+  std::string manager_root = "/";
 };
 
 // How doctor runs its helper programs (ip6tables, nft): looked up in these directories only,
@@ -44,9 +47,9 @@ HelperRun run_helper(const std::vector<std::string>& argv, const HelperLimits& l
 // firewall_unreadable, helper_problems).
 void read_firewall(HostFacts& facts, const HelperLimits& limits);
 
-// Reads the kernel (netlink), /proc/sys, /sys, /proc, the firewall and the agent's status socket.
-// Fails only when netlink cannot be read at all.
-Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::string& socket,
+// Reads the kernel (netlink), /proc/sys, /sys, /proc, the firewall, the network managers' state
+// and the agent's status socket. Fails only when netlink cannot be read at all.
+Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const DoctorOptions& options,
                                     const HelperLimits& limits = {});
 
 std::string doctor_text(const Diagnosis& diagnosis);

@@ -60,6 +60,24 @@ void read_processes(HostFacts& facts) {
   }
 }
 
+// The network managers' state under `root` describes the links of the namespace they run in: on a
+// host, PID 1's. Read from another namespace (a lab's, a container's), "/" would name links of
+// the same index elsewhere; a manager chrooted there keeps its state under its own root.
+void read_link_owners(HostFacts& facts, const std::filesystem::path& root) {
+  std::error_code ours;
+  std::error_code init;
+  const auto self = std::filesystem::read_symlink("/proc/self/ns/net", ours);
+  const auto pid1 = std::filesystem::read_symlink("/proc/1/ns/net", init);
+  if (root == "/" && !ours && !init && self != pid1) return;
+  for (const auto& link : facts.kernel.links) {
+    if (link.loopback) continue;
+    if (auto owner = find_link_owner(root, link.index, link.name);
+        owner.manager != LinkManager::kNone) {
+      facts.link_owners[link.name] = std::move(owner);
+    }
+  }
+}
+
 void read_agent(HostFacts& facts, const std::string& socket) {
   const auto text = query_status(socket);
   if (!text.ok() || text.value.empty()) {
@@ -108,7 +126,7 @@ void read_firewall(HostFacts& facts, const HelperLimits& limits) {
   }
 }
 
-Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::string& socket,
+Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const DoctorOptions& options,
                                     const HelperLimits& limits) {
   HostFacts facts;
   auto kernel = make_netlink_kernel();
@@ -123,7 +141,8 @@ Result<HostFacts> gather_host_facts(const LoadedConfig& loaded, const std::strin
   }
   read_sysctls(facts);
   read_processes(facts);
-  read_agent(facts, socket.empty() ? loaded.config.status_socket : socket);
+  read_agent(facts, options.socket.empty() ? loaded.config.status_socket : options.socket);
+  read_link_owners(facts, options.manager_root);
   facts.kernel_check = running_kernel_check();
   for (const auto& link : facts.kernel.links) {
     if (link.kind != "bridge") continue;

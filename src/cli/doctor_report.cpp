@@ -18,12 +18,16 @@ std::string_view result_word(CheckResult result) {
   return "?";
 }
 
-std::string uplinks_text(const Decision& decision) {
+std::string uplinks_text(const Diagnosis& diagnosis) {
   std::string text;
-  for (const auto& uplink : decision.uplinks) {
+  for (const auto& uplink : diagnosis.decision.uplinks) {
     text += (text.empty() ? "" : "; ") + uplink.name;
     for (std::size_t i = 0; i < uplink.prefixes.size(); ++i) {
       text += (i == 0 ? " " : ", ") + uplink.prefixes[i].to_string();
+    }
+    if (const auto it = diagnosis.uplink_owners.find(uplink.name);
+        it != diagnosis.uplink_owners.end()) {
+      text += " (managed by " + std::string(to_string(it->second.manager)) + ")";
     }
   }
   return text.empty() ? "none found" : text;
@@ -33,7 +37,7 @@ std::string uplinks_text(const Decision& decision) {
 
 std::string doctor_text(const Diagnosis& diagnosis) {
   std::ostringstream out;
-  out << "uplink: " << uplinks_text(diagnosis.decision) << "; " << diagnosis.decision.desired.size()
+  out << "uplink: " << uplinks_text(diagnosis) << "; " << diagnosis.decision.desired.size()
       << " container address" << (diagnosis.decision.desired.size() == 1 ? "" : "es")
       << " to proxy\n\n";
   for (const auto& [id, result] : diagnosis.checks) {
@@ -66,7 +70,13 @@ nlohmann::json doctor_json(const Diagnosis& diagnosis, std::chrono::milliseconds
   for (const auto& uplink : diagnosis.decision.uplinks) {
     auto prefixes = nlohmann::json::array();
     for (const auto& p : uplink.prefixes) prefixes.push_back(p.to_string());
-    uplinks.push_back({{"name", uplink.name}, {"prefixes", prefixes}});
+    const auto owner = diagnosis.uplink_owners.find(uplink.name);
+    const bool owned = owner != diagnosis.uplink_owners.end();
+    uplinks.push_back(
+        {{"name", uplink.name},
+         {"prefixes", prefixes},
+         {"manager", owned ? to_string(owner->second.manager) : to_string(LinkManager::kNone)},
+         {"manager_source", owned ? owner->second.source : ""}});
   }
   return {{"healthy", diagnosis.healthy()},
           {"uplinks", uplinks},
@@ -78,7 +88,7 @@ nlohmann::json doctor_json(const Diagnosis& diagnosis, std::chrono::milliseconds
 
 int run_doctor(const LoadedConfig& loaded, const DoctorOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const auto facts = gather_host_facts(loaded, options.socket);
+  const auto facts = gather_host_facts(loaded, options);
   if (!facts.ok()) {
     std::cerr << "ndpsync: doctor cannot read the host: " << facts.status.message << "\n";
     return 1;

@@ -200,6 +200,11 @@ struct CommandLine {
     doctor->add_option("--socket", doctor_options.socket,
                        "the agent's status socket (default: status_socket of the config)");
     doctor->add_flag("--json", doctor_options.json, "print the result as one JSON document");
+    doctor
+        ->add_option("--manager-root", doctor_options.manager_root,
+                     "where the network managers keep their state (default /; the root of a "
+                     "manager running chrooted)")
+        ->check(CLI::ExistingDirectory);
   }
 
   // Runs the chosen subcommand; throws ConfigError on a bad config.

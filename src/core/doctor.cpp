@@ -37,6 +37,12 @@ std::string HostView::name_of(IfIndex index) const {
   return interface_name(observed.link(index), index);
 }
 
+const LinkOwner& HostView::owner(const std::string& name) const {
+  static const LinkOwner kNobody;
+  const auto it = facts.link_owners.find(name);
+  return it == facts.link_owners.end() ? kNobody : it->second;
+}
+
 namespace {
 
 struct NamedCheck {
@@ -45,7 +51,7 @@ struct NamedCheck {
 };
 
 // Every check, in the order doctor reports them.
-constexpr std::array<NamedCheck, 18> kChecks{{
+constexpr std::array<NamedCheck, 19> kChecks{{
     {"agent", check_agent},
     {"no-uplink", check_no_uplink},
     {"ra-route-at-risk", check_ra_route_at_risk},
@@ -54,6 +60,7 @@ constexpr std::array<NamedCheck, 18> kChecks{{
     {"proxy-ndp-off", check_proxy_ndp_off},
     {"proxy-delay", check_proxy_delay},
     {"uplink-prefix", check_uplink_prefix},
+    {"uplink-manager", check_uplink_manager},
     {"outside-prefix", check_outside_prefix},
     {"no-route", check_no_route},
     {"no-neighbour", check_no_neighbour},
@@ -78,6 +85,11 @@ Diagnosis diagnose(const HostFacts& facts) {
     auto result = check.run(host, findings);
     if (diagnosis.findings.size() > before) result = CheckResult::kProblem;
     diagnosis.checks.emplace_back(check.id, result);
+  }
+  for (const auto& uplink : host.decision.uplinks) {
+    if (const auto& owner = host.owner(uplink.name); owner.manager != LinkManager::kNone) {
+      diagnosis.uplink_owners[uplink.name] = owner;
+    }
   }
   diagnosis.decision = std::move(host.decision);
   return diagnosis;

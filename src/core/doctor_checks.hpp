@@ -25,6 +25,8 @@ struct HostView {
   [[nodiscard]] bool conf_is(const std::string& iface, const char* name, const char* value) const;
   // The link's name; "if<N>" when it is gone.
   [[nodiscard]] std::string name_of(IfIndex index) const;
+  // The link's network manager; LinkManager::kNone when it has none we know.
+  [[nodiscard]] const LinkOwner& owner(const std::string& name) const;
 
   const HostFacts& facts;
   ObservedState observed;
@@ -58,6 +60,7 @@ CheckResult check_forwarding_off(const HostView& host, Findings& findings);
 CheckResult check_proxy_ndp_off(const HostView& host, Findings& findings);
 CheckResult check_proxy_delay(const HostView& host, Findings& findings);
 CheckResult check_uplink_prefix(const HostView& host, Findings& findings);
+CheckResult check_uplink_manager(const HostView& host, Findings& findings);
 
 // The proxy entries and the addresses behind them.
 CheckResult check_outside_prefix(const HostView& host, Findings& findings);

@@ -88,7 +88,15 @@ CheckResult check_ra_route_at_risk(const HostView& host, Findings& findings) {
   for (const auto& uplink : host.decision.uplinks) {
     const bool route_gone = uplink.source == UplinkSource::kSlaac;
     const bool accept_ra_1 = host.conf_is(uplink.name, "accept_ra", "1");
-    if (route_gone && !accept_ra_1) {
+    const auto& owner = host.owner(uplink.name);
+    if (route_gone && takes_ra_itself(owner.manager)) {
+      // Its manager's RA client, not the kernel's: accept_ra stays 0 there, and setting it is
+      // the wrong fix (the manager's own setting is what keeps the route).
+      findings.add("the uplink " + uplink.name + " has no default route; " +
+                       std::string(to_string(owner.manager)) +
+                       " owns it and takes the router's advertisements itself",
+                   ra_fix(owner, uplink.name));
+    } else if (route_gone && !accept_ra_1) {
       findings.add("the uplink " + uplink.name + " has no default route (found from " +
                        UplinkCandidate{
                            .index = uplink.index, .name = uplink.name, .evidence = uplink.evidence}
@@ -107,7 +115,11 @@ CheckResult check_ra_route_at_risk(const HostView& host, Findings& findings) {
                                    : "expires and is not renewed"),
                    "sysctl -w net.ipv6.conf." + uplink.name +
                        ".accept_ra=2 (ndpsync run does this itself when manage_sysctls is on; "
-                       "the next RA brings the route back)");
+                       "the next RA brings the route back)" +
+                       (owner.manager == LinkManager::kNone
+                            ? std::string()
+                            : "; so that " + std::string(to_string(owner.manager)) +
+                                  " keeps it: " + ra_fix(owner, uplink.name)));
     }
   }
   return CheckResult::kOk;
@@ -204,6 +216,28 @@ CheckResult check_uplink_prefix(const HostView& host, Findings& findings) {
                      "\"prefixes\" to it");
       }
     }
+  }
+  return CheckResult::kOk;
+}
+
+// networkd owns the uplink without the two settings a proxying host needs: with forwarding on
+// it stops taking the router's advertisements (the default route expires), and each reconfigure
+// writes the uplink's proxy_ndp back to 0 (the agent puts it back).
+CheckResult check_uplink_manager(const HostView& host, Findings& findings) {
+  if (host.uplinks.empty()) return CheckResult::kNotApplicable;
+  const bool forwarding =
+      host.conf_is("all", "forwarding", "1") || host.facts.config.manage_sysctls;
+  for (const auto& uplink : host.decision.uplinks) {
+    const auto& owner = host.owner(uplink.name);
+    const auto missing = networkd_missing(owner);
+    if (missing.empty() || !forwarding) continue;
+    findings.add(std::string(to_string(owner.manager)) + " owns the uplink " + uplink.name +
+                     (owner.source.empty() ? "" : " (" + owner.source + ")") + " without " +
+                     missing +
+                     ": on a host that forwards it stops taking the router's advertisements, "
+                     "so the default route expires, and each reconfigure writes the uplink's "
+                     "proxy_ndp back to 0",
+                 ra_fix(owner, uplink.name));
   }
   return CheckResult::kOk;
 }

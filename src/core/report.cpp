@@ -93,8 +93,13 @@ std::string uplink_note(const Uplink& uplink, const std::vector<SysctlState>& sy
   }
   if (it->found == "2") return note + "accept_ra is 2 already, so the next RA restores it";
   if (it->found == "0") {
-    return note + "and its accept_ra is 0, so no RA restores it: set " + key +
-           "=2 if the provider's router sends RAs";
+    // 0 is also what systemd-networkd and NetworkManager set: they take the RAs themselves, and
+    // accept_ra=2 would be the wrong fix there (ndpsync doctor names the manager and its fix).
+    return note +
+           "and its accept_ra is 0, so the kernel takes no RA there: if a network manager "
+           "owns the uplink (systemd-networkd and NetworkManager take RAs themselves), it "
+           "puts the route back; if nothing does, set " +
+           key + "=2 (ndpsync doctor names the manager and its fix)";
   }
   return note + "and its accept_ra (" + (it->found.empty() ? "unreadable" : it->found) +
          ") was left alone: set " + key + "=2 so the next RA restores it";

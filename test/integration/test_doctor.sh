@@ -11,7 +11,8 @@
 #   policy drop (each time the router's ping to a container really fails, and works after the
 #   suggested accept); a bridge without a fixed MAC;
 #   another interface taking RAs with accept_ra=1; a /56 on the uplink; a container address
-#   outside the uplink's prefix; a kernel with a known defect (setarch --uname-2.6).
+#   outside the uplink's prefix; networkd's state under --manager-root without IPv6ProxyNDP, then
+#   with the drop-in doctor gave; a kernel with a known defect (setarch --uname-2.6).
 # With the agent stopped: the agent not running; all.proxy_ndp=0; proxy_delay=80; forwarding off
 #   on the uplink; the uplink at accept_ra=1; a foreign entry shadowing a container's; and last,
 #   a "dockerd" in the host's namespace after forwarding ate the RA default route: doctor finds
@@ -159,6 +160,31 @@ ip -n "$LAB_H" addr del 2001:db8:0:100::5/56 dev eth0
 ip -n "$LAB_H" addr add 2001:db8:77::1/64 dev vc1
 doctor_expect "a container address outside the /64" "outside-prefix" "2001:db8:77::1 on vc1"
 ip -n "$LAB_H" addr del 2001:db8:77::1/64 dev vc1
+
+section "uplink-manager: networkd's state under a manager's root (--manager-root)"
+# The state files systemd-networkd keeps for the uplink, as netplan's generated file leaves them,
+# under a root of the test's own (a manager chrooted there keeps its state in its root; "/" is the
+# machine's, whose links are not the lab's).
+MROOT=$LAB_DIR/mroot
+eth0_index=$(ip -n "$LAB_H" -j link show dev eth0 | jq -r '.[0].ifindex')
+mkdir -p "$MROOT/run/systemd/netif/links" "$MROOT/run/systemd/network"
+printf 'ADMIN_STATE=configured\nOPER_STATE=routable\nNETWORK_FILE=/run/systemd/network/10-netplan-eth0.network\n' \
+    >"$MROOT/run/systemd/netif/links/$eth0_index"
+printf '[Match]\nName=eth0\n\n[Network]\nIPv6AcceptRA=yes\n' >"$MROOT/run/systemd/network/10-netplan-eth0.network"
+doctor_expect "netplan's file without IPv6ProxyNDP" "uplink-manager" \
+    "without IPv6ProxyNDP=yes.*FIX: .*/etc/systemd/network/10-netplan-eth0.network.d/ndpsync.conf" \
+    --manager-root "$MROOT"
+expect_eq "the uplink's manager in the JSON" "netplan (systemd-networkd)" \
+    "$(jq -r '.uplinks[0].manager' <<<"$NDS_OUT")"
+mkdir -p "$MROOT/etc/systemd/network/10-netplan-eth0.network.d"
+printf '[Network]\nIPv6ProxyNDP=yes\n' >"$MROOT/etc/systemd/network/10-netplan-eth0.network.d/ndpsync.conf"
+doctor_expect "the drop-in doctor gave" "" "" --manager-root "$MROOT"
+nds_run doctor --manager-root "$MROOT"
+grep -q "^uplink: eth0 .* (managed by netplan (systemd-networkd))" <<<"$NDS_OUT" ||
+    fail "the text form does not name the uplink's manager: $NDS_OUT"
+ok "the text form names the uplink's manager"
+nds_run doctor --manager-root "$LAB_DIR/no-such-dir"
+expect_eq "a --manager-root that does not exist: exit code" 2 "$NDS_RC"
 
 section "kernel-defect"
 ip netns exec "$LAB_H" setarch "$(uname -m)" --uname-2.6 "$NDPSYNC" doctor --json >"$LAB_DIR/old.json" || true

@@ -22,7 +22,7 @@ TEST_CASE("doctor: the healthy lab host has no problem, and every check ran") {
   const auto d = host.diagnose();
   for (const auto& f : d.findings) INFO(f.check + ": " + f.problem);
   CHECK(d.healthy());
-  CHECK(d.checks.size() == 18);
+  CHECK(d.checks.size() == 19);
   CHECK(d.decision.desired.size() == 5);
 }
 
@@ -155,8 +155,8 @@ TEST_CASE("doctor: a check with nothing to look at says n/a, not ok") {
     host.kernel.remove_neighbour(kEth0, "fe80::1");
     d = host.diagnose();
     for (const auto* id : {"ra-route-at-risk", "ra-other-interfaces", "forwarding-off",
-                           "proxy-delay", "uplink-prefix", "outside-prefix", "no-route",
-                           "no-neighbour", "entries-downstream", "foreign-entries"}) {
+                           "proxy-delay", "uplink-prefix", "uplink-manager", "outside-prefix",
+                           "no-route", "no-neighbour", "entries-downstream", "foreign-entries"}) {
       INFO(id);
       CHECK(result_of(d, id) == CheckResult::kNotApplicable);
     }
@@ -332,6 +332,45 @@ TEST_CASE("doctor: a downstream bridge without a fixed MAC") {
   expect_only(host.diagnose(), "bridge-mac", "ip link set br0 address");
   host.facts.sysctls[conf("br0", "ndisc_notify")] = "1";
   CHECK(host.diagnose().healthy());
+}
+
+TEST_CASE("doctor: the uplink's network manager, and its own fix") {
+  DoctorHost host;
+  SECTION("networkd (netplan's file) without IPv6AcceptRA and IPv6ProxyNDP") {
+    host.facts.link_owners["eth0"] = {.manager = LinkManager::kNetplan,
+                                      .source = "/run/systemd/network/10-netplan-eth0.network",
+                                      .settings = {{"IPv6AcceptRA", "yes"}}};
+    const auto d = host.diagnose();
+    expect_only(d, "uplink-manager", "netplan (systemd-networkd) owns the uplink eth0");
+    CHECK(d.findings.front().problem.find("without IPv6ProxyNDP=yes:") != std::string::npos);
+    CHECK(d.findings.front().fix.find(
+              "/etc/systemd/network/10-netplan-eth0.network.d/ndpsync.conf") != std::string::npos);
+    CHECK(d.uplink_owners.at("eth0").manager == LinkManager::kNetplan);
+    host.facts.link_owners["eth0"].settings["IPv6ProxyNDP"] = "true";
+    CHECK(host.diagnose().healthy());
+  }
+  SECTION("NetworkManager: its route gone, accept_ra 0 is its own; no accept_ra=2 advice") {
+    host.facts.link_owners["eth0"] = {.manager = LinkManager::kNetworkManager,
+                                      .source = "0d3c2d6e-8c6b-4d43-9a53-5b3a5d2f3b11",
+                                      .settings = {}};
+    host.kernel.remove_route("::/0", kEth0);  // nmcli connection down, before up
+    host.facts.sysctls[conf("eth0", "accept_ra")] = "0";
+    const auto d = host.diagnose();
+    expect_only(d, "ra-route-at-risk", "NetworkManager owns it and takes the router's");
+    CHECK(d.findings.front().fix.find("accept_ra=2") == std::string::npos);
+    CHECK(d.findings.front().fix.find("nmcli connection modify "
+                                      "0d3c2d6e-8c6b-4d43-9a53-5b3a5d2f3b11 ipv6.method auto") !=
+          std::string::npos);
+  }
+  SECTION("ifupdown with accept_ra=1 under forwarding: the stanza's own setting too") {
+    host.facts.link_owners["eth0"] = {
+        .manager = LinkManager::kIfupdown, .source = "/etc/network/interfaces", .settings = {}};
+    host.facts.sysctls[conf("eth0", "accept_ra")] = "1";
+    const auto d = host.diagnose();
+    expect_only(d, "ra-route-at-risk", "accept_ra=1 while forwarding is on");
+    CHECK(d.findings.front().fix.find("so that ifupdown keeps it: accept_ra 2 in the `iface eth0 "
+                                      "inet6 auto` stanza") != std::string::npos);
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "ndpsync/firewall.hpp"
 #include "ndpsync/kernel_check.hpp"
 #include "ndpsync/kernel_port.hpp"
+#include "ndpsync/link_manager.hpp"
 #include "ndpsync/policy.hpp"
 
 namespace ndpsync {
@@ -38,6 +39,8 @@ struct HostFacts {
   KernelCheck kernel_check;
   // /sys/class/net/<bridge>/addr_assign_type of each bridge: 3 (NET_ADDR_SET) is a fixed MAC.
   std::map<std::string, int> bridge_mac_assignment;
+  // The network manager of each link that has one (find_link_owner), by link name.
+  std::map<std::string, LinkOwner> link_owners;
   std::vector<ForwardFilter> forward_filters;  // chains that drop forwarded traffic by default
   std::string firewall_unreadable;             // why the firewall could not be read; "" = read
   // Helper programs stopped for running too long or printing too much: what they should have
@@ -54,7 +57,8 @@ struct Finding {
 enum class CheckResult : std::uint8_t { kOk, kProblem, kNotApplicable };
 
 struct Diagnosis {
-  Decision decision;  // what ndpsync would proxy here, for context
+  Decision decision;                               // what ndpsync would proxy here, for context
+  std::map<std::string, LinkOwner> uplink_owners;  // the uplinks' network managers, by name
   std::vector<Finding> findings;
   std::vector<std::pair<std::string, CheckResult>> checks;  // every check, in order
   [[nodiscard]] bool healthy() const { return findings.empty(); }
