@@ -187,8 +187,8 @@ std::string networkd_missing(const LinkOwner& owner) {
   if (owner.manager != LinkManager::kNetworkd && owner.manager != LinkManager::kNetplan) return {};
   std::string missing;
   for (const char* key : {"IPv6AcceptRA", "IPv6ProxyNDP"}) {
-    if (!truthy(owner.settings, key))
-      missing += (missing.empty() ? "" : ", ") + std::string(key) + "=yes";
+    if (truthy(owner.settings, key)) continue;
+    missing += (missing.empty() ? "" : ", ") + std::string(key) + "=yes";
   }
   return missing;
 }
