@@ -55,6 +55,9 @@ test_packages=(
   # the recipe tests (test/integration/test_recipe_*.sh): Debian's engines, run only inside the
   # lab's host namespace
   docker.io podman lxd
+  # the network-manager tests (test/integration/test_manager_*.sh): a Debian 13 root made from
+  # Debian's registry, whose manager runs chrooted in the lab's host namespace
+  mmdebstrap
   # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
   lintian
   # benchmarks: the peers and the plots
