@@ -119,7 +119,7 @@ CheckResult check_ra_route_at_risk(const HostView& host, Findings& findings) {
                        (owner.manager == LinkManager::kNone
                             ? std::string()
                             : "; so that " + std::string(to_string(owner.manager)) +
-                                  " keeps it: " + ra_fix(owner, uplink.name)));
+                                  " keeps it: " + ra_setting(owner, uplink.name)));
     }
   }
   return CheckResult::kOk;

@@ -170,10 +170,8 @@ std::string ra_fix(const LinkOwner& owner, std::string_view iface) {
              "auto (nmcli connection modify " +
              (owner.source.empty() ? "<connection>" : owner.source) + " ipv6.method auto)";
     case LinkManager::kIfupdown:
-      return "accept_ra 2 in the `iface " + name +
-             " inet6 auto` stanza of /etc/network/interfaces (read at the next ifup), and sysctl "
-             "-w net.ipv6.conf." +
-             name + ".accept_ra=2 for now";
+      return ra_setting(owner, iface) + ", and sysctl -w net.ipv6.conf." + name +
+             ".accept_ra=2 for now";
     case LinkManager::kIfupdown2:
       return "accept-ra 2 in the `iface " + name +
              "` stanza of /etc/network/interfaces, then "
@@ -181,6 +179,18 @@ std::string ra_fix(const LinkOwner& owner, std::string_view iface) {
     case LinkManager::kNone: break;
   }
   return "sysctl -w net.ipv6.conf." + name + ".accept_ra=2, and the same line in /etc/sysctl.d/";
+}
+
+std::string ra_setting(const LinkOwner& owner, std::string_view iface) {
+  const std::string name(iface);
+  switch (owner.manager) {
+    case LinkManager::kIfupdown:
+      return "accept_ra 2 in the `iface " + name +
+             " inet6 auto` stanza of /etc/network/interfaces (read at the next ifup)";
+    case LinkManager::kNone:
+      return "net.ipv6.conf." + name + ".accept_ra = 2 in a file in /etc/sysctl.d/";
+    default: return ra_fix(owner, iface);
+  }
 }
 
 std::string networkd_missing(const LinkOwner& owner) {

@@ -30,7 +30,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lab/debian_root.sh"
 skip_unless_root
 trap lab_down EXIT
 
-debian_root trixie-networkd trixie systemd,iproute2
+debian_root trixie-managers trixie systemd,iproute2,ifupdown,procps
 R=$DEBIAN_ROOT
 lab_up
 

@@ -9,6 +9,7 @@
 #                                     private mount namespace with proc, a read-only sysfs of NS
 #                                     (then networkd does not wait for udev) and /dev; in the
 #                                     background, killed by lab_down; ROOT_PID is its PID
+#   root_exec NS CMD...               the same in the foreground (ifup, ifdown)
 
 DEBIAN_ROOTS=${DEBIAN_ROOTS:-$LAB_REPO/build/roots}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -38,17 +39,28 @@ debian_root() {
     mv "$tmp" "$DEBIAN_ROOT"
 }
 
-root_run() {
-    local ns=$1 logfile=$2
-    shift 2
+# _root_script CMD...: the shell line that mounts what the chroot needs and runs CMD in it.
+_root_script() {
     local cmd
     printf -v cmd '%q ' "$@"
-    ip netns exec "$ns" unshare --mount sh -c "
-        mount --make-rprivate / &&
+    echo "mount --make-rprivate / &&
         mount -t proc proc '$DEBIAN_ROOT/proc' &&
         mount -t sysfs -o ro sysfs '$DEBIAN_ROOT/sys' &&
         mount --bind /dev '$DEBIAN_ROOT/dev' &&
-        exec chroot '$DEBIAN_ROOT' $cmd" >>"$logfile" 2>&1 &
+        exec chroot '$DEBIAN_ROOT' $cmd"
+}
+
+root_run() {
+    local ns=$1 logfile=$2
+    shift 2
+    # Each step execs the next: ROOT_PID is the program's own PID.
+    ip netns exec "$ns" unshare --mount sh -c "$(_root_script "$@")" >>"$logfile" 2>&1 &
     ROOT_PID=$!
     lab_bg "$ROOT_PID"
+}
+
+root_exec() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" unshare --mount sh -c "$(_root_script "$@")"
 }

@@ -48,6 +48,8 @@ bool takes_ra_itself(LinkManager manager);
 
 // How to keep the uplink `iface`'s RA default route with forwarding on, in the manager's terms.
 std::string ra_fix(const LinkOwner& owner, std::string_view iface);
+// The manager's own lasting setting for it alone, to follow a sysctl that fixes it for now.
+std::string ra_setting(const LinkOwner& owner, std::string_view iface);
 
 // networkd's settings that a forwarding proxy host needs and the file does not set, for a
 // finding ("IPv6AcceptRA=yes, IPv6ProxyNDP=yes"); "" when none is missing or networkd is not

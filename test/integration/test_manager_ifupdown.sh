@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The uplink owned by a real ifupdown: Debian 13's (0.8.44), from the root test/lab/debian_root.sh
+# makes, run chrooted in the lab's host namespace with `iface eth0 inet6 auto`, Debian's usual
+# stanza for an uplink that takes SLAAC.
+#
+#   1. ifup eth0, then the agent: ifupdown set accept_ra=2 (its auto method's default), so
+#      forwarding costs the host no default route; every container is proxied.
+#   2. doctor reads ifupdown's state (--manager-root): it names ifupdown, and finds nothing to fix.
+#   3. ifdown eth0 && ifup eth0 under the router's pings (every 100 ms): the link's admin down
+#      purges every proxy entry; every one is back within 2 s of ifup, the default route comes
+#      back with the next RA, and the router reaches c1 again. The gap in the pings is printed.
+#   4. a stanza with accept_ra 1 (an admin's typo), applied with ifup --force on the forwarding
+#      host: doctor's fix names the stanza, not only the sysctl.
+#
+# Needs root and Debian's registry (the root is built once, under build/roots); exits 77
+# (skipped) when not root. Runs in ~30 s, plus a minute or two the first time.
+#
+#   NDPSYNC=/path/to/ndpsync bash test/integration/test_manager_ifupdown.sh
+set -euo pipefail
+
+LAB=${LAB:-nmi$$}
+# shellcheck source=test/lab/agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
+# shellcheck source=test/lab/debian_root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/debian_root.sh"
+skip_unless_root
+trap lab_down EXIT
+
+debian_root trixie-managers trixie systemd,iproute2,ifupdown,procps
+R=$DEBIAN_ROOT
+lab_up
+
+rm -rf "$R/run/network"
+mkdir -p "$R/run/network"
+stanza() {
+    printf 'auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet6 auto\n%s' "$1" \
+        >"$R/etc/network/interfaces"
+}
+ifupdown() {
+    root_exec "$LAB_H" "$@" >>"$LAB_DIR/ifupdown.log" 2>&1 ||
+        afail "$* failed: $(tail -5 "$LAB_DIR/ifupdown.log")"
+}
+default_route() {
+    ip -n "$LAB_H" -6 route show default dev eth0 | grep -q .
+}
+uplink_sysctl() {
+    ip netns exec "$LAB_H" cat "/proc/sys/net/ipv6/conf/eth0/$1"
+}
+
+# ---------------------------------------------------------------------------------------------
+section "1. ifupdown brings eth0 up; then the agent starts"
+stanza ""
+ifupdown ifup eth0
+[[ -f $R/run/network/ifstate.eth0 ]] || afail "ifup left no /run/network/ifstate.eth0"
+expect_eq "ifupdown's inet6 auto: accept_ra" 2 "$(uplink_sysctl accept_ra)"
+wait_for 15 default_route || afail "no RA default route after ifup"
+agent_start ifu
+wait_for 10 owned_is "$(lab_expected_minus)" || afail "the agent did not install the lab's entries"
+hold_for 3 default_route || afail "the host lost its default route $HOLD_BROKE_MS ms after the agent started"
+ok "the host kept its default route with forwarding on"
+
+# ---------------------------------------------------------------------------------------------
+section "2. doctor reads ifupdown's state"
+nds_run doctor --json --manager-root "$R"
+expect_eq "the uplink's manager" ifupdown "$(jq -r '.uplinks[0].manager' <<<"$NDS_OUT")"
+expect_eq "nothing about the uplink's RAs" "" \
+    "$(jq -r '.problems[] | select(.check == "ra-route-at-risk" or .check == "uplink-manager") | .problem' <<<"$NDS_OUT")"
+
+# ---------------------------------------------------------------------------------------------
+section "3. ifdown eth0 && ifup eth0 under the router's pings"
+ip netns exec "$LAB_R" ping -6 -n -i 0.1 -c 80 "$LAB_CT1" >"$LAB_DIR/pings.txt" 2>&1 &
+ping_pid=$!
+lab_bg "$ping_pid"
+sleep 0.5
+ifupdown ifdown eth0
+echo "# after ifdown: $(owned_set | wc -w) entries of ours on eth0 (the admin down purged them; the agent may have put them back on the down link)"
+ifupdown ifup eth0
+t_up=$(_now_us)
+wait_for 2 owned_is "$(lab_expected_minus)" ||
+    afail "the entries were not back within 2 s of ifup: $(owned_set)"
+back_ms=$(elapsed_ms "$t_up")
+wait_for 15 default_route || afail "no default route 15 s after ifup"
+route_ms=$(elapsed_ms "$t_up")
+wait "$ping_pid" || true
+received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB_DIR/pings.txt")
+echo "# ifdown/ifup: entries back ${back_ms} ms after ifup returned, default route after ${route_ms} ms; $((80 - ${received:-0})) of 80 pings lost"
+ip netns exec "$LAB_R" ping -6 -c1 -W2 -n "$LAB_CT1" >/dev/null || afail "the router cannot reach c1 after ifup"
+ok "the router reaches c1 again; ifstate.eth0 is $(cat "$R/run/network/ifstate.eth0")"
+
+# ---------------------------------------------------------------------------------------------
+section "4. a stanza with accept_ra 1"
+# ifup --force runs the stanza's commands again on the configured link (addresses and routes
+# stay): accept_ra 1 on a host that forwards, whose RAs the kernel then ignores.
+agent_stop_term 5
+stanza "    accept_ra 1
+"
+ifupdown ifup --force eth0
+expect_eq "the stanza's accept_ra" 1 "$(uplink_sysctl accept_ra)"
+nds_run doctor --json --manager-root "$R"
+fix=$(jq -r '.problems[] | select(.check == "ra-route-at-risk") | .fix' <<<"$NDS_OUT")
+[[ $fix == *"so that ifupdown keeps it: accept_ra 2 in the \`iface eth0 inet6 auto\` stanza"* ]] ||
+    afail "doctor's fix does not name ifupdown's stanza: $NDS_OUT"
+ok "doctor: $fix"
