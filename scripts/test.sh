@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: every test, in two tiers.
 #
-#   scripts/test.sh            the full tier, which CI runs (about 45-50 minutes on 2 cores):
+#   scripts/test.sh            the full tier, which CI runs (about 40-50 minutes on 2 cores):
 #     1. the release build; its unit tests and the checks that need no namespace: docs,
 #        recipes, sizes (test/check_sizes.py), format and tidy (test/check_style.sh) and the
 #        package (test_deb: scripts/build-deb.sh, lintian clean)
