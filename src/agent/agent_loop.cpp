@@ -366,10 +366,10 @@ int run_agent(const Config& config, const ConfigReloader& reload) {
     spdlog::error("{}", events.status.message);
     return 1;
   }
-  auto kernel = make_netlink_kernel();
+  auto kernel = make_netlink_kernel(journal_file(config));
   if (!kernel.ok()) {
     spdlog::error("{}", kernel.status.message);
-    return 1;
+    return kernel.status.error == EINVAL ? 2 : 1;  // a malformed state file: restarting won't help
   }
   // The packet socket needs CAP_NET_RAW, and only to open it: the capability goes right after.
   // One socket on every interface serves downstream interfaces that appear later too. Without

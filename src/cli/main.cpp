@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cleanup.hpp"
 #include "commands.hpp"
 #include "doctor.hpp"
 #include "kernel_warning.hpp"
@@ -126,10 +127,10 @@ int run_agent_command(const SelectionOptions& selection, const ndpsync::cli::Age
 }
 
 int run_reconcile(const Config& config) {
-  auto kernel = ndpsync::make_netlink_kernel();
+  auto kernel = ndpsync::make_netlink_kernel(config.dry_run ? "" : ndpsync::journal_file(config));
   if (!kernel.ok()) {
     spdlog::error("{}", kernel.status.message);
-    return kExitFailure;
+    return kernel.status.error == EINVAL ? kExitUsage : kExitFailure;  // a malformed state file
   }
   // Subscribed before the dump, so that no verdict on a probed neighbour can be missed.
   std::unique_ptr<ndpsync::EventSource> events;
@@ -172,7 +173,9 @@ struct CommandLine {
   CLI::App* check = nullptr;
   CLI::App* kernel_check = nullptr;
   CLI::App* doctor = nullptr;
+  CLI::App* cleanup = nullptr;
   ndpsync::cli::DoctorOptions doctor_options;
+  ndpsync::cli::CleanupOptions cleanup_options;
 
   CommandLine() {
     app.require_subcommand(1);
@@ -205,6 +208,13 @@ struct CommandLine {
                      "where the network managers keep their state (default /; the root of a "
                      "manager running chrooted)")
         ->check(CLI::ExistingDirectory);
+    cleanup = app.add_subcommand(
+        "cleanup", "remove our proxy entries (what `apt remove` does); the agent must be stopped");
+    add_config_option(*cleanup, checked_file);
+    cleanup->add_flag("--purge", cleanup_options.purge,
+                      "also put back the sysctls ndpsync changed, as first found (`apt purge`)");
+    cleanup->add_flag("--dry-run", cleanup_options.dry_run,
+                      "change nothing; print what would change");
   }
 
   // Runs the chosen subcommand; throws ConfigError on a bad config.
@@ -217,6 +227,12 @@ struct CommandLine {
       return kExitOk;
     }
     if (*check) return check_config(checked_file);
+    if (*cleanup) {
+      ndpsync::cli::setup_logging(log_level.empty() ? "warn" : log_level);
+      auto loaded = ndpsync::load_config(ndpsync::choose_config_file(checked_file));
+      loaded.config.validate();
+      return ndpsync::cli::run_cleanup(loaded.config, cleanup_options);
+    }
     if (*doctor) {
       ndpsync::cli::setup_logging(log_level.empty() ? "warn" : log_level);
       return ndpsync::cli::run_doctor(

@@ -106,6 +106,18 @@ LoadedConfig load_config(const ConfigFileChoice& choice) {
   return {.config = load_config_file(choice.path), .file = choice.path};
 }
 
+std::string journal_file(const Config& config) {
+  std::string dir;
+  if (config.state_dir) {
+    dir = *config.state_dir;
+  } else if (const char* systemd = std::getenv("STATE_DIRECTORY"); systemd != nullptr && *systemd) {
+    dir = std::string(systemd).substr(0, std::string(systemd).find(':'));  // the first of a list
+  } else {
+    dir = "/var/lib/ndpsync";
+  }
+  return dir.empty() ? dir : dir + "/sysctls-found";
+}
+
 void Config::validate() const {
   // Here rather than in the key table, so that --status-socket is held to it too.
   if (status_socket.empty() || status_socket.front() != '/') {
@@ -117,6 +129,9 @@ void Config::validate() const {
   // Here too, so that --metrics-file is held to it.
   if (!metrics_file.empty() && (metrics_file.front() != '/' || metrics_file.back() == '/')) {
     fail("metrics_file", "must be an absolute path to a file, got '" + metrics_file + "'");
+  }
+  if (state_dir && !state_dir->empty() && state_dir->front() != '/') {
+    fail("state_dir", "must be an absolute path or \"\", got '" + *state_dir + "'");
   }
   for (const auto& uplink : uplinks) {
     if (matches_any(downstream, uplink)) {

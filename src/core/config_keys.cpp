@@ -164,6 +164,17 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, const json& v, const std::string& p) {
          c.netlink_rcvbuf = as_uint(v, p, 4096, 1U << 30U);
        }},
+      {"state_dir", "absolute path, \"\" for none, or null", nullptr, nullptr,
+       "where the sysctl values found before ndpsync's first writes are kept for `ndpsync "
+       "cleanup --purge`, when the directory exists; null: $STATE_DIRECTORY, else "
+       "/var/lib/ndpsync",
+       [](Config& c, const json& v, const std::string& p) {
+         if (v.is_null()) {
+           c.state_dir.reset();
+         } else {
+           c.state_dir = as_string(v, p);
+         }
+       }},
       {"remove_on_exit", "boolean", false, nullptr, "the agent removes its entries when stopped",
        [](Config& c, const json& v, const std::string& p) { c.remove_on_exit = as_bool(v, p); }},
       {"log_level", "trace, debug, info, warn, error", "info", nullptr, "what is logged",

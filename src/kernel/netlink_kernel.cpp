@@ -8,6 +8,8 @@
 #include <netlink/socket.h>
 
 #include <cerrno>
+#include <memory>
+#include <optional>
 
 #include "ndpsync/netlink.hpp"
 #include "ndpsync/result.hpp"
@@ -161,7 +163,12 @@ class NetlinkKernel final : public KernelPort {
     return sysctls_.read_sysctl(key);
   }
   Status write_sysctl(const SysctlKey& key, const std::string& value) override {
-    return sysctls_.write_sysctl(key, value);
+    return journaled_ ? journaled_->write_sysctl(key, value) : sysctls_.write_sysctl(key, value);
+  }
+  // From now on every write is recorded in the journal first.
+  void keep_journal(std::unique_ptr<FileJournalStore> store, SysctlJournal journal) {
+    store_ = std::move(store);
+    journaled_.emplace(sysctls_, *store_, std::move(journal));
   }
 
  private:
@@ -169,11 +176,13 @@ class NetlinkKernel final : public KernelPort {
   FdDatagrams socket_;
   NetlinkNeighbours neighbours_;
   ProcSysctls sysctls_;
+  std::unique_ptr<FileJournalStore> store_;
+  std::optional<JournaledSysctls> journaled_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<KernelPort>> make_netlink_kernel() {
+Result<std::unique_ptr<KernelPort>> make_netlink_kernel(const std::string& journal_path) {
   SocketPtr sock(nl_socket_alloc());
   if (!sock) return {.status = {.error = ENOMEM, .message = "cannot open a netlink socket"}};
   if (const int err = nl_connect(sock.get(), NETLINK_ROUTE); err < 0) {
@@ -181,7 +190,14 @@ Result<std::unique_ptr<KernelPort>> make_netlink_kernel() {
         .status = {.error = EIO,
                    .message = std::string("cannot open a netlink socket: ") + nl_geterror(err)}};
   }
-  return {.value = std::make_unique<NetlinkKernel>(std::move(sock))};
+  auto kernel = std::make_unique<NetlinkKernel>(std::move(sock));
+  if (!journal_path.empty()) {
+    auto store = std::make_unique<FileJournalStore>(journal_path);
+    auto journal = load_journal(*store);
+    if (!journal.ok()) return {.status = journal.status, .value = {}};
+    if (journal.value) kernel->keep_journal(std::move(store), std::move(*journal.value));
+  }
+  return {.status = {}, .value = std::move(kernel)};
 }
 
 }  // namespace ndpsync

@@ -314,6 +314,10 @@ lab_up() {
     LAB_IS_UP=1   # set first so lab_down cleans up after a half-built lab too
     LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ndpsync-lab.XXXXXX")
     chmod 0700 "$LAB_DIR"
+    # The sysctl journal of every ndpsync the lab runs (state_dir's default, as systemd's
+    # StateDirectory= gives it): here, never in the machine's /var/lib/ndpsync.
+    mkdir "$LAB_DIR/state"
+    export STATE_DIRECTORY=$LAB_DIR/state
     _root_state >"$LAB_DIR/root.before" 2>&1
     LAB_ROOT_FP=$(root_fingerprint)
 

@@ -58,6 +58,7 @@ TEST_CASE("every key parses, and comments are allowed") {
     "downstream": ["veth*", "lxcbr0"],  /* globs */
     "prefixes": ["2001:db8:0:1::/64"],
     "deny": ["2001:db8:0:1::ff:0/112"],
+    "state_dir": "/srv/ndpsync",
     "interface_prefixes": {"vc1": ["2001:db8:0:1::1:0/112"]},
     "max_entries": 100,
     "max_entries_per_interface": 10,
@@ -113,7 +114,8 @@ TEST_CASE("every key parses, and comments are allowed") {
   CHECK(config.dry_run);
   CHECK(config.json);
   // Every key of the table is exercised above.
-  CHECK(ndpsync::config_keys().size() == 32);
+  CHECK(config.state_dir == std::optional<std::string>("/srv/ndpsync"));
+  CHECK(ndpsync::config_keys().size() == 33);
 }
 
 TEST_CASE("config errors name the key") {
@@ -247,6 +249,8 @@ TEST_CASE("the agent refuses a group or a user this host does not have (and so c
     }
   }
   CHECK_THROWS_WITH(parse_config(R"({"run_as": ""})"), HasSubstring("'run_as'"));
+  CHECK_THROWS_WITH(parse_config(R"({"state_dir": "var/lib/ndpsync"})").validate(),
+                    HasSubstring("'state_dir': must be an absolute path"));
   CHECK(Config{}.run_as == "nobody");
 }
 

@@ -86,6 +86,9 @@ struct Config {
   std::chrono::seconds liveness_timeout{};
   std::size_t netlink_rcvbuf{};
   bool remove_on_exit{};
+  // Where the sysctl journal lives (sysctl_journal.hpp). nullopt: $STATE_DIRECTORY (systemd's
+  // StateDirectory=), else /var/lib/ndpsync; "": none. See journal_file().
+  std::optional<std::string> state_dir;
   std::string log_level;
 
   // Per-invocation modifiers, accepted in files too so every option has a key.
@@ -141,6 +144,9 @@ struct LoadedConfig {
 };
 // The build's default, /etc/ndpsync/ndpsync.json unless configured otherwise (NDPSYNC_CONFIG_FILE).
 std::string default_config_path();
+
+// The sysctl journal's file: STATE_DIR/sysctls-found (state_dir, or its default); "" for none.
+std::string journal_file(const Config& config);
 // `named` is --config's value, empty when not given.
 ConfigFileChoice choose_config_file(const std::string& named);
 // Throws ConfigError: a required file missing, an existing file unreadable or invalid.

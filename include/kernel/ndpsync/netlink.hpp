@@ -10,6 +10,7 @@
 
 #include "ndpsync/kernel_port.hpp"
 #include "ndpsync/netlink_request.hpp"
+#include "ndpsync/sysctl_journal.hpp"
 
 struct nlmsghdr;
 
@@ -52,12 +53,35 @@ class ProcSysctls final : public SysctlPort {
   Status write_sysctl(const SysctlKey& key, const std::string& value) override;
 };
 
+// The sysctl journal as a file, replaced atomically (a new file renamed over the old one).
+class FileJournalStore final : public JournalStore {
+ public:
+  explicit FileJournalStore(std::string path) : path_(std::move(path)) {}
+  Result<std::string> load() override;
+  Status save(const std::string& text) override;
+  Status erase() override;
+  [[nodiscard]] std::string where() const override { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// This boot's id (/proc/sys/kernel/random/boot_id); empty when unreadable.
+std::string read_boot_id();
+
+// The journal in `path`, read for this boot. Its directory must exist: without it (an install
+// that never made one) the result is nullopt and nothing is recorded. A malformed file is an
+// EINVAL error naming the file and the line.
+Result<std::optional<SysctlJournal>> load_journal(FileJournalStore& store);
+
 struct NetlinkOptions {
   std::size_t event_rcvbuf = 8U << 20U;
 };
 
-// The kernel port: NetlinkNeighbours on a request socket of its own, and ProcSysctls.
-Result<std::unique_ptr<KernelPort>> make_netlink_kernel();
+// The kernel port: NetlinkNeighbours on a request socket of its own, and ProcSysctls. With a
+// journal file (journal_file() in config.hpp) whose directory exists, every sysctl write is
+// recorded there first (JournaledSysctls).
+Result<std::unique_ptr<KernelPort>> make_netlink_kernel(const std::string& journal_path = {});
 
 // The event socket, subscribed to link, IPv6 address, neighbour and IPv6 route groups. Create it
 // before the first dump so that nothing that happens during the dump is lost.
