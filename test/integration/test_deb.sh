@@ -4,15 +4,15 @@
 # runs, a gzipped man page, the bash completion, copyright and changelog, the docs with their tree
 # (every link in them resolves in the package), the unit's paths, the shipped config valid,
 # md5sums right, and lintian without errors or warnings (pedantic; overrides justified in
-# packaging/debian/lintian-overrides). Installing it under a real systemd is
+# debian/ndpsync.lintian-overrides). Installing it under a real systemd is
 # test/vm/deb_systemd_test.sh's job.
 #
-# Builds the package with scripts/build-deb.sh (a build of its own in build-deb/: minutes on a
+# Builds the package with scripts/build-deb.sh (dpkg-buildpackage in build-deb/: minutes on a
 # cold cache), or checks DEB=/path/to/ndpsync_*.deb. Needs no root.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-for need in dpkg-deb dpkg-shlibdeps cmake; do
+for need in dpkg-deb dpkg-buildpackage dh cmake; do
   command -v $need >/dev/null || {
     echo "SKIP: $need not installed"
     exit 77
@@ -58,12 +58,17 @@ for s in postinst prerm postrm; do
   sh -n "$ctl/$s" || fail "$s: syntax error"
 done
 grep -q "deb-systemd-helper enable 'ndpsync.service'" "$ctl/postinst" || fail "postinst does not enable"
-grep -q "_action=start" "$ctl/postinst" && grep -q "_action=try-restart" "$ctl/postinst" &&
-  grep -q 'deb-systemd-invoke $_action' "$ctl/postinst" ||
-  fail "postinst does not start on install and try-restart on upgrade"
+grep -q "_dh_action=start" "$ctl/postinst" && grep -q "_dh_action=restart" "$ctl/postinst" ||
+  fail "postinst does not start on install and restart on upgrade (dh_installsystemd)"
 grep -q "deb-systemd-invoke stop 'ndpsync.service'" "$ctl/prerm" || fail "prerm does not stop"
+# Our part after debhelper's: stopped first, then the entries go.
+(($(grep -n "deb-systemd-invoke stop" "$ctl/prerm" | cut -d: -f1) <
+  $(grep -n "/usr/sbin/ndpsync cleanup" "$ctl/prerm" | cut -d: -f1))) ||
+  fail "prerm does not run 'ndpsync cleanup' after stopping the agent"
 grep -q "deb-systemd-helper purge 'ndpsync.service'" "$ctl/postrm" || fail "postrm does not purge"
-ok "maintainer scripts: enable+start on install, try-restart on upgrade, stop on remove, purge"
+grep -q "restore_sysctls" "$ctl/postrm" && grep -q "/var/lib/ndpsync/sysctls-found" "$ctl/postrm" ||
+  fail "postrm does not put the sysctls back on purge"
+ok "maintainer scripts (debhelper): enable+start on install, restart on upgrade, stop and cleanup on remove, sysctls back on purge"
 
 # The binary: stripped, and it runs.
 bin=$root/usr/sbin/ndpsync
@@ -121,7 +126,12 @@ ok "docs installed with their tree: all $links relative links and /usr/share/doc
 ok "bash completion in /usr/share/bash-completion/completions"
 
 # The unit names the packaged binary; the shipped config is valid.
-unit=$root/lib/systemd/system/ndpsync.service
+unit=""
+for dir in lib/systemd/system usr/lib/systemd/system; do   # Debian 12's systemd, Debian 13's
+  [[ -f $root/$dir/ndpsync.service ]] && unit=$root/$dir/ndpsync.service
+done
+[[ -n $unit ]] || fail "no ndpsync.service in the package"
+grep -qx "StateDirectory=ndpsync" "$unit" || fail "the unit has no StateDirectory=ndpsync (the sysctl record)"
 grep -qx "ExecStart=/usr/sbin/ndpsync run" "$unit" || fail "the unit's ExecStart is not /usr/sbin/ndpsync"
 "$bin" check-config --config "$root/etc/ndpsync/ndpsync.json" >/dev/null ||
   fail "the shipped /etc/ndpsync/ndpsync.json does not pass check-config"
@@ -129,9 +139,10 @@ ok "unit: ExecStart=/usr/sbin/ndpsync run; the shipped config passes check-confi
 
 # md5sums match the files.
 (cd "$root" && md5sum --quiet -c "$ctl/md5sums") || fail "md5sums do not match"
-[[ $(wc -l <"$ctl/md5sums") -eq $(cd "$root" && find . -type f | wc -l) ]] ||
-  fail "md5sums do not list every file"
-ok "md5sums list and match every file"
+# dh_md5sums leaves the conffiles out: dpkg keeps their sums itself.
+[[ $(wc -l <"$ctl/md5sums") -eq $(($(cd "$root" && find . -type f | wc -l) - $(wc -l <"$ctl/conffiles"))) ]] ||
+  fail "md5sums do not list every file but the conffiles"
+ok "md5sums list and match every file but the conffiles"
 
 if command -v lintian >/dev/null; then
   report=$(lintian --info --pedantic "$DEB" 2>&1 | grep -v 'root privileges' || true)
