@@ -58,8 +58,8 @@ test_packages=(
   # the network-manager tests (test/integration/test_manager_*.sh): a Debian 13 root made from
   # Debian's registry, whose manager runs chrooted in the lab's host namespace
   mmdebstrap
-  # the Debian package (scripts/build-deb.sh, test/integration/test_deb.sh)
-  lintian
+  # the Debian package (scripts/build-deb.sh: dpkg-buildpackage with debhelper; test_deb.sh)
+  debhelper lintian
   # benchmarks: the peers and the plots
   ndppd npd6 gnuplot-nox strace
   # test/vm: Debian's kernels in qemu guests (the kernel packages themselves are downloaded, not

@@ -115,8 +115,8 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
     tail -n 100 "build/vm/logs/suite-$k.log"
   done
 
-  # The package and its next version (for the upgrade). build-deb/build is warm: test_deb built
-  # it above, and the version is only in the control file, so this is the staging and lintian.
+  # The package and its next version (for the upgrade). build-deb/ndpsync is warm: test_deb built
+  # it above, and the version is only in debian/changelog, so this is debhelper and lintian.
   phase "the Debian package under systemd in a qemu guest on 6.1"
   deb_log=build/vm/logs/deb-systemd-6.1.log
   rm -rf build/vm/debs
@@ -142,7 +142,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   done
   test/vm/run.sh --kernel 6.1 --systemd "${vm_masks[@]}" --timeout 900 -- \
     bash test/vm/deb_systemd_test.sh "$deb" "$next" >"$deb_log" 2>&1 || vm_failed+=("6.1 (the package under systemd)")
-  grep -E '^(## |ok |not ok|# startup|[0-9]+ passed|# vm:)' "$deb_log" || true
+  grep -E '^(## |ok |not ok|# startup|# upgrade|[0-9]+ passed|# vm:)' "$deb_log" || true
   if [[ $(dpkg_ndpsync) != "$dpkg_before" ]]; then
     echo "== the package test changed ndpsync in this machine's dpkg database: it must install only in the guest"
     vm_failed+=("the machine's dpkg database")

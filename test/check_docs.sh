@@ -111,7 +111,7 @@ complete_words() (
   _ndpsync
   echo "${COMPREPLY[*]}"
 )
-for case in "ndpsync |reconcile run status check-config config-keys kernel-check doctor" "ndpsync ch|check-config" \
+for case in "ndpsync |reconcile run status check-config config-keys kernel-check doctor cleanup" "ndpsync ch|check-config" \
   "ndpsync run --re|--resync-interval --remove-on-exit" "ndpsync status --|--socket --json --prometheus --log-level --help --version" \
   "ndpsync --log-level w|warn" "ndpsync check-config --config |FILE"; do
   got=$(complete_words "${case%%|*}")

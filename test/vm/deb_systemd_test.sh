@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The Debian package under a real systemd, inside a throw-away VM: install, READY and STATUS,
 # the watchdog, the unprivileged user, reload with a good and with a bad config, no restart loop
-# on a config error, upgrade (running: restarted; stopped: stays stopped; the admin's conffile
-# kept), remove, purge, and nothing left behind; and the time from `systemctl start` to READY=1.
+# on a config error, upgrade (running: restarted with no echo lost by a router pinging a
+# container every 100 ms; disabled: left alone; the admin's conffile kept), remove (our entries
+# go), purge (the sysctls as found before the install), and nothing left behind; and the time
+# from `systemctl start` to READY=1.
 #
 #   test/vm/deb_systemd_test.sh NDPSYNC_DEB NDPSYNC_NEXT_DEB
 #
@@ -69,15 +71,30 @@ CONF=/etc/ndpsync/ndpsync.json
 cursor=$(mktemp)
 
 # A host's network, in the guest's root namespace (it has no network device): an uplink with a
-# global address and a default route (a dummy; nothing answers on it), and a veth pair as the
-# container side.
-ip link add ndpt-up type dummy
+# global address and a default route through the provider's router (namespace ndpt-r, the /64
+# on-link there), and a veth pair as the container side. A container (namespace ndpt-c) joins
+# for the upgrade.
+ip netns add ndpt-r
+ip link add ndpt-up type veth peer name wan netns ndpt-r
+ip -n ndpt-r link set lo up
+ip -n ndpt-r link set wan up
+ip -n ndpt-r -6 addr add fe80::ff/64 dev wan nodad
+ip -n ndpt-r -6 addr add 2001:db8:77::ff/64 dev wan nodad
 ip link set ndpt-up up
 ip -6 addr add 2001:db8:77::1/64 dev ndpt-up nodad
-ip -6 route add default via fe80::1 dev ndpt-up
+ip -6 route add default via fe80::ff dev ndpt-up
 ip link add ndpt-dn type veth peer name ndpt-dn-p
 ip link set ndpt-dn up
 ip link set ndpt-dn-p up
+# The sysctls of every interface there was before the install, and the proxy table: a purge must
+# leave them as they were.
+host_state() {
+  ip -6 neigh show proxy | LC_ALL=C sort
+  sysctl -a 2>/dev/null | grep -E '^net\.ipv6\.(conf|neigh)\.(all|default|lo|ndpt-up|ndpt-dn)\.' |
+    grep -v stable_secret | LC_ALL=C sort
+}
+host_before=$(host_state)
+has_default_route() { ip -6 route show default | grep -q "via fe80::ff dev ndpt-up"; }
 
 # The guest's root is the build machine's file system under a throw-away overlay: make it look like
 # a real host. A container image's /usr/sbin/policy-rc.d (Docker's exits 101) forbids every
@@ -242,32 +259,83 @@ systemctl reset-failed ndpsync
 systemctl start ndpsync
 wait_for 10 active || fail "not active with the config repaired"
 
-section "upgrade to $(basename "$NEXT")"
+section "upgrade to $(basename "$NEXT"), pinged every 100 ms"
+# A container behind the host, and the router pinging it every 100 ms across the upgrade: the
+# entries stay in the kernel while the agent restarts, so no echo may be lost.
+ip netns add ndpt-c
+ip link add ndpt-c type veth peer name eth0 netns ndpt-c
+ip link set ndpt-c up
+ip -6 addr add 2001:db8:77::2:1/112 dev ndpt-c nodad
+ip -n ndpt-c link set lo up
+ip -n ndpt-c link set eth0 up
+ip -n ndpt-c -6 addr add 2001:db8:77::2:2/112 dev eth0 nodad
+ip -n ndpt-c -6 route add default via 2001:db8:77::2:1
+# The container says hello, as one that just started would, so the host knows its neighbour.
+ip netns exec ndpt-c ping -c1 -W2 2001:db8:77::2:1 >/dev/null || fail "the container cannot reach the host"
+reaches() { ip netns exec ndpt-r ping -c1 -W1 2001:db8:77::2:2 >/dev/null 2>&1; }
+wait_for 30 reaches || fail "the router cannot reach the container before the upgrade: $(ip -6 neigh show proxy)"
+ok "the router reaches the container through the agent's entry"
 old=$(pkg_version)
 pid=$(prop MainPID)
+pings=$(mktemp)
+ip netns exec ndpt-r ping -i 0.1 -W 2 2001:db8:77::2:2 >"$pings" 2>&1 &
+pinger=$!
+sleep 2
 dpkg -i --force-confold "$NEXT" || fail "dpkg -i $NEXT"
-[[ $(pkg_version) != "$old" ]] || fail "the version did not change on upgrade ($old)"
 wait_for 10 active || fail "not active after the upgrade"
+sleep 3 # the restarted agent's first seconds, pinged too
+kill -INT "$pinger"
+wait "$pinger" || true
+sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$pings")
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$pings")
+[[ -n $sent && -n $got ]] || fail "no ping summary: $(tail -3 "$pings")"
+echo "# upgrade: $sent echo requests every 100 ms across dpkg -i, $((sent - got)) lost"
+[[ $got -eq $sent ]] || fail "the upgrade cost $((sent - got)) of $sent echoes: $(grep -v 'bytes from' "$pings" | tail -5)"
+ok "upgrade: none of $sent echoes (100 ms apart) lost"
+[[ $(pkg_version) != "$old" ]] || fail "the version did not change on upgrade ($old)"
 [[ $(prop MainPID) != "$pid" ]] || fail "the agent was not restarted on upgrade"
 grep -q '"log_level": "debug"' "$CONF" || fail "the upgrade replaced the admin's $CONF"
-ok "upgrade $old -> $(pkg_version): restarted (try-restart), the edited conffile kept"
-systemctl stop ndpsync
+ok "upgrade $old -> $(pkg_version): restarted, the edited conffile kept"
+# dh_installsystemd's convention: an upgrade restarts an enabled unit even if stopped, and
+# leaves a disabled one alone.
+systemctl disable --now ndpsync
 dpkg -i --force-confold "$NEXT" || fail "reinstall of $NEXT"
-inactive || fail "a stopped agent was started by the upgrade (try-restart must not start it)"
-ok "upgrade with the agent stopped: it stays stopped"
-systemctl start ndpsync
-wait_for 10 active || fail "not active after a start"
+inactive && [[ $(systemctl is-enabled ndpsync) == disabled ]] ||
+  fail "a disabled, stopped agent was $(systemctl is-active ndpsync) and $(systemctl is-enabled ndpsync) after the upgrade"
+ok "upgrade with the agent disabled and stopped: it stays so"
+systemctl enable --now ndpsync
+wait_for 10 active || fail "not active after enable --now"
+wait_for 30 reaches || fail "the router cannot reach the container after the restart"
 
 section "remove"
+ip -6 neigh add proxy 2001:db8:77::beef dev ndpt-up # an admin's own entry
+record=/var/lib/ndpsync/sysctls-found
+grep -qx "conf/all/forwarding 0 1" "$record" ||
+  fail "no record of forwarding's value before the agent's write in $record: $(cat "$record" 2>&1)"
+ok "the agent recorded the sysctls it changed in $record"
+forwarding_on=$(sysctl -n net.ipv6.conf.all.forwarding)
 dpkg -r ndpsync || fail "dpkg -r"
 inactive || fail "still $(systemctl is-active ndpsync) after remove"
+[[ -z $(ip -6 neigh show proxy | grep ' proto ndpsync') ]] ||
+  fail "our entries are left after remove: $(ip -6 neigh show proxy)"
+ip -6 neigh show proxy | grep -q '2001:db8:77::beef dev ndpt-up' || fail "remove deleted the admin's entry"
+[[ $(sysctl -n net.ipv6.conf.all.forwarding) == "$forwarding_on" ]] || fail "remove changed forwarding"
+has_default_route || fail "the host lost its default route on remove"
+ok "remove: our entries gone, the admin's kept, the sysctls left for purge, the default route kept"
+ip -6 neigh del proxy 2001:db8:77::beef dev ndpt-up
 [[ ! -e /usr/sbin/ndpsync && ! -e /lib/systemd/system/ndpsync.service ]] ||
   fail "binary or unit left after remove"
 [[ -f $CONF ]] || fail "remove deleted the conffile (only purge may)"
 ok "remove: stopped, binary and unit gone, $CONF kept"
 
 section "purge"
+ip netns del ndpt-c # its interface's sysctls were not there before the install
 dpkg -P ndpsync || fail "dpkg -P"
+has_default_route || fail "the host lost its default route on purge"
+host_after=$(host_state)
+[[ $host_after == "$host_before" ]] ||
+  fail "purge did not leave the host as found: $(diff <(echo "$host_before") <(echo "$host_after"))"
+ok "purge: the proxy table and every sysctl of the host's interfaces as before the install; default route kept"
 [[ ! -e /etc/ndpsync && ! -e /etc/iproute2/rt_protos.d/ndpsync.conf ]] || fail "conffiles left after purge"
 ! getent passwd ndpsync >/dev/null || fail "a user ndpsync is left after purge"
 while read -r f; do

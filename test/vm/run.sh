@@ -17,6 +17,9 @@
 #                       oneshot unit (vm-run.service) that powers the guest off when done.
 #   --mask UNIT         with --systemd: mask UNIT in the guest (systemd.mask=), e.g. a daemon the
 #                       machine enables that the command does not need. Repeatable.
+#   --root DIR          the guest's root file system (default: the machine's own, /), e.g. a
+#                       Debian 13 root made by mmdebstrap (test/lab/debian_root.sh), booted with
+#                       its own systemd under --systemd.
 #   --share DIR         the read-write share (default: the checkout). Refused: /, /tmp, any folder
 #                       systemd-tmpfiles cleans or one holding it, folders in /run /dev /proc /sys.
 #   --env NAME[=VALUE]  pass an environment variable to COMMAND (NDPSYNC*, LAB_TIME_SCALE and
@@ -57,13 +60,14 @@ say() { echo "# vm: $*" >&2; }
 # /proc/uptime, not the wall clock: a virtual machine's clock may be stepped while the guest runs.
 uptime_s() { local up _; read -r up _ </proc/uptime; echo "${up%.*}"; }
 
-kernel="" mode=cmd share=$REPO mem=3072 cpus=2 tcg_threads=single timeout=3600 use_elf=1 prepare_only=0
+kernel="" mode=cmd root=/ share=$REPO mem=3072 cpus=2 tcg_threads=single timeout=3600 use_elf=1 prepare_only=0
 envs=()
 masks=()
 while [[ $# -gt 0 ]]; do
     case $1 in
     --kernel) kernel=${2:-}; shift 2 || usage ;;
     --systemd) mode=systemd; shift ;;
+    --root) root=${2:-}; shift 2 || usage ;;
     --share) share=${2:-}; shift 2 || usage ;;
     --env) envs+=("${2:-}"); shift 2 || usage ;;
     --mask) masks+=("${2:-}"); shift 2 || usage ;;
@@ -125,7 +129,9 @@ cleaned_paths() {
     printf '%s\n' /tmp /var/tmp /run /dev /dev/shm /proc /sys
     if command -v systemd-tmpfiles >/dev/null 2>&1; then
         # Lines that empty a folder at boot (D), remove it (R, r), or age out its contents.
-        systemd-tmpfiles --cat-config 2>/dev/null |
+        local root_opt=()
+        [[ $root == / ]] || root_opt=(--root="$root")
+        systemd-tmpfiles "${root_opt[@]}" --cat-config 2>/dev/null |
             awk '!/^[[:space:]]*(#|$)/ { t = substr($1, 1, 1)
                  if (t ~ /[DRr]/ || (t ~ /[dDevqQC]/ && $6 != "" && $6 != "-")) print $2 }' |
             grep '^/' | sed -E 's|/[^/]*[*?[%].*$||' | grep . || true
@@ -157,8 +163,8 @@ tmpfiles_overrides() {
     local out=$1 f name seen=" "
     shift
     mkdir -p "$out"
-    for f in /etc/tmpfiles.d/*.conf /usr/local/lib/tmpfiles.d/*.conf /usr/lib/tmpfiles.d/*.conf \
-        /lib/tmpfiles.d/*.conf; do
+    for f in "$root"/etc/tmpfiles.d/*.conf "$root"/usr/local/lib/tmpfiles.d/*.conf \
+        "$root"/usr/lib/tmpfiles.d/*.conf "$root"/lib/tmpfiles.d/*.conf; do
         name=${f##*/}
         [[ -e $f && $seen != *" $name "* ]] || continue
         seen+="$name "
@@ -177,6 +183,9 @@ tmpfiles_overrides() {
     done
 }
 
+[[ -d $root && -x $root/bin/bash ]] || die 2 "--root $root: no such directory, or no /bin/bash in it"
+root=$(cd "$root" && pwd -P)
+[[ $mode == cmd || -x $root/lib/systemd/systemd ]] || die 2 "--root $root: no /lib/systemd/systemd for --systemd"
 [[ -d $share ]] || die 2 "--share $share: no such directory"
 share=$(cd "$share" && pwd -P)
 [[ $share =~ ^[A-Za-z0-9/._+-]+$ ]] || die 2 "share path '$share' has characters the kernel command line cannot carry"
@@ -342,7 +351,7 @@ for m in "${masks[@]}"; do
     append+=" systemd.mask=$m"
 done
 
-say "$kernel: $pkg ($KVER), $boot, $cpus vCPUs ($tcg_threads-threaded TCG), $mem MiB, mode $mode, share $share"
+say "$kernel: $pkg ($KVER), $boot, $cpus vCPUs ($tcg_threads-threaded TCG), $mem MiB, mode $mode, root $root, share $share"
 for f in "$CTL"/tmpfiles.d/*.conf; do
     [[ -f $f ]] && say "tmpfiles.d/${f##*/} in the guest: $(grep -c '^# test/vm: off' "$f") line(s) that would clean the share off"
 done
@@ -351,7 +360,7 @@ qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
     -machine pc -accel tcg,thread="$tcg_threads" -smp "$cpus" -m "$mem" \
     -kernel "$kernel_image" -initrd "$KDIR/initramfs.img" -append "$append" \
     -chardev stdio,id=con,signal=off -serial chardev:con \
-    -fsdev local,id=root,path=/,security_model=passthrough,readonly=on,multidevs=remap \
+    -fsdev local,id=root,path="$root",security_model=passthrough,readonly=on,multidevs=remap \
     -device virtio-9p-pci,fsdev=root,mount_tag=root \
     -fsdev local,id=share,path="$share",security_model=passthrough,multidevs=remap \
     -device virtio-9p-pci,fsdev=share,mount_tag=share \

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Debian 13 (trixie) end to end, from a root made by mmdebstrap from Debian's registry and cached
+# in build/roots/trixie-dev (test/lab/debian_root.sh; a few minutes and about 1.3 GB once):
+#   1. the build with warnings as errors (g++ 14, Boost 1.83, Catch2 3, spdlog 1.15, fmt 10,
+#      CLI11 2.4) and the unit tests, chrooted in that root;
+#   2. the package for Debian 13 with dpkg-buildpackage (scripts/build-deb.sh), and its next
+#      version, lintian clean;
+#   3. that package under Debian 13's own systemd (257) in a qemu guest booted from the same root
+#      on the 6.12 kernel: test/vm/deb_systemd_test.sh (install, upgrade pinged every 100 ms,
+#      remove, purge, the host as found).
+#
+#   test/vm/debian13.sh [build|package|guest]...   (default: all three, in order)
+#
+# Needs root (chroot, qemu's 9p), mmdebstrap and network access to Debian's registry on the first
+# run. Logs go to build/debian13/; a failure prints the end of the failing step's log. Changes
+# nothing on this machine outside the checkout's build/ folder.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=test/lab/lab.sh
+source "$REPO/test/lab/lab.sh"
+# shellcheck source=test/lab/debian_root.sh
+source "$REPO/test/lab/debian_root.sh"
+skip_unless_root
+
+OUT=$REPO/build/debian13
+mkdir -p "$OUT"
+steps=("$@")
+[[ ${#steps[@]} -gt 0 ]] || steps=(build package guest)
+
+packages="build-essential,cmake,pkgconf,libboost-dev,libcap-dev,libcli11-dev,libfmt-dev"
+packages+=",libnl-3-dev,libnl-route-3-dev,libspdlog-dev,libsystemd-dev,nlohmann-json3-dev"
+packages+=",systemd-dev,catch2,debhelper,lintian"
+# What the package guest needs of a host: its systemd, and the tools the test runs.
+packages+=",systemd,iproute2,procps,iputils-ping,kmod,libnss-systemd"
+debian_root trixie-dev trixie "$packages"
+
+# in_root LOG CMD...: CMD chrooted in the root, with the checkout at its own path, /proc and /dev,
+# in a private mount namespace; its output in LOG, whose end is printed if it fails.
+in_root() {
+    local logfile=$1 cmd
+    shift
+    printf -v cmd '%q ' "$@"
+    if ! unshare --mount sh -c "mount --make-rprivate / &&
+        mkdir -p '$DEBIAN_ROOT$REPO' &&
+        mount --bind '$REPO' '$DEBIAN_ROOT$REPO' &&
+        mount -t proc proc '$DEBIAN_ROOT/proc' &&
+        mount --bind /dev '$DEBIAN_ROOT/dev' &&
+        exec chroot '$DEBIAN_ROOT' env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+          LANG=C.UTF-8 sh -c 'cd $REPO && exec $cmd'" >"$logfile" 2>&1; then
+        tail -n 60 "$logfile" >&2
+        fail "debian13: '$*' failed in the Debian 13 root (whole log: $logfile)"
+    fi
+}
+
+for step in "${steps[@]}"; do
+    case $step in
+    build)
+        log "debian13: build (-Werror) and unit tests with $(chroot "$DEBIAN_ROOT" g++ --version | head -1)"
+        in_root "$OUT/build.log" cmake -S . -B build/trixie -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            -DNDPSYNC_WERROR=ON
+        in_root "$OUT/build.log" cmake --build build/trixie -j"$(nproc)"
+        in_root "$OUT/unit.log" build/trixie/test/unit_tests
+        ok "debian13: built with -Werror; $(tail -n 2 "$OUT/unit.log" | tr -s '\n' ' ')"
+        ;;
+    package)
+        rm -rf build/debian13/debs
+        in_root "$OUT/deb.log" scripts/build-deb.sh --build-dir build/trixie-deb --out build/debian13/debs
+        deb=$REPO/$(tail -n 1 "$OUT/deb.log")
+        version=$(dpkg-deb -f "$deb" Version)
+        in_root "$OUT/deb-next.log" scripts/build-deb.sh --build-dir build/trixie-deb \
+            --out build/debian13/debs --version "$version+1"
+        ok "debian13: dpkg-buildpackage built $(basename "$deb") (Depends: $(dpkg-deb -f "$deb" Depends)), lintian clean"
+        ;;
+    guest)
+        deb=$(ls "$OUT"/debs/ndpsync_*.deb 2>/dev/null | grep -v '+1_' | head -n 1 || true)
+        next=${deb/_amd64.deb/+1_amd64.deb}
+        [[ -f $deb && -f $next ]] || fail "debian13: run the package step first (no package and its next version in $OUT/debs)"
+        log "debian13: the package under Debian 13's systemd, kernel 6.12 (log: $OUT/guest.log)"
+        if ! "$REPO/test/vm/run.sh" --kernel 6.12 --root "$DEBIAN_ROOT" --systemd --timeout 900 -- \
+            bash test/vm/deb_systemd_test.sh "$deb" "$next" >"$OUT/guest.log" 2>&1; then
+            tail -n 80 "$OUT/guest.log" >&2
+            fail "debian13: the package guest failed (whole log: $OUT/guest.log)"
+        fi
+        grep -E '^(## |ok |not ok|# startup|# upgrade|[0-9]+ passed|# vm:)' "$OUT/guest.log" || true
+        ;;
+    *) echo "usage: $0 [build|package|guest]..." >&2; exit 2 ;;
+    esac
+done
