@@ -8,10 +8,14 @@
 #     2. the fuzz smoke run: libFuzzer with ASan and UBSan, 20 s per target
 #     3. the benchmark harness and the churn soak, quick modes (bench/)
 #     4. the sanitizer build (ASan + UBSan): unit tests and the whole native integration suite, on
-#        this machine's kernel, in network namespaces
+#        this machine's kernel, in network namespaces; then twelve integration scripts with
+#        Debian 13's build and tools, chrooted in a Debian 13 root
 #     5. the integration suite with the release binary in qemu guests on Debian's 6.1 and 6.12
 #        kernels, side by side (test/vm/suite.sh; NDPSYNC_SKIP_VM=1 skips 5 and 6)
-#     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there
+#     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there;
+#        beside it, the same for Debian 13's package under Debian 13's systemd (test/vm/debian13.sh,
+#        whose build with -Werror, unit tests and dpkg-buildpackage run chrooted in a Debian 13
+#        root in the background from phase 2 on)
 #   scripts/test.sh --quick    the contributor's tier (6 minutes on 2 cores once built): the release
 #                              build, unit tests, the native integration suite and the docs,
 #                              sizes and format checks (no package, clang-tidy, fuzz, bench,
@@ -57,6 +61,28 @@ cmake --build build -j"$jobs"
 phase "release build: unit tests, docs, sizes, style and the package"
 (cd build && ctest --output-on-failure -LE integration)
 
+# Debian 13 beside phases 2 to 4, at the lowest priority (its CPU comes mostly from the integration
+# suite's idle time): its root from Debian's registry, the build with -Werror and the unit tests,
+# and the package with dpkg-buildpackage, all chrooted (test/vm/debian13.sh). Its package goes to
+# a guest with Debian 13's systemd in phase 6.
+phase "Debian 13 root, build, unit tests and package: started in the background ($PWD/build/debian13.log)"
+mkdir -p build
+nice -n 19 ionice -c 3 test/vm/debian13.sh build package >build/debian13.log 2>&1 &
+d13_pid=$!
+trap 'kill "$d13_pid" 2>/dev/null || true' EXIT
+d13_wait() {   # the background Debian 13 steps' result, once
+  [[ -n $d13_pid ]] || return 0
+  phase "Debian 13: waiting for the background steps"
+  if ! wait "$d13_pid"; then
+    d13_pid=""
+    echo "== Debian 13 FAILED; the last 60 lines of build/debian13.log:"
+    tail -n 60 build/debian13.log
+    return 1
+  fi
+  d13_pid=""
+  grep -E '^(ok|not ok)' build/debian13.log || true
+}
+
 phase "fuzz smoke run: libFuzzer, ASan and UBSan, 20 s per target"
 CXX=clang++ cmake -S . -B build-fuzz -DNDPSYNC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_config fuzz_netlink fuzz_ns
@@ -80,6 +106,12 @@ phase "sanitizer build (ASan + UBSan): unit tests and the native integration sui
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNDPSYNC_SANITIZE=ON -DNDPSYNC_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ctest --output-on-failure -L "unit|integration")
+
+# Debian 13's build (from the background steps) in the namespace lab, with Debian 13's iproute2,
+# radvd and ping: twelve integration scripts, chrooted in its root, on this machine's kernel.
+d13_wait
+phase "Debian 13: integration scripts with its build and tools, chrooted in its root"
+test/vm/debian13.sh lab
 
 # =============================================================================================
 # Guest phase: the integration suite and the kernel facts (test/vm/kernel_facts.sh) on Debian
@@ -140,9 +172,18 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   for u in ndppd npd6 radvd lxc lxc-net lxc-monitord postgresql docker containerd; do
     vm_masks+=(--mask "$u.service")
   done
+  # Beside it, the Debian 13 package in a guest booted from the Debian 13 root, with its systemd
+  # 257, on the 6.12 kernel (test/vm/debian13.sh guest).
+  test/vm/debian13.sh guest >build/vm/logs/deb-systemd-debian13.log 2>&1 &
+  d13_guest=$!
   test/vm/run.sh --kernel 6.1 --systemd "${vm_masks[@]}" --timeout 900 -- \
     bash test/vm/deb_systemd_test.sh "$deb" "$next" >"$deb_log" 2>&1 || vm_failed+=("6.1 (the package under systemd)")
-  grep -E '^(## |ok |not ok|# startup|# upgrade|[0-9]+ passed|# vm:)' "$deb_log" || true
+  grep -E '^(## |ok |not ok|# host|# startup|# upgrade|[0-9]+ passed|# vm:)' "$deb_log" || true
+  if [[ -n $d13_guest ]]; then
+    wait "$d13_guest" || vm_failed+=("Debian 13 (the package under its systemd)")
+    echo "== the Debian 13 package under its own systemd, kernel 6.12:"
+    cat build/vm/logs/deb-systemd-debian13.log
+  fi
   if [[ $(dpkg_ndpsync) != "$dpkg_before" ]]; then
     echo "== the package test changed ndpsync in this machine's dpkg database: it must install only in the guest"
     vm_failed+=("the machine's dpkg database")

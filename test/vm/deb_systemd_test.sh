@@ -69,6 +69,9 @@ pkg_version() { dpkg-query -W -f='${Version}' ndpsync; }
 section() { echo "## $1 (at ${SECONDS} s)"; }
 CONF=/etc/ndpsync/ndpsync.json
 cursor=$(mktemp)
+# shellcheck disable=SC1091  # the guest's own
+echo   # (the first line on a console may carry its reset sequence)
+echo "# host: $(. /etc/os-release && echo "$PRETTY_NAME"), $(systemctl --version | head -n 1), kernel $(uname -r)"
 
 # A host's network, in the guest's root namespace (it has no network device): an uplink with a
 # global address and a default route through the provider's router (namespace ndpt-r, the /64

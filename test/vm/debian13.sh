@@ -7,9 +7,11 @@
 #      version, lintian clean;
 #   3. that package under Debian 13's own systemd (257) in a qemu guest booted from the same root
 #      on the 6.12 kernel: test/vm/deb_systemd_test.sh (install, upgrade pinged every 100 ms,
-#      remove, purge, the host as found).
+#      remove, purge, the host as found);
+#   4. lab: integration scripts with that build and Debian 13's tools (iproute2, radvd, ping),
+#      chrooted in the root, on this machine's kernel, in namespaces of their own.
 #
-#   test/vm/debian13.sh [build|package|guest]...   (default: all three, in order)
+#   test/vm/debian13.sh [build|package|guest|lab]...   (default: all four, in order)
 #
 # Needs root (chroot, qemu's 9p), mmdebstrap and network access to Debian's registry on the first
 # run. Logs go to build/debian13/; a failure prints the end of the failing step's log. Changes
@@ -26,13 +28,15 @@ skip_unless_root
 OUT=$REPO/build/debian13
 mkdir -p "$OUT"
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(build package guest)
+[[ ${#steps[@]} -gt 0 ]] || steps=(build package guest lab)
 
 packages="build-essential,cmake,pkgconf,libboost-dev,libcap-dev,libcli11-dev,libfmt-dev"
 packages+=",libnl-3-dev,libnl-route-3-dev,libspdlog-dev,libsystemd-dev,nlohmann-json3-dev"
 packages+=",systemd-dev,catch2,debhelper,lintian"
 # What the package guest needs of a host: its systemd, and the tools the test runs.
 packages+=",systemd,iproute2,procps,iputils-ping,kmod,libnss-systemd"
+# What the namespace lab needs (test/lab/lab.sh).
+packages+=",radvd,jq,python3"
 debian_root trixie-dev trixie "$packages"
 
 # in_root LOG CMD...: CMD chrooted in the root, with the checkout at its own path, /proc and /dev,
@@ -41,10 +45,15 @@ in_root() {
     local logfile=$1 cmd
     shift
     printf -v cmd '%q ' "$@"
+    # The root bound onto itself: `ip netns exec` needs / to be a mount point.
     if ! unshare --mount sh -c "mount --make-rprivate / &&
+        mount --bind '$DEBIAN_ROOT' '$DEBIAN_ROOT' &&
         mkdir -p '$DEBIAN_ROOT$REPO' &&
         mount --bind '$REPO' '$DEBIAN_ROOT$REPO' &&
         mount -t proc proc '$DEBIAN_ROOT/proc' &&
+        mount -t sysfs sysfs '$DEBIAN_ROOT/sys' &&
+        mount -t tmpfs -o mode=0755 tmpfs '$DEBIAN_ROOT/run' &&
+        mount -t tmpfs -o mode=1777 tmpfs '$DEBIAN_ROOT/tmp' &&
         mount --bind /dev '$DEBIAN_ROOT/dev' &&
         exec chroot '$DEBIAN_ROOT' env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
           LANG=C.UTF-8 sh -c 'cd $REPO && exec $cmd'" >"$logfile" 2>&1; then
@@ -70,7 +79,9 @@ for step in "${steps[@]}"; do
         version=$(dpkg-deb -f "$deb" Version)
         in_root "$OUT/deb-next.log" scripts/build-deb.sh --build-dir build/trixie-deb \
             --out build/debian13/debs --version "$version+1"
+        in_root "$OUT/test-deb.log" env DEB="$deb" bash test/integration/test_deb.sh
         ok "debian13: dpkg-buildpackage built $(basename "$deb") (Depends: $(dpkg-deb -f "$deb" Depends)), lintian clean"
+        ok "debian13: test_deb.sh on it: $(grep -c '^ok' "$OUT/test-deb.log") checks passed"
         ;;
     guest)
         deb=$(ls "$OUT"/debs/ndpsync_*.deb 2>/dev/null | grep -v '+1_' | head -n 1 || true)
@@ -82,8 +93,23 @@ for step in "${steps[@]}"; do
             tail -n 80 "$OUT/guest.log" >&2
             fail "debian13: the package guest failed (whole log: $OUT/guest.log)"
         fi
-        grep -E '^(## |ok |not ok|# startup|# upgrade|[0-9]+ passed|# vm:)' "$OUT/guest.log" || true
+        grep -E '^(## |ok |not ok|# host|# startup|# upgrade|[0-9]+ passed|# vm:)' "$OUT/guest.log" || true
         ;;
-    *) echo "usage: $0 [build|package|guest]..." >&2; exit 2 ;;
+    lab)
+        # The integration scripts with Debian 13's binary and tools (iproute2, radvd, ping,
+        # python3), on this machine's kernel, in namespaces of their own, chrooted.
+        lab_scripts=(test_reconcile test_agent_basics test_agent_restart test_agent_sources
+            test_agent_liveness test_dad_snoop test_cleanup test_guards test_hostile_link
+            test_on_demand test_uplink_slaac test_uplink_probe)
+        args=()
+        for t in "${lab_scripts[@]}"; do args+=("test/integration/$t.sh"); done
+        log "debian13: ${#lab_scripts[@]} integration scripts in the Debian 13 root (log: $OUT/lab.log)"
+        in_root "$OUT/lab.log" env NDPSYNC="$REPO/build/trixie/ndpsync" test/vm/suite.sh "${args[@]}"
+        sed -n '/^== summary/,$p' "$OUT/lab.log"
+        # Every prerequisite is in the root: a skip is a failure here.
+        ! grep -q '^   SKIP' "$OUT/lab.log" || fail "debian13: integration scripts skipped (above; $OUT/lab.log)"
+        ok "debian13: the integration scripts pass with Debian 13's build and userland"
+        ;;
+    *) echo "usage: $0 [build|package|guest|lab]..." >&2; exit 2 ;;
     esac
 done
