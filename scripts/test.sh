@@ -67,9 +67,10 @@ phase "release build: unit tests, docs, sizes, style and the package"
 # a guest with Debian 13's systemd in phase 6.
 phase "Debian 13 root, build, unit tests and package: started in the background ($PWD/build/debian13.log)"
 mkdir -p build
-nice -n 19 ionice -c 3 test/vm/debian13.sh build package >build/debian13.log 2>&1 &
+# A session of its own, so that a failure elsewhere stops all of it (the build's compilers too).
+setsid nice -n 19 ionice -c 3 test/vm/debian13.sh build package >build/debian13.log 2>&1 &
 d13_pid=$!
-trap 'kill "$d13_pid" 2>/dev/null || true' EXIT
+trap '[[ -z $d13_pid ]] || kill -- -"$d13_pid" 2>/dev/null || true' EXIT
 d13_wait() {   # the background Debian 13 steps' result, once
   [[ -n $d13_pid ]] || return 0
   phase "Debian 13: waiting for the background steps"

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -110,6 +111,24 @@ Status drop_net_raw() {
   return {};
 }
 
+// The sysctl record's directory (journal_file()) goes to the user the agent becomes, as systemd's
+// StateDirectory= does for the unit's user: the agent replaces the file there (a new file renamed
+// over it) before each first write, and would otherwise refuse every sysctl write.
+void hand_over_state_dir(const Config& config, const RunAs& user) {
+  const auto file = journal_file(config);
+  if (file.empty() || user.uid == 0) return;
+  const auto dir = file.substr(0, file.rfind('/'));
+  struct stat info {};
+  if (::stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid == user.uid) return;
+  if (::chown(dir.c_str(), user.uid, user.gid) != 0) {
+    spdlog::error("{} stays unwritable for user {}: sysctl writes will be refused ({})", dir,
+                  user.name, errno_status("chown " + dir).message);
+    return;
+  }
+  spdlog::info("state directory {} handed to user {} (the record of the sysctls as found)", dir,
+               user.name);
+}
+
 bool listen_and_drop_privileges(StatusServer& status_server, const Config& config) {
   std::optional<RunAs> user;
   std::optional<StatusServer::DirOwner> dir_owner;
@@ -129,6 +148,7 @@ bool listen_and_drop_privileges(StatusServer& status_server, const Config& confi
     return false;
   }
   if (!user) return true;
+  hand_over_state_dir(config, *user);
   const auto dropped = drop_privileges(*user);
   if (!dropped.ok()) {
     spdlog::error("{}; not running on as root (set run_as, or \"root\" to keep uid 0)",

@@ -64,6 +64,8 @@ ok "uid $NOBODY with only CAP_NET_ADMIN writes forwarding, proxy_ndp, accept_ra,
 
 section "2. ndpsync run as uid $NOBODY with ambient CAP_NET_ADMIN"
 chmod 0711 "$LAB_DIR" # uid 65534 passes through to its files below
+# The state directory belongs to the agent's user, as the unit's StateDirectory= makes it.
+chown $NOBODY:$NOBODY "$STATE_DIRECTORY"
 RUN=$LAB_DIR/run
 install -d -o $NOBODY -g $NOBODY -m 0755 "$RUN"
 CONF=$LAB_DIR/ndpsync.json
@@ -93,6 +95,9 @@ expect_eq "uid and capabilities of the running agent" \
   "Uid: $NOBODY CapPrm: 0000000000001000 CapEff: 0000000000001000 CapBnd: 0000000000001000 " "$caps"
 wait_for 10 _host_has_ra_default || afail "the host lost its default route"
 ok "the host keeps its RA default route (forwarding on, accept_ra=2)"
+grep -qx "conf/all/forwarding 0 1" "$STATE_DIRECTORY/sysctls-found" ||
+    afail "the unprivileged agent did not record forwarding as found: $(cat "$STATE_DIRECTORY/sysctls-found" 2>&1)"
+ok "the unprivileged agent recorded the sysctls as found in its state directory"
 
 # A reload reads the file again, as the unprivileged user.
 echo '{"log_level": "info", "deny": ["'"$LAB_CT1"'/128"]}' >"$CONF"
@@ -140,6 +145,10 @@ METRICS_DIR=$LAB_DIR/metrics
 install -d -o $NOBODY -g $NOBODY -m 0755 "$METRICS_DIR"
 echo '{"log_level": "info"}' >"$CONF"
 AGENT_SOCK=$RUN4/status.sock
+# A state directory made by root (an install without the package): the agent hands it over.
+chown root:root "$STATE_DIRECTORY"
+rm -f "$STATE_DIRECTORY/sysctls-found"
+ip netns exec "$LAB_H" sysctl -qw net.ipv6.neigh.eth0.proxy_delay=80   # a write for it to record
 AGENT_LOG=$LAB_DIR/root.log
 ip netns exec "$LAB_H" env NDPSYNC_CONFIG="$CONF" "$NDPSYNC" run --status-socket "$AGENT_SOCK" \
     --metrics-file "$METRICS_DIR/ndpsync.prom" >"$AGENT_LOG" 2>&1 &
@@ -149,6 +158,13 @@ wait_for 10 _agent_answers || afail "the root-started agent did not answer withi
 ok "the root-started agent answers on its socket"
 expect_eq "the socket's directory, created by the agent, belongs to nobody" "$NOBODY:$NOBODY 755" \
     "$(stat -c '%u:%g %a' "$RUN4")"
+expect_eq "the state directory, made by root, was handed to nobody" "$NOBODY" \
+    "$(stat -c '%u' "$STATE_DIRECTORY")"
+wait_true 10 '[[ $(sysctl_h net.ipv6.neigh.eth0.proxy_delay) == 0 ]]' ||
+    afail "the agent (now nobody) did not set proxy_delay"
+grep -qx "neigh/eth0/proxy_delay 80 0" "$STATE_DIRECTORY/sysctls-found" ||
+    afail "no record of proxy_delay: $(cat "$STATE_DIRECTORY/sysctls-found" 2>&1)"
+ok "after the switch to nobody, a sysctl write is recorded first, then made"
 ids=$(awk '/^(Uid|Gid):/ { printf "%s %s %s %s %s ", $1, $2, $3, $4, $5 }' "/proc/$AGENT_PID/status")
 expect_eq "real, effective, saved and file-system uid and gid" \
     "Uid: $NOBODY $NOBODY $NOBODY $NOBODY Gid: $NOBODY $NOBODY $NOBODY $NOBODY " "$ids"

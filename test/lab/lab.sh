@@ -64,6 +64,7 @@ LAB_OWNER_PROTO=176
 
 # State (filled by lab_up, emptied by lab_down).
 LAB_DIR=""             # private scratch dir (mode 0700): radvd config, logs, root fingerprint
+LAB_STATE_DIR=""       # the agents' state_dir ($STATE_DIRECTORY): their sysctl journal
 LAB_RADVD_PID=""
 LAB_BG_PIDS=()
 LAB_ROOT_FP=""
@@ -315,9 +316,10 @@ lab_up() {
     LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ndpsync-lab.XXXXXX")
     chmod 0700 "$LAB_DIR"
     # The sysctl journal of every ndpsync the lab runs (state_dir's default, as systemd's
-    # StateDirectory= gives it): here, never in the machine's /var/lib/ndpsync.
-    mkdir "$LAB_DIR/state"
-    export STATE_DIRECTORY=$LAB_DIR/state
+    # StateDirectory= gives it): here, never in the machine's /var/lib/ndpsync. Outside the
+    # private LAB_DIR: an agent started as root hands it to the user it becomes (run_as).
+    LAB_STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ndpsync-state.XXXXXX")
+    export STATE_DIRECTORY=$LAB_STATE_DIR
     _root_state >"$LAB_DIR/root.before" 2>&1
     LAB_ROOT_FP=$(root_fingerprint)
 
@@ -457,6 +459,8 @@ lab_down() {
     fi
     [[ -n $LAB_DIR && -d $LAB_DIR ]] && rm -rf "$LAB_DIR"
     LAB_DIR=""
+    [[ -n $LAB_STATE_DIR && -d $LAB_STATE_DIR ]] && rm -rf "$LAB_STATE_DIR"
+    LAB_STATE_DIR=""
     [[ $had_e -eq 1 ]] && set -e
     if [[ $changed -eq 1 ]]; then
         exit 1
