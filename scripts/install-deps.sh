@@ -43,7 +43,7 @@ demo_packages=(
 # The rest of the test command's set.
 test_packages=(
   # build: the fuzz targets (clang, libFuzzer), libnl-route-3 (bench/parse.cpp)
-  clang libclang-rt-14-dev libnl-route-3-dev
+  clang libclang-rt-dev libnl-route-3-dev
   # format and lint (test/check_style.sh): the repository's .clang-format and .clang-tidy
   clang-format clang-tidy
   # integration tests: packet captures, LXC containers
