@@ -8,14 +8,14 @@
 #     2. the fuzz smoke run: libFuzzer with ASan and UBSan, 20 s per target
 #     3. the benchmark harness and the churn soak, quick modes (bench/)
 #     4. the sanitizer build (ASan + UBSan): unit tests and the whole native integration suite, on
-#        this machine's kernel, in network namespaces; then twelve integration scripts with
+#        this machine's kernel, in network namespaces; then fifteen integration scripts with
 #        Debian 13's build and tools, chrooted in a Debian 13 root
 #     5. the integration suite with the release binary in qemu guests on Debian's 6.1 and 6.12
 #        kernels, side by side (test/vm/suite.sh; NDPSYNC_SKIP_VM=1 skips 5 and 6)
 #     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there;
 #        beside it, the same for Debian 13's package under Debian 13's systemd (test/vm/debian13.sh,
 #        whose build with -Werror, unit tests and dpkg-buildpackage run chrooted in a Debian 13
-#        root in the background from phase 2 on)
+#        root in the background from phase 1 on)
 #   scripts/test.sh --quick    the contributor's tier (6 minutes on 2 cores once built): the release
 #                              build, unit tests, the native integration suite and the docs,
 #                              sizes and format checks (no package, clang-tidy, fuzz, bench,
@@ -56,15 +56,11 @@ if [[ $quick -eq 1 ]]; then
   exit 0
 fi
 cmake --build build -j"$jobs"
-# The native integration suite runs once, in the sanitizer build (phase 4); the release binary
-# runs it in the guests (phase 5).
-phase "release build: unit tests, docs, sizes, style and the package"
-(cd build && ctest --output-on-failure -LE integration)
-
-# Debian 13 beside phases 2 to 4, at the lowest priority (its CPU comes mostly from the integration
-# suite's idle time): its root from Debian's registry, the build with -Werror and the unit tests,
-# and the package with dpkg-buildpackage, all chrooted (test/vm/debian13.sh). Its package goes to
-# a guest with Debian 13's systemd in phase 6.
+# Debian 13 beside phases 1 to 4, at the lowest priority (its CPU comes mostly from the cores that
+# the single-threaded checks of phase 1 and the integration suite leave idle): its root from
+# Debian's registry, the build with -Werror and the unit tests, and the package with
+# dpkg-buildpackage, all chrooted (test/vm/debian13.sh). Its package goes to a guest with Debian
+# 13's systemd in phase 6.
 phase "Debian 13 root, build, unit tests and package: started in the background ($PWD/build/debian13.log)"
 mkdir -p build
 # A session of its own, so that a failure elsewhere stops all of it (the build's compilers too).
@@ -83,6 +79,11 @@ d13_wait() {   # the background Debian 13 steps' result, once
   d13_pid=""
   grep -E '^(ok|not ok)' build/debian13.log || true
 }
+
+# The native integration suite runs once, in the sanitizer build (phase 4); the release binary
+# runs it in the guests (phase 5).
+phase "release build: unit tests, docs, sizes, style and the package"
+(cd build && ctest --output-on-failure -LE integration)
 
 phase "fuzz smoke run: libFuzzer, ASan and UBSan, 20 s per target"
 CXX=clang++ cmake -S . -B build-fuzz -DNDPSYNC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -109,7 +110,7 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ctest --output-on-failure -L "unit|integration")
 
 # Debian 13's build (from the background steps) in the namespace lab, with Debian 13's iproute2,
-# radvd and ping: twelve integration scripts, chrooted in its root, on this machine's kernel.
+# radvd and ping: fifteen integration scripts, chrooted in its root, on this machine's kernel.
 d13_wait
 phase "Debian 13: integration scripts with its build and tools, chrooted in its root"
 test/vm/debian13.sh lab

@@ -99,8 +99,9 @@ for step in "${steps[@]}"; do
         # The integration scripts with Debian 13's binary and tools (iproute2, radvd, ping,
         # python3), on this machine's kernel, in namespaces of their own, chrooted.
         lab_scripts=(test_reconcile test_agent_basics test_agent_restart test_agent_sources
-            test_agent_liveness test_dad_snoop test_cleanup test_guards test_hostile_link
-            test_on_demand test_uplink_slaac test_uplink_probe)
+            test_agent_liveness test_agent_overrun test_dad_snoop test_cleanup test_guards
+            test_cap_mac test_hostile_link test_hostile_flood test_on_demand test_uplink_slaac
+            test_uplink_probe)
         args=()
         for t in "${lab_scripts[@]}"; do args+=("test/integration/$t.sh"); done
         log "debian13: ${#lab_scripts[@]} integration scripts in the Debian 13 root (log: $OUT/lab.log)"
