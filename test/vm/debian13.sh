@@ -8,10 +8,14 @@
 #   3. that package under Debian 13's own systemd (257) in a qemu guest booted from the same root
 #      on the 6.12 kernel: test/vm/deb_systemd_test.sh (install, upgrade pinged every 100 ms,
 #      remove, purge, the host as found);
-#   4. lab: integration scripts with that build and Debian 13's tools (iproute2, radvd, ping),
+#   4. suite: the integration suite (test/vm/suite.sh) with that build, in a qemu guest booted
+#      from the same root on the 6.12 kernel: Debian 13's binary, libraries, tools (iproute2,
+#      radvd, ping, LXC 6, tcpdump) and kernel together;
+#   5. lab: the integration scripts the guests leave out (test/vm/suite.sh says why: they ask
+#      nothing of the kernel, or race its timers), with that build and Debian 13's tools,
 #      chrooted in the root, on this machine's kernel, in namespaces of their own.
 #
-#   test/vm/debian13.sh [build|package|guest|lab]...   (default: all four, in order)
+#   test/vm/debian13.sh [build|package|guest|suite|lab]...   (default: all five, in order)
 #
 # Needs root (chroot, qemu's 9p), mmdebstrap and network access to Debian's registry on the first
 # run. Logs go to build/debian13/; a failure prints the end of the failing step's log. Changes
@@ -28,15 +32,16 @@ skip_unless_root
 OUT=$REPO/build/debian13
 mkdir -p "$OUT"
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(build package guest lab)
+[[ ${#steps[@]} -gt 0 ]] || steps=(build package guest suite lab)
 
 packages="build-essential,cmake,pkgconf,libboost-dev,libcap-dev,libcli11-dev,libfmt-dev"
 packages+=",libnl-3-dev,libnl-route-3-dev,libspdlog-dev,libsystemd-dev,nlohmann-json3-dev"
 packages+=",systemd-dev,catch2,debhelper,lintian"
 # What the package guest needs of a host: its systemd, and the tools the test runs.
 packages+=",systemd,iproute2,procps,iputils-ping,kmod,libnss-systemd"
-# What the namespace lab needs (test/lab/lab.sh).
-packages+=",radvd,jq,python3"
+# What the integration suite needs (test/lab/lab.sh, LXC's busybox container, captures, doctor's
+# firewall cases, the metrics' exposition format).
+packages+=",radvd,jq,python3,lxc,busybox-static,tcpdump,iptables,nftables,python3-prometheus-client"
 debian_root trixie-dev trixie "$packages"
 
 # in_root LOG CMD...: CMD chrooted in the root, with the checkout at its own path, /proc and /dev,
@@ -88,20 +93,37 @@ for step in "${steps[@]}"; do
         next=${deb/_amd64.deb/+1_amd64.deb}
         [[ -f $deb && -f $next ]] || fail "debian13: run the package step first (no package and its next version in $OUT/debs)"
         log "debian13: the package under Debian 13's systemd, kernel 6.12 (log: $OUT/guest.log)"
-        if ! "$REPO/test/vm/run.sh" --kernel 6.12 --root "$DEBIAN_ROOT" --systemd --timeout 900 -- \
+        # The root's own daemons that the test does not need (LXC's bridge, the firewall).
+        if ! "$REPO/test/vm/run.sh" --kernel 6.12 --root "$DEBIAN_ROOT" --systemd --timeout 900 \
+            --mask lxc.service --mask lxc-net.service --mask lxc-monitord.service \
+            --mask nftables.service -- \
             bash test/vm/deb_systemd_test.sh "$deb" "$next" >"$OUT/guest.log" 2>&1; then
             tail -n 80 "$OUT/guest.log" >&2
             fail "debian13: the package guest failed (whole log: $OUT/guest.log)"
         fi
         grep -E '^(## |ok |not ok|# host|# startup|# upgrade|[0-9]+ passed|# vm:)' "$OUT/guest.log" || true
         ;;
+    suite)
+        [[ -x $REPO/build/trixie/ndpsync ]] || fail "debian13: run the build step first (no build/trixie/ndpsync)"
+        log "debian13: the integration suite in a guest from the Debian 13 root, kernel 6.12 (log: $OUT/suite.log)"
+        if ! NDPSYNC=$REPO/build/trixie/ndpsync LAB_REDUCED=${LAB_REDUCED:-1} \
+            "$REPO/test/vm/run.sh" --kernel 6.12 --root "$DEBIAN_ROOT" --timeout 2700 -- \
+            test/vm/suite.sh >"$OUT/suite.log" 2>&1; then
+            sed -n '/^== summary/,$p' "$OUT/suite.log" >&2
+            tail -n 100 "$OUT/suite.log" >&2
+            fail "debian13: the integration suite failed in the Debian 13 guest (whole log: $OUT/suite.log)"
+        fi
+        sed -n '/^== summary/,/^# vm:/p' "$OUT/suite.log"
+        ok "debian13: the integration suite passes with Debian 13's build, userland and kernel"
+        ;;
     lab)
-        # The integration scripts with Debian 13's binary and tools (iproute2, radvd, ping,
-        # python3), on this machine's kernel, in namespaces of their own, chrooted.
-        lab_scripts=(test_reconcile test_agent_basics test_agent_restart test_agent_sources
-            test_agent_liveness test_agent_overrun test_dad_snoop test_cleanup test_guards
-            test_cap_mac test_hostile_link test_hostile_flood test_on_demand test_uplink_slaac
-            test_uplink_probe)
+        # The scripts the guests leave out (test/vm/suite.sh says why), with Debian 13's binary and
+        # tools, on this machine's kernel, in namespaces of their own, chrooted. Not here: test_deb
+        # (the package step runs it), the engines' recipes and the network managers (roots and
+        # engines of their own: test_recipe_*, test_manager_*).
+        lab_scripts=(test_bad_input test_status_socket test_agent_systemd test_uplink_typo
+            test_cli_config test_unit_file test_fresh_bridge test_doctor test_migration
+            test_install_deps)
         args=()
         for t in "${lab_scripts[@]}"; do args+=("test/integration/$t.sh"); done
         log "debian13: ${#lab_scripts[@]} integration scripts in the Debian 13 root (log: $OUT/lab.log)"
@@ -111,6 +133,6 @@ for step in "${steps[@]}"; do
         ! grep -q '^   SKIP' "$OUT/lab.log" || fail "debian13: integration scripts skipped (above; $OUT/lab.log)"
         ok "debian13: the integration scripts pass with Debian 13's build and userland"
         ;;
-    *) echo "usage: $0 [build|package|guest|lab]..." >&2; exit 2 ;;
+    *) echo "usage: $0 [build|package|guest|suite|lab]..." >&2; exit 2 ;;
     esac
 done

@@ -29,8 +29,8 @@ scripts=("$@")
 # emulated agent runs 10-25x slower; what it proves is the agent's logic (Discovery::link_changed),
 # not the kernel's, and the ndisc fact it meets (no solicitation from a tentative link-local
 # address) is older than both guest kernels.
-# test_manager_networkd and test_manager_ifupdown build a Debian 13 root from Debian's registry,
-# which a guest does not reach, and run networkd or ifupdown from it; the kernel behaviour they
+# test_manager_* (networkd, NetworkManager, ifupdown) build a Debian 13 root from Debian's
+# registry, which a guest does not reach, and run the manager from it; the kernel behaviour they
 # meet (netconf events, RA routes, admin down) is what test_agent_basics and test_uplink_slaac
 # prove in the guests.
 if [[ ${#scripts[@]} -eq 0 ]]; then
@@ -40,7 +40,7 @@ if [[ ${#scripts[@]} -eq 0 ]]; then
             */test_install_deps.sh | */test_cli_config.sh | */test_unit_file.sh) ;;
             */test_bad_input.sh | */test_status_socket.sh | */test_agent_systemd.sh) ;;
             */test_uplink_typo.sh | */test_doctor.sh | */test_fresh_bridge.sh) ;;
-            */test_manager_networkd.sh | */test_manager_ifupdown.sh) ;;
+            */test_manager_*.sh) ;;
             *) scripts+=("$s") ;;
         esac
     done
