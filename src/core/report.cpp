@@ -96,10 +96,9 @@ std::string uplink_note(const Uplink& uplink, const std::vector<SysctlState>& sy
     // 0 is also what systemd-networkd and NetworkManager set: they take the RAs themselves, and
     // accept_ra=2 would be the wrong fix there (ndpsync doctor names the manager and its fix).
     return note +
-           "and its accept_ra is 0, so the kernel takes no RA there: if a network manager "
-           "owns the uplink (systemd-networkd and NetworkManager take RAs themselves), it "
-           "puts the route back; if nothing does, set " +
-           key + "=2 (ndpsync doctor names the manager and its fix)";
+           "and its accept_ra is 0, so the kernel takes no RA there: the network manager that "
+           "takes them (systemd-networkd and NetworkManager do) puts the route back; if none "
+           "does, `ndpsync doctor` names the uplink's manager and the fix";
   }
   return note + "and its accept_ra (" + (it->found.empty() ? "unreadable" : it->found) +
          ") was left alone: set " + key + "=2 so the next RA restores it";

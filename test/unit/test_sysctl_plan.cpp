@@ -1,5 +1,7 @@
 // The sysctl plan (pure) and its executor on the fake kernel: the order that keeps the host's
 // RA default route, and the global writes held back while an interface would lose it.
+#include <algorithm>
+
 #include "catch2_compat.hpp"
 
 #include "lab.hpp"
@@ -111,6 +113,20 @@ TEST_CASE("sysctl plan: the global writes wait until every RA default route is s
        .writes = {"net.ipv6.conf.eth1.accept_ra=2", "net.ipv6.conf.all.proxy_ndp=1",
                   "net.ipv6.conf.eth1.proxy_ndp=1", "net.ipv6.conf.all.forwarding=1",
                   "net.ipv6.conf.eth1.forwarding=1", "net.ipv6.neigh.eth1.proxy_delay=0"}},
+      {.description = "its manager takes the RAs (accept_ra 0): 2 across the forwarding, then 0",
+       .uplinks = {"eth0"},
+       .ra_holders = {"eth0"},
+       .accept_ra = {{"eth0", "0"}},
+       .writes = {"net.ipv6.conf.eth0.accept_ra=2", "net.ipv6.conf.all.proxy_ndp=1",
+                  "net.ipv6.conf.eth0.proxy_ndp=1", "net.ipv6.conf.all.forwarding=1",
+                  "net.ipv6.conf.eth0.forwarding=1", "net.ipv6.conf.eth0.accept_ra=0",
+                  "net.ipv6.neigh.eth0.proxy_delay=0"}},
+      {.description = "accept_ra 0 and no RA route of its own: nothing to keep, 0 stays",
+       .uplinks = {"eth0"},
+       .accept_ra = {{"eth0", "0"}},
+       .writes = {"net.ipv6.conf.all.proxy_ndp=1", "net.ipv6.conf.eth0.proxy_ndp=1",
+                  "net.ipv6.conf.all.forwarding=1", "net.ipv6.conf.eth0.forwarding=1",
+                  "net.ipv6.neigh.eth0.proxy_delay=0"}},
       {.description = "two uplinks, both RA holders: both settled first",
        .uplinks = {"eth0", "eth1"},
        .ra_holders = {"eth0", "eth1"},
@@ -223,4 +239,39 @@ TEST_CASE("a failed accept_ra=2 stops every write that would drop the RA route")
                                                        "net.ipv6.neigh.eth0.proxy_delay=0"});
   CHECK(fake.sysctls[conf("all", "forwarding")] == "0");
   CHECK(report.failed());
+}
+
+TEST_CASE("sysctl plan: accept_ra 0 is held at 2 only across forwarding writes") {
+  auto current = boot_values({"eth0"});
+  current[conf("eth0", "accept_ra")] = "0";
+  current[conf("all", "forwarding")] = "1";
+  current[conf("eth0", "forwarding")] = "1";
+  const auto plan = plan_sysctls(Config{}, {{.index = 2, .name = "eth0"}}, {"eth0"}, current);
+  CHECK(written(plan) == std::vector<std::string>{"net.ipv6.conf.all.proxy_ndp=1",
+                                                  "net.ipv6.conf.eth0.proxy_ndp=1",
+                                                  "net.ipv6.neigh.eth0.proxy_delay=0"});
+}
+
+TEST_CASE("a network manager's RA default route survives forwarding (accept_ra 0, 2, 0)") {
+  FakeKernel kernel;
+  build_lab(kernel);  // eth0 holds the RA default route
+  kernel.sysctls[conf("eth0", "accept_ra")] = "0";  // as NetworkManager and networkd set it
+  const auto report = reconcile_once(kernel, &kernel, Config{});
+  CHECK_FALSE(report.failed());
+  CHECK(kernel.has_default_route(kEth0));  // the fake purges on every forwarding write
+  CHECK(kernel.sysctls[conf("all", "forwarding")] == "1");
+  CHECK(kernel.sysctls[conf("eth0", "accept_ra")] == "0");
+  CHECK(kernel.sysctl_writes.front() == "net.ipv6.conf.eth0.accept_ra=2");
+  CHECK(std::find(kernel.sysctl_writes.begin(), kernel.sysctl_writes.end(),
+                  "net.ipv6.conf.eth0.accept_ra=0") != kernel.sysctl_writes.end());
+}
+
+TEST_CASE("accept_ra goes back to 0 even when a forwarding write fails") {
+  FakeKernel fake;
+  build_lab(fake);
+  fake.sysctls[conf("eth0", "accept_ra")] = "0";
+  FailingSysctl kernel(fake, conf("all", "forwarding"));
+  const auto report = reconcile_once(kernel, &fake, Config{});
+  CHECK(report.failed());
+  CHECK(fake.sysctls[conf("eth0", "accept_ra")] == "0");
 }

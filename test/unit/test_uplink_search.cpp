@@ -320,9 +320,10 @@ TEST_CASE("uplink note: what accept_ra means for the route") {
   // 0 is networkd's and NetworkManager's own setting: the note does not prescribe accept_ra=2
   // as if nothing else took the RAs.
   const auto zero = uplink_note(uplink, state("0", ""), false);
-  CHECK(zero.find("accept_ra is 0, so the kernel takes no RA there: if a network manager owns "
-                  "the uplink") != std::string::npos);
-  CHECK(zero.ends_with("(ndpsync doctor names the manager and its fix)"));
+  CHECK(zero.find("accept_ra is 0, so the kernel takes no RA there: the network manager that "
+                  "takes them") != std::string::npos);
+  CHECK(zero.find("accept_ra=2") == std::string::npos);
+  CHECK(zero.ends_with("`ndpsync doctor` names the uplink's manager and the fix"));
   CHECK(uplink_note(uplink, state("1", "2", {.error = EACCES, .message = "EACCES"}), false)
             .find("setting accept_ra to 2 failed (EACCES)") != std::string::npos);
   CHECK(uplink_note(uplink, state("1", ""), false)

@@ -3,10 +3,13 @@
 // values read from the kernel. sysctl_sync.hpp reads and writes them.
 //
 // The kernel fact behind the order: writing any forwarding=1 (all or one interface) drops the
-// RA-learned default routes of every interface whose own accept_ra is not 2. So an uplink whose
-// accept_ra is 1 gets 2 first; and while another interface holds the host's RA default route
-// with accept_ra=1, the global writes (all.proxy_ndp, all.forwarding, and every forwarding)
-// wait: a typo in --uplink must not cost the host its default route.
+// RA-learned default routes of every interface whose own accept_ra is not 2, the routes that
+// systemd-networkd and NetworkManager install from the RAs they take themselves included. So an
+// uplink whose accept_ra is 1 gets 2 first; one whose accept_ra is 0 (its manager takes the RAs)
+// and which holds such a route gets 2 across the forwarding writes and 0 again after them; and
+// while another interface holds the host's RA default route with accept_ra=1, the global writes
+// (all.proxy_ndp, all.forwarding, and every forwarding) wait: a typo in --uplink must not cost
+// the host its default route.
 #pragma once
 
 #include <map>
@@ -19,8 +22,9 @@
 namespace ndpsync {
 
 // What a write does to the others: a kSettle write (accept_ra=2) must succeed before any
-// kGlobal write (one that drops RA routes, or is part of that set) may run.
-enum class SysctlStage : std::uint8_t { kSettle, kGlobal, kLocal };
+// kGlobal write (one that drops RA routes, or is part of that set) may run; a kRestore write
+// (accept_ra back to 0 after them) runs whatever became of them.
+enum class SysctlStage : std::uint8_t { kSettle, kGlobal, kLocal, kRestore };
 
 struct SysctlWrite {
   SysctlKey key;
