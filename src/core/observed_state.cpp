@@ -133,12 +133,16 @@ bool ObservedState::apply_address(const AddressEvent& event) {
   const auto index = event.address.ifindex;
   // IPv6 disabled on a link (disable_ipv6 = 1: NetworkManager's connection down) tears down its
   // IPv6 state, and the kernel purges the link's proxy entries without telling anyone, while
-  // the link stays up. The only trace is its link-local address leaving: forget the entries
-  // then, as on admin down.
-  if (event.change == Change::kDel && event.address.address.is_link_local()) {
-    erase_where(proxies_, [index](const IfAddressKey& key) { return key.first == index; });
+  // the link stays up. The traces are its link-local address leaving, and arriving when IPv6
+  // is back; NetworkManager deletes that address itself before it disables IPv6, so the purge
+  // may come after the leaving. Forget the entries at both, as on admin down: the next
+  // reconcile re-adds them (adding is idempotent).
+  const SourceKey key{event.address.address, index};
+  if (event.address.address.is_link_local() &&
+      (event.change == Change::kDel || !addresses_.contains(key))) {
+    erase_where(proxies_, [index](const IfAddressKey& k) { return k.first == index; });
   }
-  return upsert(addresses_, {event.address.address, index}, event.address, event.change);
+  return upsert(addresses_, key, event.address, event.change);
 }
 
 bool ObservedState::apply_neighbour(const NeighbourEvent& event) {

@@ -78,6 +78,24 @@ TEST_CASE("agent: IPv6 disabled and enabled on the uplink gets its entries back"
   CHECK(h.agent->counters().resyncs == resyncs);  // from the events, not from a dump
 }
 
+TEST_CASE("agent: the link-local address leaving before IPv6 is disabled, and coming back") {
+  // NetworkManager 1.52's connection down, as measured: it deletes the addresses itself (the
+  // link-local one too), and only then sets disable_ipv6 = 1, whose purge no event tells of.
+  // Its connection up: disable_ipv6 = 0, and the kernel adds the link-local address again.
+  Harness h;
+  REQUIRE(h.kernel.proxies().size() == 5);
+  h.kernel.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");
+  h.kernel.remove_address(kEth0, "fe80::ff:fe00:2");
+  h.pump();
+  CHECK(h.kernel.proxies().size() == 5);  // re-added at once: IPv6 is still on
+  h.kernel.set_ipv6_disabled(kEth0, true);  // purges, silently, with no address left to leave
+  h.pump();
+  CHECK(h.kernel.proxies().empty());
+  h.kernel.set_ipv6_disabled(kEth0, false);  // a link-local address comes back
+  h.pump();
+  CHECK(h.kernel.proxies().size() == 5);  // back from the link-local address arriving
+}
+
 TEST_CASE("agent: a networking restart keeps entries through the gap") {
   Harness h;
   // eth0 loses its addresses and the RA route, goes down and up, and the route comes back.
