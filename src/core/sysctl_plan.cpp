@@ -31,6 +31,36 @@ std::vector<SysctlBlocker> blockers_of(const std::vector<Uplink>& uplinks,
   return blockers;
 }
 
+// An uplink whose network manager takes the RAs (accept_ra 0) and holds its default route: 2
+// across the forwarding writes, so that the kernel keeps the manager's route, then 0 again.
+void hold_manager_routes(std::vector<SysctlWrite>& writes, const std::vector<Uplink>& uplinks,
+                         const std::vector<std::string>& ra_holders,
+                         const std::map<SysctlKey, std::string>& current) {
+  const auto is_forwarding = [](const SysctlWrite& w) { return w.key.name == "forwarding"; };
+  if (std::none_of(writes.begin(), writes.end(), is_forwarding)) return;
+  std::vector<SysctlWrite> settle;
+  std::vector<SysctlWrite> restore;
+  for (const auto& uplink : uplinks) {
+    auto key = conf(uplink.name, "accept_ra");
+    const auto it = current.find(key);
+    if (it == current.end() || it->second != "0" ||
+        std::find(ra_holders.begin(), ra_holders.end(), uplink.name) == ra_holders.end()) {
+      continue;
+    }
+    settle.push_back({key, "2",
+                      "keep the network manager's RA default route while forwarding is turned on",
+                      SysctlStage::kSettle});
+    restore.push_back({std::move(key), "0",
+                       "held at 2 while forwarding was turned on, which drops the RA default "
+                       "route where accept_ra is not 2; 0 again for the network manager that "
+                       "takes the RAs",
+                       SysctlStage::kRestore});
+  }
+  const auto after = std::find_if(writes.rbegin(), writes.rend(), is_forwarding).base();
+  writes.insert(after, restore.begin(), restore.end());
+  writes.insert(writes.begin(), settle.begin(), settle.end());
+}
+
 }  // namespace
 
 std::string SysctlKey::to_string() const {
@@ -137,31 +167,8 @@ SysctlPlan plan_sysctls(const Config& config, const std::vector<Uplink>& uplinks
       std::erase_if(writes, [](const SysctlWrite& w) { return w.stage == SysctlStage::kGlobal; });
     }
   }
-  // 6. An uplink whose network manager takes the RAs (accept_ra 0) and holds its default route:
-  //    2 across the forwarding writes, so that the kernel keeps the manager's route, then 0.
-  const auto is_forwarding = [](const SysctlWrite& w) { return w.key.name == "forwarding"; };
-  if (std::any_of(writes.begin(), writes.end(), is_forwarding)) {
-    std::vector<SysctlWrite> settle;
-    std::vector<SysctlWrite> restore;
-    for (const auto& uplink : uplinks) {
-      auto key = conf(uplink.name, "accept_ra");
-      const auto it = current.find(key);
-      if (it == current.end() || it->second != "0" ||
-          std::find(ra_holders.begin(), ra_holders.end(), uplink.name) == ra_holders.end()) {
-        continue;
-      }
-      settle.push_back({key, "2", "keep the network manager's RA default route while forwarding "
-                                  "is turned on", SysctlStage::kSettle});
-      restore.push_back({std::move(key), "0",
-                         "held at 2 while forwarding was turned on, which drops the RA default "
-                         "route where accept_ra is not 2; 0 again for the network manager that "
-                         "takes the RAs",
-                         SysctlStage::kRestore});
-    }
-    const auto after = std::find_if(writes.rbegin(), writes.rend(), is_forwarding).base();
-    writes.insert(after, restore.begin(), restore.end());
-    writes.insert(writes.begin(), settle.begin(), settle.end());
-  }
+  // 6. An uplink whose network manager takes the RAs keeps the manager's route.
+  hold_manager_routes(writes, uplinks, ra_holders, current);
   return plan;
 }
 

@@ -87,7 +87,7 @@ TEST_CASE("agent: the link-local address leaving before IPv6 is disabled, and co
   h.kernel.remove_address(kEth0, "2001:db8:0:1:0:ff:fe00:2");
   h.kernel.remove_address(kEth0, "fe80::ff:fe00:2");
   h.pump();
-  CHECK(h.kernel.proxies().size() == 5);  // re-added at once: IPv6 is still on
+  CHECK(h.kernel.proxies().size() == 5);    // re-added at once: IPv6 is still on
   h.kernel.set_ipv6_disabled(kEth0, true);  // purges, silently, with no address left to leave
   h.pump();
   CHECK(h.kernel.proxies().empty());

@@ -254,7 +254,7 @@ TEST_CASE("sysctl plan: accept_ra 0 is held at 2 only across forwarding writes")
 
 TEST_CASE("a network manager's RA default route survives forwarding (accept_ra 0, 2, 0)") {
   FakeKernel kernel;
-  build_lab(kernel);  // eth0 holds the RA default route
+  build_lab(kernel);                                // eth0 holds the RA default route
   kernel.sysctls[conf("eth0", "accept_ra")] = "0";  // as NetworkManager and networkd set it
   const auto report = reconcile_once(kernel, &kernel, Config{});
   CHECK_FALSE(report.failed());
