@@ -9,7 +9,8 @@
 #     3. the benchmark harness and the churn soak, quick modes (bench/)
 #     4. the sanitizer build (ASan + UBSan): unit tests and the whole native integration suite, on
 #        this machine's kernel, in network namespaces; while it builds, the integration scripts
-#        that the guests leave out run with Debian 13's build and tools, chrooted in its root
+#        that the guests leave out run with Debian 13's build and tools, chrooted in its root,
+#        then the network managers' tests (test_manager_*) with the release binary
 #     5. the integration suite in two qemu guests side by side (test/vm/suite.sh; NDPSYNC_SKIP_VM=1
 #        skips 5 and 6): Debian 12's release binary on its 6.1 kernel, and Debian 13's build in
 #        its own root on the 6.12 kernel (test/vm/debian13.sh suite)
@@ -110,19 +111,22 @@ fi
 # machine's kernel, runs the integration scripts that the guests leave out (the rest of its suite
 # runs in its guest in phase 5).
 d13_wait
-phase "sanitizer build (ASan + UBSan); beside it, Debian 13's scripts that the guests leave out"
-test/vm/debian13.sh lab >build/debian13-lab.log 2>&1 &
-d13_lab=$!
+phase "sanitizer build (ASan + UBSan); beside it, Debian 13's scripts that the guests leave out and the network managers"
+# Then the network managers (test_manager_*, label manager) with the release binary: each runs a
+# manager from a Debian 13 root (built once, under build/roots) in its own namespaces.
+(test/vm/debian13.sh lab && cd build && ctest --output-on-failure -L manager) >build/beside-asan.log 2>&1 &
+beside=$!
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNDPSYNC_SANITIZE=ON -DNDPSYNC_WERROR=ON >/dev/null
 nice -n 10 cmake --build build-asan -j"$jobs"
-if ! wait "$d13_lab"; then
-  echo "== Debian 13's integration scripts FAILED:"
-  cat build/debian13-lab.log
+phase "sanitizer build done; waiting for Debian 13's scripts and the network managers"
+if ! wait "$beside"; then
+  echo "== Debian 13's integration scripts or the network managers FAILED:"
+  cat build/beside-asan.log
   exit 1
 fi
-cat build/debian13-lab.log
+cat build/beside-asan.log
 phase "sanitizer build: unit tests and the native integration suite"
-(cd build-asan && ctest --output-on-failure -L "unit|integration")
+(cd build-asan && ctest --output-on-failure -L "unit|integration" -LE manager)
 
 # =============================================================================================
 # Guest phase: the integration suite and the kernel facts (test/vm/kernel_facts.sh), each in a

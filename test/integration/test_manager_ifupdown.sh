@@ -9,6 +9,8 @@
 #   3. ifdown eth0 && ifup eth0 under the router's pings (every 100 ms): the link's admin down
 #      purges every proxy entry; every one is back within 2 s of ifup, the default route comes
 #      back with the next RA, and the router reaches c1 again. The gap in the pings is printed.
+#   5. the router renumbers (a new prefix, the old one deprecated): the kernel takes the RAs
+#      (accept_ra 2), nothing is lost.
 #   4. a stanza with accept_ra 1 (an admin's typo), applied with ifup --force on the forwarding
 #      host: doctor's fix names the stanza, not only the sysctl.
 #
@@ -23,10 +25,13 @@ LAB=${LAB:-nmi$$}
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
 # shellcheck source=test/lab/debian_root.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/debian_root.sh"
+# shellcheck source=test/lab/managers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/managers.sh"
 skip_unless_root
 trap lab_down EXIT
 
-debian_root trixie-managers trixie systemd,iproute2,ifupdown,procps
+debian_root trixie-managers trixie "$MANAGERS_PACKAGES"
+managers_reset
 R=$DEBIAN_ROOT
 lab_up
 
@@ -39,12 +44,6 @@ stanza() {
 ifupdown() {
     root_exec "$LAB_H" "$@" >>"$LAB_DIR/ifupdown.log" 2>&1 ||
         afail "$* failed: $(tail -5 "$LAB_DIR/ifupdown.log")"
-}
-default_route() {
-    ip -n "$LAB_H" -6 route show default dev eth0 | grep -q .
-}
-uplink_sysctl() {
-    ip netns exec "$LAB_H" cat "/proc/sys/net/ipv6/conf/eth0/$1"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -68,22 +67,13 @@ expect_eq "nothing about the uplink's RAs" "" \
 
 # ---------------------------------------------------------------------------------------------
 section "3. ifdown eth0 && ifup eth0 under the router's pings"
-ip netns exec "$LAB_R" ping -6 -n -i 0.1 -c 80 "$LAB_CT1" >"$LAB_DIR/pings.txt" 2>&1 &
-ping_pid=$!
-lab_bg "$ping_pid"
-sleep 0.5
-ifupdown ifdown eth0
-echo "# after ifdown: $(owned_set | wc -w) entries of ours on eth0 (the admin down purged them; the agent may have put them back on the down link)"
-ifupdown ifup eth0
-t_up=$(_now_us)
-wait_for 2 owned_is "$(lab_expected_minus)" ||
-    afail "the entries were not back within 2 s of ifup: $(owned_set)"
-back_ms=$(elapsed_ms "$t_up")
-wait_for 15 default_route || afail "no default route 15 s after ifup"
-route_ms=$(elapsed_ms "$t_up")
-wait "$ping_pid" || true
-received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$LAB_DIR/pings.txt")
-echo "# ifdown/ifup: entries back ${back_ms} ms after ifup returned, default route after ${route_ms} ms; $((80 - ${received:-0})) of 80 pings lost"
+down_up() {
+    ifupdown ifdown eth0
+    echo "# after ifdown: $(owned_set | wc -w) entries of ours on eth0 (the admin down purged them; the agent may have put them back on the down link)"
+    ifupdown ifup eth0
+}
+event down-up 80 down_up
+((ENTRIES_MS <= 2000)) || afail "the entries were not back within 2 s of ifup: ${ENTRIES_MS} ms"
 ip netns exec "$LAB_R" ping -6 -c1 -W2 -n "$LAB_CT1" >/dev/null || afail "the router cannot reach c1 after ifup"
 ok "the router reaches c1 again; ifstate.eth0 is $(cat "$R/run/network/ifstate.eth0")"
 
@@ -101,3 +91,12 @@ fix=$(jq -r '.problems[] | select(.check == "ra-route-at-risk") | .fix' <<<"$NDS
 [[ $fix == *"so that ifupdown keeps it: accept_ra 2 in the \`iface eth0 inet6 auto\` stanza"* ]] ||
     afail "doctor's fix does not name ifupdown's stanza: $NDS_OUT"
 ok "doctor: $fix"
+
+# ---------------------------------------------------------------------------------------------
+section "5. the router renumbers: a new prefix advertised, the lab's own deprecated"
+agent_start ifu2
+wait_for 10 owned_is "$(lab_expected_minus)" || afail "the agent did not install the lab's entries"
+event renumber 60 lab_renumber
+expect_eq "renumber: default routes deleted" 0 "$ROUTE_DELETED"
+((LOST <= 1)) || afail "the router lost $LOST pings to c1 across the renumbering"
+ok "renumber: the kernel took $(ip -n "$LAB_H" -6 addr show dev eth0 | grep -o "$LAB_P_NEW:[^/]*"); every entry kept, $LOST pings lost"

@@ -27,10 +27,13 @@ LAB=${LAB:-nmn$$}
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/agent.sh"
 # shellcheck source=test/lab/debian_root.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/debian_root.sh"
+# shellcheck source=test/lab/managers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/managers.sh"
 skip_unless_root
 trap lab_down EXIT
 
-debian_root trixie-managers trixie systemd,iproute2,ifupdown,procps
+debian_root trixie-managers trixie "$MANAGERS_PACKAGES"
+managers_reset
 R=$DEBIAN_ROOT
 lab_up
 
@@ -42,6 +45,10 @@ printf '[Match]\nName=eth0\n\n[Network]\nIPv6AcceptRA=yes\n' >"$R/etc/systemd/ne
 ETH0=$(ip -n "$LAB_H" -j link show dev eth0 | jq -r '.[0].ifindex')
 STATE=$R/run/systemd/netif/links/$ETH0
 ND_LOG=$LAB_DIR/networkd.log
+# The root's own D-Bus (its socket in the root's /run), for networkctl's reconfigure, up and down.
+mkdir -p "$R/run/dbus"
+root_run "$LAB_H" "$LAB_DIR/dbus.log" /usr/bin/dbus-daemon --system --nofork --nopidfile
+wait_for 5 test -S "$R/run/dbus/system_bus_socket" || afail "the root's dbus-daemon did not start: $(cat "$LAB_DIR/dbus.log")"
 
 networkd_start() {
     rm -f "$STATE"
@@ -54,11 +61,8 @@ networkd_stop() {
     kill -TERM "$ND_PID" 2>/dev/null || true
     wait_for 5 sh -c "! kill -0 $ND_PID 2>/dev/null" || afail "networkd did not stop"
 }
-default_route() {
-    ip -n "$LAB_H" -6 route show default dev eth0 | grep -q .
-}
-uplink_sysctl() {
-    ip netns exec "$LAB_H" cat "/proc/sys/net/ipv6/conf/eth0/$1"
+networkctl() {
+    root_exec "$LAB_H" /usr/bin/networkctl "$@" >>"$ND_LOG" 2>&1 || afail "networkctl $* failed: $(tail -3 "$ND_LOG")"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -168,3 +172,41 @@ expect_eq "doctor: nothing for networkd now" "" \
     "$(jq -r '.problems[] | select(.check == "uplink-manager") | .problem' <<<"$NDS_OUT")"
 default_route || fail "the host lost its default route"
 ok "networkd keeps proxy_ndp at 1 itself; the host keeps its default route"
+
+# ---------------------------------------------------------------------------------------------
+section "5. networkctl reconfigure, down and up, under the router's pings"
+# A reconfigure drops networkd's RA default route until its next RA (0.9-1.4 s here with no
+# agent at all, forwarding on or off): that gap is networkd's. The agent's part: no write.
+event reconfigure 40 networkctl reconfigure eth0
+((LOST <= 1)) || afail "the router lost $LOST pings across the reconfigure"
+expect_eq "the agent's sysctl writes across the reconfigure (the drop-in keeps proxy_ndp)" 0 "$WRITES"
+ok "reconfigure: $LOST pings lost; networkd's own default-route gap ${ROUTE_GAP_MS} ms"
+down_up() {
+    networkctl down eth0
+    networkctl up eth0
+}
+event down-up 60 down_up
+((ENTRIES_MS <= 2000)) || afail "the entries came back ${ENTRIES_MS} ms after up (at most 2 s)"
+ok "down and up: every entry back ${ENTRIES_MS} ms after \`networkctl up\` returned, the default route after ${ROUTE_MS} ms"
+
+# ---------------------------------------------------------------------------------------------
+section "6. networkd starts after the agent"
+networkd_stop
+agent_stop_term 5
+ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.all.forwarding=0 net.ipv6.conf.eth0.accept_ra=1
+wait_for 15 default_route || afail "no kernel RA default route with accept_ra 1"
+agent_start nd2
+wait_for 10 owned_is "$(lab_expected_minus)" || afail "the agent did not install the lab's entries"
+expect_eq "the agent's accept_ra for the kernel's RAs" 2 "$(uplink_sysctl accept_ra)"
+event manager-starts-after 60 networkd_start
+wait_for 10 default_route || afail "no default route once networkd took eth0 over"
+((LOST <= 1)) || afail "the router lost $LOST pings as networkd took over"
+echo "# after networkd took over: eth0 accept_ra $(uplink_sysctl accept_ra), proxy_ndp $(uplink_sysctl proxy_ndp)"
+ok "networkd took eth0 over: $LOST pings lost, default route longest without ${ROUTE_GAP_MS} ms"
+
+# ---------------------------------------------------------------------------------------------
+section "7. the router renumbers: a new prefix advertised, the lab's own deprecated"
+event renumber 60 lab_renumber
+expect_eq "renumber: default routes deleted" 0 "$ROUTE_DELETED"
+((LOST <= 1)) || afail "the router lost $LOST pings to c1 across the renumbering"
+ok "renumber: networkd took $(ip -n "$LAB_H" -6 addr show dev eth0 | grep -o "$LAB_P_NEW:[^/]*"); every entry kept, $LOST pings lost"

@@ -12,6 +12,15 @@
 #   root_exec NS CMD...               the same in the foreground (ifup, ifdown)
 
 DEBIAN_ROOTS=${DEBIAN_ROOTS:-$LAB_REPO/build/roots}
+# The network managers' root (test/integration/test_manager_*.sh), one for all of them: each test
+# starts with managers_reset, which clears what every manager left in it.
+MANAGERS_PACKAGES=systemd,iproute2,ifupdown,procps,network-manager,dbus
+
+# managers_reset: the runtime state of every manager in DEBIAN_ROOT gone (doctor reads it).
+managers_reset() {
+    rm -rf "$DEBIAN_ROOT/run/systemd/netif" "$DEBIAN_ROOT/run/network" \
+        "$DEBIAN_ROOT/run/NetworkManager" "$DEBIAN_ROOT/var/lib/NetworkManager" "$DEBIAN_ROOT/run/dbus"
+}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 debian_root() {
