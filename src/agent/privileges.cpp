@@ -118,7 +118,7 @@ void hand_over_state_dir(const Config& config, const RunAs& user) {
   const auto file = journal_file(config);
   if (file.empty() || user.uid == 0) return;
   const auto dir = file.substr(0, file.rfind('/'));
-  struct stat info {};
+  struct stat info = {};
   if (::stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid == user.uid) return;
   if (::chown(dir.c_str(), user.uid, user.gid) != 0) {
     spdlog::error("{} stays unwritable for user {}: sysctl writes will be refused ({})", dir,

@@ -65,7 +65,7 @@ Status StatusServer::listen(const std::string& path, unsigned mode, const std::s
   } else if (errno != EEXIST) {
     return errno_status("create " + dir.string());
   }
-  struct stat st {};
+  struct stat st = {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       errno = EEXIST;

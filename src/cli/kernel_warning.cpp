@@ -11,7 +11,7 @@
 namespace ndpsync::cli {
 
 KernelCheck running_kernel_check() {
-  struct utsname names {};
+  struct utsname names = {};
   if (uname(&names) != 0) {
     return {};
   }

@@ -92,7 +92,7 @@ std::string read_boot_id() {
 Result<std::optional<SysctlJournal>> load_journal(FileJournalStore& store) {
   const auto path = store.where();
   const auto dir = path.substr(0, path.rfind('/'));
-  struct stat info {};
+  struct stat info = {};
   if (::stat(dir.empty() ? "/" : dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) return {};
   auto text = store.load();
   if (!text.ok()) return {.status = text.status, .value = {}};

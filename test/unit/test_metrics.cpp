@@ -308,7 +308,7 @@ TEST_CASE("metrics file: replaced atomically, readable by others, no temporary f
   std::stringstream content;
   content << in.rdbuf();
   CHECK(content.str() == "b 2\n");
-  struct stat st {};
+  struct stat st = {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0644);
   CHECK(std::distance(std::filesystem::directory_iterator(dir),
