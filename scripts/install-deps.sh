@@ -63,8 +63,9 @@ test_packages=(
   # benchmarks: the peers and the plots
   ndppd npd6 gnuplot-nox strace
   # test/vm: Debian's kernels in qemu guests (the kernel packages themselves are downloaded, not
-  # installed); kmod for depmod and the guests' modprobe, xz and zstd to unpack kernel and modules
-  qemu-system-x86 kmod xz-utils zstd
+  # installed: with apt, or with curl from bookworm's archive where apt lists none, as on Debian
+  # 13); kmod for depmod and the guests' modprobe, xz and zstd to unpack kernel and modules
+  qemu-system-x86 kmod xz-utils zstd curl
 )
 packages=("${demo_packages[@]}")
 [[ $set_name == test ]] && packages+=("${test_packages[@]}")

@@ -12,7 +12,8 @@
 #
 # Options:
 #   --kernel 6.1|6.12   Debian 12's kernel (linux-image-6.1.0-N-amd64-unsigned) or bookworm's 6.12
-#                       (linux-image-6.12.N+deb12-amd64-unsigned); the newest N apt-cache knows.
+#                       (linux-image-6.12.N+deb12-amd64-unsigned); the newest N apt-cache knows,
+#                       else (Debian 13's apt lists neither) the newest in bookworm's archive.
 #   --systemd           boot the machine's /lib/systemd/systemd as PID 1; COMMAND runs from a
 #                       oneshot unit (vm-run.service) that powers the guest off when done.
 #   --mask UNIT         with --systemd: mask UNIT in the guest (systemd.mask=), e.g. a daemon the
@@ -53,7 +54,7 @@ die() {   # die CODE MSG...
     exit "$code"
 }
 usage() {
-    sed -n '3,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 say() { echo "# vm: $*" >&2; }
@@ -200,6 +201,20 @@ newest_package() {
         grep -E "$pkg_re" | sort -V | tail -n1 || true
 }
 
+# archive_package: where this machine's apt lists no such kernel (Debian 13 knows neither 6.1
+# nor bookworm's 6.12), the newest one in bookworm's own archive and its security archive, as
+# "NAME URL"; empty when neither answers.
+archive_package() {
+    local repo
+    for repo in "http://deb.debian.org/debian bookworm" \
+        "http://security.debian.org/debian-security bookworm-security"; do
+        curl -fsSL "${repo% *}/dists/${repo#* }/main/binary-amd64/Packages.xz" 2>/dev/null |
+            xz -dc 2>/dev/null | PKG_RE=$pkg_re BASE=${repo% *} awk '
+                /^Package: / { p = $2 }
+                /^Filename: / && p ~ ENVIRON["PKG_RE"] { print p, ENVIRON["BASE"] "/" $2 }'
+    done | sort -V | tail -n1
+}
+
 # extract_elf BZIMAGE OUT: the uncompressed ELF kernel inside a bzImage (what scripts/extract-vmlinux
 # does). qemu boots an ELF with a PVH note directly, which skips the decompressor (~5 s in TCG).
 extract_elf() {
@@ -249,8 +264,8 @@ build_initramfs() {
     rm -rf "$stage"
 }
 
-prepare_kernel() {
-    local pkg=$1 kdir deb kver
+prepare_kernel() {   # prepare_kernel PACKAGE [URL]: from apt, or from URL
+    local pkg=$1 url=${2:-} kdir deb kver
     mkdir -p "$CACHE"
     exec 9>"$CACHE/.lock-$pkg"
     flock 9
@@ -260,8 +275,13 @@ prepare_kernel() {
             say "downloading and unpacking $pkg"
             rm -rf "$kdir"
             mkdir -p "$kdir/deb"
-            (cd "$kdir/deb" && apt-get download "$pkg" >/dev/null 2>"$kdir/download.log") ||
-                die 125 "apt-get download $pkg failed: $(tail -n 3 "$kdir/download.log")"
+            if [[ -n $url ]]; then
+                curl -fsSL -o "$kdir/deb/$pkg.deb" "$url" 2>"$kdir/download.log" ||
+                    die 125 "downloading $url failed: $(tail -n 3 "$kdir/download.log")"
+            else
+                (cd "$kdir/deb" && apt-get download "$pkg" >/dev/null 2>"$kdir/download.log") ||
+                    die 125 "apt-get download $pkg failed: $(tail -n 3 "$kdir/download.log")"
+            fi
             deb=$(ls "$kdir"/deb/*.deb)
             dpkg-deb -x "$deb" "$kdir/root"
             rm -rf "$kdir/deb"
@@ -279,13 +299,17 @@ prepare_kernel() {
     exec 9>&-
 }
 
-pkg=$(newest_package)
+pkg=$(newest_package) url=""
 if [[ -z $pkg ]]; then
-    # apt-cache knows none (no package lists?): use the newest one already in the cache.
+    # apt lists none (Debian 13, or no package lists): the newest one already in the cache, else
+    # bookworm's archive.
     pkg=$(ls "$CACHE" 2>/dev/null | grep -E "$pkg_re" | sort -V | tail -n1 || true)
-    [[ -n $pkg ]] || die 125 "no kernel package for $kernel: apt-cache search shows no name like $pkg_re (run apt-get update; bookworm's 6.12 needs bookworm or bookworm-security in sources.list)"
+    if [[ -z $pkg ]]; then
+        read -r pkg url < <(archive_package) || true
+        [[ -n $pkg ]] || die 125 "no kernel package for $kernel: neither apt-cache nor bookworm's archive (deb.debian.org, security.debian.org) shows a name like $pkg_re"
+    fi
 fi
-prepare_kernel "$pkg"
+prepare_kernel "$pkg" "$url"
 KDIR=$CACHE/$pkg
 KVER=$(ls "$KDIR/root/lib/modules")
 [[ $prepare_only -eq 1 ]] && { say "ready: $pkg ($KVER) in $KDIR"; exit 0; }
