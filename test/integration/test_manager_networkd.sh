@@ -5,7 +5,8 @@
 # kernel's accept_ra 0) and installs the default route.
 #
 #   1. networkd first, then the agent: the host keeps its default route while the agent turns
-#      forwarding on; every container is proxied; the router reaches c1.
+#      forwarding on (`ip monitor route` sees no deletion); every container is proxied; the
+#      router reaches c1.
 #   2. doctor reads networkd's own state (--manager-root): it names systemd-networkd and its
 #      file, and gives the drop-in for what a proxying host needs (IPv6ProxyNDP=yes here).
 #   3. networkd restarts while the router pings c1 every 100 ms: networkd writes the uplink's
@@ -15,9 +16,17 @@
 #      never missing outside it.
 #   4. the drop-in doctor gave, and a restart: proxy_ndp is never seen at 0, and doctor has no
 #      finding for networkd.
+#   5. `networkctl reconfigure eth0`, then `networkctl down eth0` and `up`, under the router's
+#      pings (networkctl talks to networkd over the root's own D-Bus): the agent writes nothing;
+#      the entries are back within 2 s of up. networkd's own default-route gaps are printed.
+#   6. networkd starts after the agent (which found the kernel taking the RAs): it takes eth0
+#      over, at most one ping lost.
+#   7. the router renumbers (a new prefix, the old one deprecated): nothing lost.
+#
+# Each event prints a line "# event NAME: ..." (test/lab/managers.sh) for docs/operations.md.
 #
 # Needs root and Debian's registry (the root is built once, under build/roots); exits 77
-# (skipped) when not root. Runs in ~40 s, plus a minute or two the first time.
+# (skipped) when not root. Runs in ~50 s, plus a minute or two the first time.
 #
 #   NDPSYNC=/path/to/ndpsync bash test/integration/test_manager_networkd.sh
 set -euo pipefail
@@ -73,9 +82,12 @@ ok "networkd 257 configured eth0 from $(sed -n 's/^NETWORK_FILE=//p' "$STATE")"
 wait_for 10 default_route || afail "no default route under networkd"
 expect_eq "networkd takes the RAs itself: the kernel's accept_ra" 0 "$(uplink_sysctl accept_ra)"
 route_before=$(ip -n "$LAB_H" -6 route show default dev eth0 | sed -n 's/.* via \([^ ]*\).*/\1/p')
+route_watch start
 agent_start nd
 wait_for 10 owned_is "$(lab_expected_minus)" || afail "the agent did not install the lab's entries"
 hold_for 3 default_route || afail "the host lost its default route $HOLD_BROKE_MS ms after the agent started"
+route_watch stop
+expect_eq "default routes deleted while the agent turned forwarding on" 0 "$ROUTE_DELETED"
 ok "the host kept its default route (via $route_before) with forwarding on"
 expect_eq "forwarding" 1 "$(ip netns exec "$LAB_H" cat /proc/sys/net/ipv6/conf/all/forwarding)"
 expect_eq "eth0's proxy_ndp" 1 "$(uplink_sysctl proxy_ndp)"
