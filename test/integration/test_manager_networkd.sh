@@ -204,12 +204,7 @@ ok "down and up: every entry back ${ENTRIES_MS} ms after \`networkctl up\` retur
 # ---------------------------------------------------------------------------------------------
 section "6. networkd starts after the agent"
 networkd_stop
-agent_stop_term 5
-ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.all.forwarding=0 net.ipv6.conf.eth0.accept_ra=1
-wait_for 15 default_route || afail "no kernel RA default route with accept_ra 1"
-agent_start nd2
-wait_for 10 owned_is "$(lab_expected_minus)" || afail "the agent did not install the lab's entries"
-expect_eq "the agent's accept_ra for the kernel's RAs" 2 "$(uplink_sysctl accept_ra)"
+agent_on_kernel_ras nd2
 event manager-starts-after 60 networkd_start
 wait_for 10 default_route || afail "no default route once networkd took eth0 over"
 ((LOST <= 1)) || afail "the router lost $LOST pings as networkd took over"

@@ -161,12 +161,7 @@ section "5. NetworkManager starts after the agent"
 # As at boot with ndpsync's unit ordered first: the kernel takes the RAs (accept_ra 1) until
 # NetworkManager sets 0 and installs its own route.
 nm_stop
-agent_stop_term 5
-ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.all.forwarding=0 net.ipv6.conf.eth0.accept_ra=1
-wait_for 15 default_route || afail "no kernel RA default route with accept_ra 1"
-agent_start agent2
-wait_for 10 owned_is "$(lab_expected_minus)" || afail "the agent did not install the lab's entries"
-expect_eq "the agent's accept_ra for the kernel's RAs" 2 "$(uplink_sysctl accept_ra)"
+agent_on_kernel_ras agent2
 event manager-starts-after 60 nm_start
 expect_eq "NetworkManager's accept_ra" 0 "$(uplink_sysctl accept_ra)"
 ((ROUTE_GAP_MS == 0)) || afail "the host was without a default route for ${ROUTE_GAP_MS} ms as NetworkManager took over"

@@ -283,10 +283,22 @@ _host_neigh_present() {
     ip -n "$LAB_H" -6 neigh show "$2" dev "$1" | grep -Eq 'REACHABLE|STALE|DELAY|PROBE'
 }
 
-_start_radvd() {
-    local conf=$LAB_DIR/radvd.conf
+# _radvd_conf [NEW_PREFIX]: the router's radvd.conf, advertising the lab's prefix; with
+# NEW_PREFIX, that one too and the lab's own deprecated (preferred lifetime 0), as a provider
+# renumbering does.
+_radvd_conf() {
+    local deprecate="" extra=""
+    if [[ -n ${1:-} ]]; then
+        deprecate="
+        AdvPreferredLifetime 0;"
+        extra="
+    prefix $1 {
+        AdvOnLink on;
+        AdvAutonomous on;
+    };"
+    fi
     # radvd refuses world-writable configs; keep it private anyway.
-    (umask 077 && cat >"$conf" <<EOF
+    (umask 077 && cat >"$LAB_DIR/radvd.conf" <<EOF
 interface wan {
     AdvSendAdvert on;
     MinRtrAdvInterval 3;
@@ -294,12 +306,17 @@ interface wan {
     AdvDefaultLifetime 600;
     prefix $LAB_PREFIX {
         AdvOnLink on;
-        AdvAutonomous on;
-    };
+        AdvAutonomous on;$deprecate
+    };$extra
 };
 EOF
     )
-    chmod 0600 "$conf"
+    chmod 0600 "$LAB_DIR/radvd.conf"
+}
+
+_start_radvd() {
+    local conf=$LAB_DIR/radvd.conf
+    _radvd_conf
     # `ip netns exec` execs radvd in place, so $! is radvd's own PID.
     ip netns exec "$LAB_R" radvd -n -C "$conf" -p "$LAB_DIR/radvd.pid" -m stderr \
         >"$LAB_DIR/radvd.log" 2>&1 &

@@ -8,6 +8,7 @@
 #   uplink_sysctl NAME              eth0's net.ipv6.conf value in the host namespace
 #   route_watch start|stop          ROUTE_DELETED and ROUTE_GAP_MS between the two
 #   event NAME PINGS CMD...         CMD under the router's pings; prints "# event NAME: ..."
+#   agent_on_kernel_ras NAME        the agent started again as at boot, before the manager
 #   lab_renumber                    the router advertises a second prefix and deprecates the
 #                                   lab's own, as a provider renumbering does
 
@@ -90,28 +91,23 @@ uplink_sysctl() {
 }
 
 
+# agent_on_kernel_ras NAME: the agent (stopped first) starts again as at boot, before the
+# manager: forwarding off and the kernel taking the RAs (accept_ra 1), its RA default route
+# there; the agent installs every entry and sets accept_ra 2. Stop the manager first.
+agent_on_kernel_ras() {
+    agent_stop_term 5
+    ip netns exec "$LAB_H" sysctl -qw net.ipv6.conf.all.forwarding=0 net.ipv6.conf.eth0.accept_ra=1
+    wait_for 15 default_route || afail "no kernel RA default route with accept_ra 1"
+    agent_start "$1"
+    wait_for 10 owned_is "$(lab_expected_minus)" || afail "the agent did not install the lab's entries"
+    expect_eq "the agent's accept_ra for the kernel's RAs" 2 "$(uplink_sysctl accept_ra)"
+}
+
 # The prefix lab_renumber adds; the lab's own stays valid but deprecated, so the containers keep
 # their addresses and the router keeps reaching them.
 LAB_P_NEW=2001:db8:0:2
 lab_renumber() {
-    (umask 077 && cat >"$LAB_DIR/radvd.conf" <<RADVD
-interface wan {
-    AdvSendAdvert on;
-    MinRtrAdvInterval 3;
-    MaxRtrAdvInterval 10;
-    AdvDefaultLifetime 600;
-    prefix $LAB_PREFIX {
-        AdvOnLink on;
-        AdvAutonomous on;
-        AdvPreferredLifetime 0;
-    };
-    prefix $LAB_P_NEW::/64 {
-        AdvOnLink on;
-        AdvAutonomous on;
-    };
-};
-RADVD
-    )
+    _radvd_conf "$LAB_P_NEW::/64"
     kill -HUP "$LAB_RADVD_PID"
     wait_for 15 sh -c "ip -n '$LAB_H' -6 addr show dev eth0 | grep -q 'inet6 $LAB_P_NEW:'" ||
         afail "no address from the new prefix $LAB_P_NEW::/64 on the host's eth0 within 15 s"
