@@ -13,7 +13,9 @@
 #        then the network managers' tests (test_manager_*) with the release binary
 #     5. the integration suite in two qemu guests side by side (test/vm/suite.sh; NDPSYNC_SKIP_VM=1
 #        skips 5 and 6): Debian 12's release binary on its 6.1 kernel, and Debian 13's build in
-#        its own root on the 6.12 kernel (test/vm/debian13.sh suite)
+#        its own root on the 6.12 kernel (test/vm/debian13.sh suite); beside them, the engines'
+#        recipes with Debian 13's Docker 26, Podman 5.4 and Incus 6, chrooted in a root of their
+#        own (test/vm/debian13.sh engines; they mostly wait for the router's advertisements)
 #     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there;
 #        beside it, the same for Debian 13's package under Debian 13's systemd (test/vm/debian13.sh,
 #        whose build with -Werror, unit tests and dpkg-buildpackage run chrooted in a Debian 13
@@ -138,6 +140,16 @@ phase "sanitizer build: unit tests and the native integration suite"
 # (test/vm/deb_systemd_test.sh: installed, upgraded, removed and purged there only, never on
 # this machine, whose dpkg database is checked unchanged). NDPSYNC_SKIP_VM=1 skips this phase.
 # =============================================================================================
+phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6): started in the background (build/debian13-engines.log)"
+test/vm/debian13.sh engines >build/debian13-engines.log 2>&1 &
+engines_pid=$!
+engines_wait() {   # the engines' result; 1 when they failed, with their log
+  local rc=0
+  wait "$engines_pid" || rc=$?
+  cat build/debian13-engines.log
+  [[ $rc -eq 0 ]] || echo "== Debian 13's engines FAILED (above; logs in build/debian13/engine-*.log)"
+  return "$rc"
+}
 if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   phase "integration suite in qemu guests: Debian 12 on its 6.1 kernel, Debian 13 on 6.12"
   mkdir -p build/vm/logs
@@ -152,6 +164,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   vm_failed=()
   wait "${vm_pids[0]}" || vm_failed+=("6.1")
   wait "${vm_pids[1]}" || vm_failed+=("Debian 13 on 6.12")
+  engines_wait || vm_failed+=("Debian 13's engines")
   sed -n '/^== summary/,/^# vm:/p' build/vm/logs/suite-6.1.log
   cat build/vm/logs/suite-debian13.log   # on a failure, with the end of its suite's log
   if [[ ${vm_failed[*]} == *6.1* ]]; then
@@ -205,5 +218,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
     tail -n 100 "$deb_log"
   fi
   [[ ${#vm_failed[@]} -eq 0 ]]
+else
+  engines_wait
 fi
 phase "every phase passed"

@@ -25,6 +25,9 @@
 #
 #   NDPSYNC=/path/to/ndpsync bash test/integration/test_recipe_docker.sh
 #
+# DOCKER_IP6TABLES=default runs dockerd with no firewall option at all: Docker's own defaults
+# (Docker 26: iptables on, ip6tables off, asserted; 27 and later: both on, as variant 1 below).
+#
 # DOCKER_IP6TABLES=1 runs the recipe's other variant: --experimental --iptables=true
 # --ip6tables=true (Docker 20.10 refuses ip6tables without iptables), still only in the host
 # namespace; the root namespace's rules are compared as always. Docker then sets the host namespace's ip6tables FORWARD policy to
@@ -61,6 +64,7 @@ LIVENESS=5
 DOCKER_IP6TABLES=${DOCKER_IP6TABLES:-0}
 firewall_opts=(--iptables=false --ip6tables=false --ip-masq=false)
 [[ $DOCKER_IP6TABLES == 1 ]] && firewall_opts=(--experimental --iptables=true --ip6tables=true)
+[[ $DOCKER_IP6TABLES == default ]] && firewall_opts=()
 
 D=""            # dockerd's private dir (set once the lab's temp dir exists)
 DOCKERD_PID=""
@@ -123,7 +127,7 @@ ok "rootfs tarball: $(du -k "$D/rootfs.tar" | cut -f1) KiB"
 section "2. dockerd in the host namespace (recipe options; own data root, exec root, socket)"
 expect_eq "host eth0 accept_ra before Docker" 1 "$(sysctl_h net.ipv6.conf.eth0.accept_ra)"
 engine_ns_start
-nsenter -t "$ENGINE_HOLDER" -m -n \
+nsenter -t "$ENGINE_HOLDER" -m -n -r -w \
     "$DOCKERD" --config-file "$D/daemon.json" --data-root "$D/data" --exec-root "$D/exec" \
     --pidfile "$D/dockerd.pid" -H "unix://$D/docker.sock" --storage-driver vfs \
     "${firewall_opts[@]}" --userland-proxy=false \
@@ -194,7 +198,12 @@ expect_eq "status lists $CT_ADDR on docker0 (neighbour)" "docker0 neighbour" \
 ip -n "$LAB_H" -6 neigh show proxy dev eth0 | grep -E "^$CT_ADDR .*proto" >/dev/null ||
     afail "ip -6 neigh show proxy has no line for $CT_ADDR"
 ok "ip -6 neigh show proxy dev eth0 lists $CT_ADDR"
-if [[ $DOCKER_IP6TABLES == 1 ]]; then
+docker_major=$(dk version --format '{{.Server.Version}}' | cut -d. -f1)
+if [[ $DOCKER_IP6TABLES == default && $docker_major -lt 27 ]]; then
+    # Docker 26 (Debian 13's 26.1) still has ip6tables off unless asked (27 turned it on).
+    expect_eq "Docker $docker_major's default: no ip6tables rules of its own" "" \
+        "$(ip netns exec "$LAB_H" ip6tables-save | grep -i docker || true)"
+elif [[ $DOCKER_IP6TABLES != 0 ]]; then
     expect_eq "with ip6tables, Docker set the FORWARD policy" "-P FORWARD DROP" \
         "$(ip netns exec "$LAB_H" ip6tables -S FORWARD | head -n1)"
     # The recipe's rules (docs/recipes/docker.md), at the top of FORWARD.

@@ -8,10 +8,13 @@
 #                            (the lab's `ip netns exec` shows a bare sysfs there), tmpfs on /run,
 #                            /var/lib and /etc/docker, so the engine's state, sockets, IPAM
 #                            leases and keys never land on the machine.
-#   in_engine_ns CMD...      run CMD in that mount namespace and the host network namespace.
-#                            A daemon started in the background: `nsenter -t "$ENGINE_HOLDER" -m
-#                            -n DAEMON ... &` directly, so that $! is the daemon (nsenter execs
-#                            it) and not a subshell running this function.
+#   in_engine_ns CMD...      run CMD in that mount namespace and the host network namespace,
+#                            with the holder's root (-r: entering a mount namespace resets the
+#                            root to the namespace's own, which would leave a chrooted test's
+#                            root: test/vm/debian13.sh engines). A daemon started in the
+#                            background: `nsenter -t "$ENGINE_HOLDER" -m -n -r -w DAEMON ... &`
+#                            directly, so that $! is the daemon (nsenter execs it) and not a
+#                            subshell running this function.
 #   engine_rootfs_tar DIR    DIR/rootfs.tar: a busybox root file system to import as an image
 #                            (no registry is reachable here).
 #   root_untouched_snapshot  what an engine could leave in the root namespace or on the machine:
@@ -50,7 +53,7 @@ engine_ns_start() {
 }
 
 in_engine_ns() {
-    nsenter -t "$ENGINE_HOLDER" -m -n "$@"
+    nsenter -t "$ENGINE_HOLDER" -m -n -r -w "$@"
 }
 
 engine_rootfs_tar() {

@@ -13,9 +13,13 @@
 #      radvd, ping, LXC 6, tcpdump) and kernel together;
 #   5. lab: the integration scripts the guests leave out (test/vm/suite.sh says why: they ask
 #      nothing of the kernel, or race its timers), with that build and Debian 13's tools,
-#      chrooted in the root, on this machine's kernel, in namespaces of their own.
+#      chrooted in the root, on this machine's kernel, in namespaces of their own;
+#   6. engines: the engines' recipes with Debian 13's Docker 26, Podman 5.4 (netavark) and
+#      Incus 6, chrooted in a root of their own (build/roots/trixie-engines, about 750 MB), with
+#      that build: test_recipe_docker.sh (its three firewall variants), test_recipe_podman.sh,
+#      test_recipe_incus_lxd.sh.
 #
-#   test/vm/debian13.sh [build|package|guest|suite|lab]...   (default: all five, in order)
+#   test/vm/debian13.sh [build|package|guest|suite|lab|engines]...   (default: all six, in order)
 #
 # Needs root (chroot, qemu's 9p), mmdebstrap and network access to Debian's registry on the first
 # run. Logs go to build/debian13/; a failure prints the end of the failing step's log. Changes
@@ -32,7 +36,7 @@ skip_unless_root
 OUT=$REPO/build/debian13
 mkdir -p "$OUT"
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(build package guest suite lab)
+[[ ${#steps[@]} -gt 0 ]] || steps=(build package guest suite lab engines)
 
 packages="build-essential,cmake,pkgconf,libboost-dev,libcap-dev,libcli11-dev,libfmt-dev"
 packages+=",libnl-3-dev,libnl-route-3-dev,libspdlog-dev,libsystemd-dev,nlohmann-json3-dev"
@@ -43,6 +47,12 @@ packages+=",systemd,iproute2,procps,iputils-ping,kmod,libnss-systemd"
 # firewall cases, the metrics' exposition format).
 packages+=",radvd,jq,python3,lxc,busybox-static,tcpdump,iptables,nftables,python3-prometheus-client"
 debian_root trixie-dev trixie "$packages"
+DEV_ROOT=$DEBIAN_ROOT
+# The engines' root: the build's libraries, the lab's tools, the engines (incus-base: containers
+# only, without incus' virtual machines and their qemu).
+engines="libspdlog1.15,libnl-3-200,libnl-route-3-200,libsystemd0,libcap2,libfmt10"
+engines+=",iproute2,procps,iputils-ping,radvd,jq,python3,busybox-static,iptables,nftables,kmod"
+engines+=",docker.io,docker-cli,podman,aardvark-dns,incus-base,incus-client,dnsmasq-base"
 
 # in_root LOG CMD...: CMD chrooted in the root, with the checkout at its own path, /proc and /dev,
 # in a private mount namespace; its output in LOG, whose end is printed if it fails.
@@ -133,6 +143,27 @@ for step in "${steps[@]}"; do
         ! grep -q '^   SKIP' "$OUT/lab.log" || fail "debian13: integration scripts skipped (above; $OUT/lab.log)"
         ok "debian13: the integration scripts pass with Debian 13's build and userland"
         ;;
-    *) echo "usage: $0 [build|package|guest|suite|lab]..." >&2; exit 2 ;;
+    engines)
+        [[ -x $REPO/build/trixie/ndpsync ]] || fail "debian13: run the build step first (no build/trixie/ndpsync)"
+        debian_root trixie-engines trixie "$engines"
+        log "debian13: the engines' recipes in the Debian 13 root (logs: $OUT/engine-*.log)"
+        # NAME SCRIPT [VAR=VALUE]: each run's log is $OUT/engine-NAME.log.
+        while read -r name script var; do
+            in_root "$OUT/engine-$name.log" env NDPSYNC="$REPO/build/trixie/ndpsync" ${var:+"$var"} \
+                bash "test/integration/$script"
+            # Every engine is in the root: a skip is a failure here.
+            ! grep -q '^SKIP' "$OUT/engine-$name.log" ||
+                fail "debian13: $script ${var:-} skipped: $(grep '^SKIP' "$OUT/engine-$name.log")"
+            ok "debian13: $(grep '^PASS' "$OUT/engine-$name.log")${var:+ ($var)}"
+        done <<'RUNS'
+docker test_recipe_docker.sh DOCKER_IP6TABLES=0
+docker-ip6tables test_recipe_docker.sh DOCKER_IP6TABLES=1
+docker-default test_recipe_docker.sh DOCKER_IP6TABLES=default
+podman test_recipe_podman.sh
+incus test_recipe_incus_lxd.sh ENGINE=incus
+RUNS
+        DEBIAN_ROOT=$DEV_ROOT
+        ;;
+    *) echo "usage: $0 [build|package|guest|suite|lab|engines]..." >&2; exit 2 ;;
     esac
 done
