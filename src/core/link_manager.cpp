@@ -170,12 +170,9 @@ std::string ra_fix(const LinkOwner& owner, std::string_view iface) {
              "auto (nmcli connection modify " +
              (owner.source.empty() ? "<connection>" : owner.source) + " ipv6.method auto)";
     case LinkManager::kIfupdown:
+    case LinkManager::kIfupdown2:
       return ra_setting(owner, iface) + ", and sysctl -w net.ipv6.conf." + name +
              ".accept_ra=2 for now";
-    case LinkManager::kIfupdown2:
-      return "accept-ra 2 in the `iface " + name +
-             "` stanza of /etc/network/interfaces, then "
-             "ifreload -a";
     case LinkManager::kNone: break;
   }
   return "sysctl -w net.ipv6.conf." + name + ".accept_ra=2, and the same line in /etc/sysctl.d/";
@@ -187,6 +184,11 @@ std::string ra_setting(const LinkOwner& owner, std::string_view iface) {
     case LinkManager::kIfupdown:
       return "accept_ra 2 in the `iface " + name +
              " inet6 auto` stanza of /etc/network/interfaces (read at the next ifup)";
+    case LinkManager::kIfupdown2:
+      // ifupdown2 reads accept_ra in `inet6 dhcp` stanzas only (and has no `inet6 auto`).
+      return "post-up sysctl -w net.ipv6.conf." + name + ".accept_ra=2 in the `iface " + name +
+             "` stanza of /etc/network/interfaces (ifupdown2 reads accept_ra only in inet6 dhcp "
+             "stanzas), then ifreload -a";
     case LinkManager::kNone:
       return "net.ipv6.conf." + name + ".accept_ra = 2 in a file in /etc/sysctl.d/";
     default: return ra_fix(owner, iface);

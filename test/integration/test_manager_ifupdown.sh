@@ -30,7 +30,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lab/managers.sh"
 skip_unless_root
 trap lab_down EXIT
 
-debian_root trixie-managers trixie "$MANAGERS_PACKAGES"
+debian_root "$MANAGERS_SUITE-managers" "$MANAGERS_SUITE" "$MANAGERS_PACKAGES"
 managers_reset
 R=$DEBIAN_ROOT
 lab_up

@@ -8,8 +8,9 @@
 #   1. NetworkManager first, then the agent: the host keeps its default route while the agent
 #      turns forwarding on; every container is proxied; the router reaches c1.
 #   2. doctor reads NetworkManager's own state (--manager-root): it names NetworkManager and the
-#      connection, and asks for nothing (no accept_ra=2: NetworkManager takes the RAs itself); the
-#      agent's log has no such advice either.
+#      connection (by its UUID, which its nmcli fix line uses: nmcli takes it), and asks for
+#      nothing (no accept_ra=2: NetworkManager takes the RAs itself); the agent's log has no such
+#      advice either.
 #   3. `nmcli connection down uplink` and `up` under the router's pings (every 100 ms): down sets
 #      disable_ipv6, which purges eth0's proxy entries without a word; every entry is back within
 #      2 s of `up` returning (not at the next resync), and the route with NetworkManager's RA.
@@ -40,7 +41,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lab/managers.sh"
 skip_unless_root
 trap lab_down EXIT
 
-debian_root trixie-managers trixie "$MANAGERS_PACKAGES"
+debian_root "$MANAGERS_SUITE-managers" "$MANAGERS_SUITE" "$MANAGERS_PACKAGES"
 managers_reset
 R=$DEBIAN_ROOT
 lab_up
@@ -117,7 +118,13 @@ section "2. doctor reads NetworkManager's own state"
 nds_run doctor --json --manager-root "$R"
 echo "$NDS_OUT" > "$LAB_DIR/doctor.json"
 expect_eq "the uplink's manager" NetworkManager "$(jq -r '.uplinks[0].manager' <<<"$NDS_OUT")"
-echo "# doctor: manager_source $(jq -r '.uplinks[0].manager_source' <<<"$NDS_OUT")"
+nm_source=$(jq -r '.uplinks[0].manager_source' <<<"$NDS_OUT")
+echo "# doctor: manager_source $nm_source"
+# doctor's fix for this manager is an nmcli line on that connection (ra_fix): nmcli must take the
+# name doctor gives it. Modifying the profile to the method it has changes nothing active.
+nmcli connection modify "$nm_source" ipv6.method auto ||
+    afail "nmcli does not know the connection doctor names ('$nm_source')"
+ok "doctor names the connection as nmcli knows it ($nm_source)"
 expect_eq "nothing about the uplink's RAs" "" \
     "$(jq -r '.problems[] | select(.check == "ra-route-at-risk" or .check == "uplink-manager") | .problem' <<<"$NDS_OUT")"
 if grep -n 'accept_ra=2\|accept_ra 2' "$AGENT_LOG"; then

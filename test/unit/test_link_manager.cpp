@@ -114,7 +114,12 @@ TEST_CASE("link manager: ifupdown and ifupdown2, by their state and stanzas") {
   fs::create_directories(root.path / "usr/share/ifupdown2");
   const auto two = root.owner();
   CHECK(two.manager == LinkManager::kIfupdown2);
-  CHECK(ra_fix(two, "eth0").find("accept-ra 2") != std::string::npos);
+  // ifupdown2 ignores accept_ra outside inet6 dhcp stanzas: a post-up line, as
+  // test_manager_ifupdown2.sh applies with ifreload -a.
+  CHECK(ra_fix(two, "eth0")
+            .find("post-up sysctl -w net.ipv6.conf.eth0.accept_ra=2 in the "
+                  "`iface eth0` stanza") != std::string::npos);
+  CHECK(ra_fix(two, "eth0").find("accept-ra") == std::string::npos);
   CHECK(root.owner(3, "eth1").manager == LinkManager::kNone);  // no stanza for eth1
 }
 

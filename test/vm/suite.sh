@@ -29,7 +29,7 @@ scripts=("$@")
 # emulated agent runs 10-25x slower; what it proves is the agent's logic (Discovery::link_changed),
 # not the kernel's, and the ndisc fact it meets (no solicitation from a tentative link-local
 # address) is older than both guest kernels.
-# test_manager_* (networkd, NetworkManager, ifupdown) build a Debian 13 root from Debian's
+# test_manager_* (networkd, NetworkManager, ifupdown, ifupdown2) build a Debian root from Debian's
 # registry, which a guest does not reach, and run the manager from it; the kernel behaviour they
 # meet (netconf events, RA routes, admin down) is what test_agent_basics and test_uplink_slaac
 # prove in the guests.
