@@ -15,7 +15,8 @@
 #        skips 5 and 6): Debian 12's release binary on its 6.1 kernel, and Debian 13's build in
 #        its own root on the 6.12 kernel (test/vm/debian13.sh suite); beside them, the engines'
 #        recipes with Debian 13's Docker 26, Podman 5.4 and Incus 6, chrooted in a root of their
-#        own (test/vm/debian13.sh engines; they mostly wait for the router's advertisements)
+#        own (test/vm/debian13.sh engines), then Debian 12's network managers (ctest -L
+#        debian12); they mostly wait for the router's advertisements
 #     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there;
 #        beside it, the same for Debian 13's package under Debian 13's systemd (test/vm/debian13.sh,
 #        whose build with -Werror, unit tests and dpkg-buildpackage run chrooted in a Debian 13
@@ -118,20 +119,15 @@ phase "sanitizer build (ASan + UBSan); beside it, Debian 13's scripts that the g
 # manager from a Debian 13 root (built once, under build/roots) in its own namespaces.
 (test/vm/debian13.sh lab && cd build && ctest --output-on-failure -L manager -LE debian12) >build/beside-asan.log 2>&1 &
 beside=$!
-# Debian 12's managers at the same time: a root of their own, namespaces of their own.
-(cd build && ctest --output-on-failure -L debian12) >build/beside-asan-debian12.log 2>&1 &
-beside12=$!
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNDPSYNC_SANITIZE=ON -DNDPSYNC_WERROR=ON >/dev/null
 nice -n 10 cmake --build build-asan -j"$jobs"
 phase "sanitizer build done; waiting for Debian 13's scripts and the network managers"
-beside_rc=0
-wait "$beside" || beside_rc=1
-wait "$beside12" || beside_rc=1
-cat build/beside-asan.log build/beside-asan-debian12.log
-if [[ $beside_rc -ne 0 ]]; then
-  echo "== Debian 13's integration scripts or the network managers (Debian 13's or 12's) FAILED: above"
+if ! wait "$beside"; then
+  echo "== Debian 13's integration scripts or the network managers FAILED:"
+  cat build/beside-asan.log
   exit 1
 fi
+cat build/beside-asan.log
 phase "sanitizer build: unit tests and the native integration suite"
 (cd build-asan && ctest --output-on-failure -L "unit|integration" -LE manager)
 
@@ -145,14 +141,15 @@ phase "sanitizer build: unit tests and the native integration suite"
 # (test/vm/deb_systemd_test.sh: installed, upgraded, removed and purged there only, never on
 # this machine, whose dpkg database is checked unchanged). NDPSYNC_SKIP_VM=1 skips this phase.
 # =============================================================================================
-phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6): started in the background (build/debian13-engines.log)"
-test/vm/debian13.sh engines >build/debian13-engines.log 2>&1 &
+phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6), then Debian 12's network managers: started in the background (build/engines-managers12.log)"
+(test/vm/debian13.sh engines && cd build && ctest --output-on-failure -L debian12) \
+  >build/engines-managers12.log 2>&1 &
 engines_pid=$!
-engines_wait() {   # the engines' result; 1 when they failed, with their log
+engines_wait() {   # their result; 1 when they failed, with their log
   local rc=0
   wait "$engines_pid" || rc=$?
-  cat build/debian13-engines.log
-  [[ $rc -eq 0 ]] || echo "== Debian 13's engines FAILED (above; logs in build/debian13/engine-*.log)"
+  cat build/engines-managers12.log
+  [[ $rc -eq 0 ]] || echo "== Debian 13's engines or Debian 12's managers FAILED (above; build/debian13/engine-*.log)"
   return "$rc"
 }
 if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
@@ -169,7 +166,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   vm_failed=()
   wait "${vm_pids[0]}" || vm_failed+=("6.1")
   wait "${vm_pids[1]}" || vm_failed+=("Debian 13 on 6.12")
-  engines_wait || vm_failed+=("Debian 13's engines")
+  engines_wait || vm_failed+=("Debian 13's engines or Debian 12's managers")
   sed -n '/^== summary/,/^# vm:/p' build/vm/logs/suite-6.1.log
   cat build/vm/logs/suite-debian13.log   # on a failure, with the end of its suite's log
   if [[ ${vm_failed[*]} == *6.1* ]]; then
