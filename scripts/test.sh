@@ -15,8 +15,8 @@
 #        skips 5 and 6): Debian 12's release binary on its 6.1 kernel, and Debian 13's build in
 #        its own root on the 6.12 kernel (test/vm/debian13.sh suite); beside them, the engines'
 #        recipes with Debian 13's Docker 26, Podman 5.4 and Incus 6, chrooted in a root of their
-#        own (test/vm/debian13.sh engines), then Debian 12's network managers (ctest -L
-#        debian12); they mostly wait for the router's advertisements
+#        own (test/vm/debian13.sh engines), then Debian 12's network managers and networkd with
+#        netplan (ctest -R "_debian12|_netplan"); they mostly wait for the router's advertisements
 #     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there;
 #        beside it, the same for Debian 13's package under Debian 13's systemd (test/vm/debian13.sh,
 #        whose build with -Werror, unit tests and dpkg-buildpackage run chrooted in a Debian 13
@@ -117,7 +117,8 @@ d13_wait
 phase "sanitizer build (ASan + UBSan); beside it, Debian 13's scripts that the guests leave out and the network managers"
 # Then the network managers (test_manager_*, label manager) with the release binary: each runs a
 # manager from a Debian 13 root (built once, under build/roots) in its own namespaces.
-(test/vm/debian13.sh lab && cd build && ctest --output-on-failure -L manager -LE debian12) >build/beside-asan.log 2>&1 &
+(test/vm/debian13.sh lab && cd build && ctest --output-on-failure -L manager -E "_debian12|_netplan") \
+  >build/beside-asan.log 2>&1 &
 beside=$!
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNDPSYNC_SANITIZE=ON -DNDPSYNC_WERROR=ON >/dev/null
 nice -n 10 cmake --build build-asan -j"$jobs"
@@ -141,15 +142,15 @@ phase "sanitizer build: unit tests and the native integration suite"
 # (test/vm/deb_systemd_test.sh: installed, upgraded, removed and purged there only, never on
 # this machine, whose dpkg database is checked unchanged). NDPSYNC_SKIP_VM=1 skips this phase.
 # =============================================================================================
-phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6), then Debian 12's network managers: started in the background (build/engines-managers12.log)"
-(test/vm/debian13.sh engines && cd build && ctest --output-on-failure -L debian12) \
+phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6), then Debian 12's network managers and netplan: started in the background (build/engines-managers12.log)"
+(test/vm/debian13.sh engines && cd build && ctest --output-on-failure -L manager -R "_debian12|_netplan") \
   >build/engines-managers12.log 2>&1 &
 engines_pid=$!
 engines_wait() {   # their result; 1 when they failed, with their log
   local rc=0
   wait "$engines_pid" || rc=$?
   cat build/engines-managers12.log
-  [[ $rc -eq 0 ]] || echo "== Debian 13's engines or Debian 12's managers FAILED (above; build/debian13/engine-*.log)"
+  [[ $rc -eq 0 ]] || echo "== Debian 13's engines, Debian 12's managers or netplan FAILED (above; build/debian13/engine-*.log)"
   return "$rc"
 }
 if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
@@ -166,7 +167,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   vm_failed=()
   wait "${vm_pids[0]}" || vm_failed+=("6.1")
   wait "${vm_pids[1]}" || vm_failed+=("Debian 13 on 6.12")
-  engines_wait || vm_failed+=("Debian 13's engines or Debian 12's managers")
+  engines_wait || vm_failed+=("Debian 13's engines, Debian 12's managers or netplan")
   sed -n '/^== summary/,/^# vm:/p' build/vm/logs/suite-6.1.log
   cat build/vm/logs/suite-debian13.log   # on a failure, with the end of its suite's log
   if [[ ${vm_failed[*]} == *6.1* ]]; then

@@ -23,6 +23,13 @@
 #      over, at most one ping lost.
 #   7. the router renumbers (a new prefix, the old one deprecated): nothing lost.
 #
+# NETPLAN=1 gives networkd netplan's configuration instead, as on Ubuntu: a YAML file that
+# `netplan generate` (netplan 1.1) renders into /run/systemd/network/10-netplan-eth0.network;
+# doctor names netplan and that file, its drop-in goes beside it in /etc, and section 5 first
+# runs netplan generate and networkctl reload under the pings (the drop-in must stay).
+# `netplan apply` itself is not run: it stops and starts networkd with systemctl and reloads
+# udev, which need systemd as PID 1.
+#
 # Each event prints a line "# event NAME: ..." (test/lab/managers.sh) for docs/operations.md.
 #
 # Needs root and Debian's registry (the root is built once, under build/roots); exits 77
@@ -40,6 +47,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lab/debian_root.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lab/managers.sh"
 skip_unless_root
 trap lab_down EXIT
+# NETPLAN=1: the uplink's configuration is netplan's YAML, which netplan generates into networkd's
+# runtime directory as on Ubuntu; section 5 then runs `netplan apply` too.
+NETPLAN=${NETPLAN:-0}
 
 debian_root "$MANAGERS_SUITE-managers" "$MANAGERS_SUITE" "$MANAGERS_PACKAGES"
 managers_reset
@@ -50,7 +60,21 @@ lab_up
 rm -rf "$R/run/systemd" "$R/etc/systemd/network"
 mkdir -p "$R/etc/systemd/network" "$R/run/systemd/netif/links" "$R/run/systemd/netif/leases"
 chroot "$R" chown -R systemd-network:systemd-network /run/systemd/netif
-printf '[Match]\nName=eth0\n\n[Network]\nIPv6AcceptRA=yes\n' >"$R/etc/systemd/network/10-uplink.network"
+rm -f "$R"/etc/netplan/*.yaml
+if [[ $NETPLAN == 1 ]]; then
+    # netplan's YAML, rendered by networkd as on Ubuntu: `netplan generate` writes the .network.
+    printf 'network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    eth0:\n      accept-ra: true\n' \
+        >"$R/etc/netplan/50-uplink.yaml"
+    chmod 600 "$R/etc/netplan/50-uplink.yaml"
+    chroot "$R" netplan generate || afail "netplan generate failed"
+    NETWORK_FILE=/run/systemd/network/10-netplan-eth0.network
+    MANAGER_NAME="netplan (systemd-networkd)"
+else
+    printf '[Match]\nName=eth0\n\n[Network]\nIPv6AcceptRA=yes\n' >"$R/etc/systemd/network/10-uplink.network"
+    NETWORK_FILE=/etc/systemd/network/10-uplink.network
+    MANAGER_NAME=systemd-networkd
+fi
+DROP_IN=/etc/systemd/network/$(basename "$NETWORK_FILE").d/ndpsync.conf
 ETH0=$(ip -n "$LAB_H" -j link show dev eth0 | jq -r '.[0].ifindex')
 STATE=$R/run/systemd/netif/links/$ETH0
 ND_LOG=$LAB_DIR/networkd.log
@@ -78,7 +102,7 @@ networkctl() {
 section "1. networkd owns eth0; then the agent starts"
 # The lab's eth0 took SLAAC from the kernel; networkd takes over the RAs (accept_ra 0).
 networkd_start
-ok "networkd 257 configured eth0 from $(sed -n 's/^NETWORK_FILE=//p' "$STATE")"
+ok "networkd $(chroot "$R" dpkg-query -W -f '${Version}' systemd) configured eth0 from $(sed -n 's/^NETWORK_FILE=//p' "$STATE")"
 wait_for 10 default_route || afail "no default route under networkd"
 expect_eq "networkd takes the RAs itself: the kernel's accept_ra" 0 "$(uplink_sysctl accept_ra)"
 route_before=$(ip -n "$LAB_H" -6 route show default dev eth0 | sed -n 's/.* via \([^ ]*\).*/\1/p')
@@ -98,12 +122,12 @@ ok "the router reaches c1"
 # ---------------------------------------------------------------------------------------------
 section "2. doctor reads networkd's own state"
 nds_run doctor --json --manager-root "$R"
-expect_eq "the uplink's manager" systemd-networkd "$(jq -r '.uplinks[0].manager' <<<"$NDS_OUT")"
-expect_eq "its file" /etc/systemd/network/10-uplink.network "$(jq -r '.uplinks[0].manager_source' <<<"$NDS_OUT")"
+expect_eq "the uplink's manager" "$MANAGER_NAME" "$(jq -r '.uplinks[0].manager' <<<"$NDS_OUT")"
+expect_eq "its file" "$NETWORK_FILE" "$(jq -r '.uplinks[0].manager_source' <<<"$NDS_OUT")"
 fix=$(jq -r '.problems[] | select(.check == "uplink-manager") | .fix' <<<"$NDS_OUT")
 problem=$(jq -r '.problems[] | select(.check == "uplink-manager") | .problem' <<<"$NDS_OUT")
 [[ $problem == *"without IPv6ProxyNDP=yes:"* ]] || afail "doctor did not ask for IPv6ProxyNDP: $NDS_OUT"
-[[ $fix == *"/etc/systemd/network/10-uplink.network.d/ndpsync.conf"* ]] ||
+[[ $fix == *"$DROP_IN"* ]] ||
     afail "doctor gave no drop-in: $fix"
 ok "doctor: $problem"
 
@@ -170,8 +194,8 @@ ok "the router lost $LOST pings across the restart"
 
 # ---------------------------------------------------------------------------------------------
 section "4. the drop-in doctor gave"
-mkdir -p "$R/etc/systemd/network/10-uplink.network.d"
-printf '[Network]\nIPv6ProxyNDP=yes\n' >"$R/etc/systemd/network/10-uplink.network.d/ndpsync.conf"
+mkdir -p "$(dirname "$R$DROP_IN")"
+printf '[Network]\nIPv6ProxyNDP=yes\n' >"$R$DROP_IN"
 repairs=$(status_q .counters.sysctl_repairs)
 restart_under_pings
 echo "# networkd restart with the drop-in: $LOST of 60 pings lost; proxy_ndp seen at 0 for ${ZERO_MS} ms; sysctl repairs $(($(status_q .counters.sysctl_repairs) - repairs)); networkd's own default-route gap ${GAP_MS} ms"
@@ -189,6 +213,20 @@ ok "networkd keeps proxy_ndp at 1 itself; the host keeps its default route"
 section "5. networkctl reconfigure, down and up, under the router's pings"
 # A reconfigure drops networkd's RA default route until its next RA (0.9-1.4 s here with no
 # agent at all, forwarding on or off): that gap is networkd's. The agent's part: no write.
+if [[ $NETPLAN == 1 ]]; then
+    # What netplan apply does to networkd's configuration: generate it again, and networkd
+    # reloads it. netplan apply itself also stops and starts networkd through systemctl and
+    # reloads udev: it needs systemd as PID 1, which this chroot has not (a restart is section 3).
+    netplan_regenerate() {
+        chroot "$R" netplan generate || afail "netplan generate failed"
+        networkctl reload
+    }
+    event netplan-generate-reload 40 netplan_regenerate
+    ((LOST <= 1)) || afail "the router lost $LOST pings across netplan generate and networkctl reload"
+    expect_eq "the agent's sysctl writes (the drop-in keeps proxy_ndp)" 0 "$WRITES"
+    [[ -f $R$DROP_IN ]] || afail "netplan generate removed the drop-in $DROP_IN"
+    ok "netplan generate, networkctl reload: $LOST pings lost; the drop-in stays"
+fi
 event reconfigure 40 networkctl reconfigure eth0
 ((LOST <= 1)) || afail "the router lost $LOST pings across the reconfigure"
 expect_eq "the agent's sysctl writes across the reconfigure (the drop-in keeps proxy_ndp)" 0 "$WRITES"

@@ -14,7 +14,7 @@
 DEBIAN_ROOTS=${DEBIAN_ROOTS:-$LAB_REPO/build/roots}
 # The network managers' root (test/integration/test_manager_*.sh), one for all of them: each test
 # starts with managers_reset, which clears what every manager left in it.
-MANAGERS_PACKAGES=systemd,iproute2,ifupdown,procps,network-manager,dbus
+MANAGERS_PACKAGES=systemd,iproute2,ifupdown,procps,network-manager,dbus,netplan.io
 # Whose managers: Debian 13's (trixie: networkd 257, NetworkManager 1.52, ifupdown 0.8.44) or
 # Debian 12's (bookworm: networkd 252, NetworkManager 1.42, ifupdown 0.8.41); the root is
 # build/roots/SUITE-managers.
@@ -22,8 +22,9 @@ MANAGERS_SUITE=${MANAGERS_SUITE:-trixie}
 
 # managers_reset: the runtime state of every manager in DEBIAN_ROOT gone (doctor reads it).
 managers_reset() {
-    rm -rf "$DEBIAN_ROOT/run/systemd/netif" "$DEBIAN_ROOT/run/network" \
+    rm -rf "$DEBIAN_ROOT/run/systemd/netif" "$DEBIAN_ROOT/run/systemd/network" "$DEBIAN_ROOT/run/network" \
         "$DEBIAN_ROOT/run/NetworkManager" "$DEBIAN_ROOT/var/lib/NetworkManager" "$DEBIAN_ROOT/run/dbus"
+    rm -f "$DEBIAN_ROOT"/etc/netplan/*.yaml
 }
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
