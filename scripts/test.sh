@@ -15,12 +15,12 @@
 #        skips 5 and 6): Debian 12's release binary on its 6.1 kernel, and Debian 13's build in
 #        its own root on the 6.12 kernel (test/vm/debian13.sh suite); beside them, the engines'
 #        recipes with Debian 13's Docker 26, Podman 5.4 and Incus 6, chrooted in a root of their
-#        own (test/vm/debian13.sh engines), then Debian 12's network managers and networkd with
-#        netplan (ctest -R "_debian12|_netplan"); they mostly wait for the router's advertisements
+#        own (test/vm/debian13.sh engines; they mostly wait for the router's advertisements)
 #     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there;
 #        beside it, the same for Debian 13's package under Debian 13's systemd (test/vm/debian13.sh,
 #        whose build with -Werror, unit tests and dpkg-buildpackage run chrooted in a Debian 13
-#        root in the background from phase 1 on)
+#        root in the background from phase 1 on), and Debian 12's network managers and networkd
+#        with netplan (ctest -L manager -R "_debian12|_netplan")
 #   scripts/test.sh --quick    the contributor's tier (6 minutes on 2 cores once built): the release
 #                              build, unit tests, the native integration suite and the docs,
 #                              sizes and format checks (no package, clang-tidy, fuzz, bench,
@@ -93,14 +93,27 @@ phase "release build: unit tests, docs, sizes, style and the package"
 phase "fuzz smoke run: libFuzzer, ASan and UBSan, 20 s per target"
 CXX=clang++ cmake -S . -B build-fuzz -DNDPSYNC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_config fuzz_netlink fuzz_ns
+# The three targets side by side (20 s each of wall time), each on a copy of its corpus.
+fuzz_pids=()
 for target in config netlink ns; do
-  corpus=$(mktemp -d)
-  cp -r "test/fuzz/corpus/$target/." "$corpus/"
+  corpus=build-fuzz/corpus-$target
+  rm -rf "$corpus" && mkdir -p "$corpus" && cp -r "test/fuzz/corpus/$target/." "$corpus/"
   build-fuzz/test/fuzz/fuzz_$target -max_total_time=20 -artifact_prefix=build-fuzz/ "$corpus" \
-    2>build-fuzz/fuzz_$target.log || { tail -40 build-fuzz/fuzz_$target.log; exit 1; }
-  grep -E "^#[0-9]+ +DONE" build-fuzz/fuzz_$target.log || true
-  rm -rf "$corpus"
+    2>build-fuzz/fuzz_$target.log &
+  fuzz_pids+=($!)
 done
+fuzz_failed=0
+for i in 0 1 2; do
+  target=$(echo config netlink ns | cut -d' ' -f$((i + 1)))
+  if ! wait "${fuzz_pids[$i]}"; then
+    echo "== fuzz_$target FAILED; the end of build-fuzz/fuzz_$target.log:"
+    tail -40 "build-fuzz/fuzz_$target.log"
+    fuzz_failed=1
+  fi
+  grep -E "^#[0-9]+ +DONE" "build-fuzz/fuzz_$target.log" || true
+  rm -rf "build-fuzz/corpus-$target"
+done
+[[ $fuzz_failed -eq 0 ]]
 
 if [[ -x bench/run.sh ]]; then
   phase "benchmark harness, quick mode (figures only, no thresholds)"
@@ -142,17 +155,19 @@ phase "sanitizer build: unit tests and the native integration suite"
 # (test/vm/deb_systemd_test.sh: installed, upgraded, removed and purged there only, never on
 # this machine, whose dpkg database is checked unchanged). NDPSYNC_SKIP_VM=1 skips this phase.
 # =============================================================================================
-phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6), then Debian 12's network managers and netplan: started in the background (build/engines-managers12.log)"
-(test/vm/debian13.sh engines && cd build && ctest --output-on-failure -L manager -R "_debian12|_netplan") \
-  >build/engines-managers12.log 2>&1 &
+phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6): started in the background (build/engines.log)"
+test/vm/debian13.sh engines >build/engines.log 2>&1 &
 engines_pid=$!
-engines_wait() {   # their result; 1 when they failed, with their log
+bg_wait() {   # bg_wait PID LOG WHAT: a background step's result, with its log; says WHAT failed
   local rc=0
-  wait "$engines_pid" || rc=$?
-  cat build/engines-managers12.log
-  [[ $rc -eq 0 ]] || echo "== Debian 13's engines, Debian 12's managers or netplan FAILED (above; build/debian13/engine-*.log)"
+  wait "$1" || rc=$?
+  cat "$2"
+  [[ $rc -eq 0 ]] || echo "== $3 FAILED (above)"
   return "$rc"
 }
+# Debian 12's network managers and networkd with netplan (mostly waiting for the router's
+# advertisements): beside the package guests, whose second half leaves a core idle.
+managers12=(ctest --output-on-failure -L manager -R "_debian12|_netplan")
 if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   phase "integration suite in qemu guests: Debian 12 on its 6.1 kernel, Debian 13 on 6.12"
   mkdir -p build/vm/logs
@@ -167,7 +182,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   vm_failed=()
   wait "${vm_pids[0]}" || vm_failed+=("6.1")
   wait "${vm_pids[1]}" || vm_failed+=("Debian 13 on 6.12")
-  engines_wait || vm_failed+=("Debian 13's engines, Debian 12's managers or netplan")
+  bg_wait "$engines_pid" build/engines.log "Debian 13's engines" || vm_failed+=("Debian 13's engines")
   sed -n '/^== summary/,/^# vm:/p' build/vm/logs/suite-6.1.log
   cat build/vm/logs/suite-debian13.log   # on a failure, with the end of its suite's log
   if [[ ${vm_failed[*]} == *6.1* ]]; then
@@ -177,7 +192,9 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
 
   # The package and its next version (for the upgrade). build-deb/ndpsync is warm: test_deb built
   # it above, and the version is only in debian/changelog, so this is debhelper and lintian.
-  phase "the Debian package under systemd in a qemu guest on 6.1"
+  phase "the Debian package under systemd in a qemu guest on 6.1; beside it, Debian 12's network managers and netplan (build/managers12.log)"
+  (cd build && "${managers12[@]}") >build/managers12.log 2>&1 &
+  m12_pid=$!
   deb_log=build/vm/logs/deb-systemd-6.1.log
   rm -rf build/vm/debs
   build_deb() {   # build_deb [--version V]: the path of the .deb
@@ -220,8 +237,11 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
     echo "== the package guest FAILED; the last 100 lines of $deb_log:"
     tail -n 100 "$deb_log"
   fi
+  bg_wait "$m12_pid" build/managers12.log "Debian 12's network managers or netplan" ||
+    vm_failed+=("Debian 12's network managers or netplan")
   [[ ${#vm_failed[@]} -eq 0 ]]
 else
-  engines_wait
+  bg_wait "$engines_pid" build/engines.log "Debian 13's engines"
+  (cd build && "${managers12[@]}")
 fi
 phase "every phase passed"
