@@ -11,7 +11,7 @@
 #   3. doctor names ifupdown2 as vmbr0's manager, with nothing to fix (a static gateway).
 #   4. ifreload -a under the router's pings to vmbr1: nothing lost, no write by the agent, the
 #      IPv4 address kept. Debian's ifupdown2 takes the guest's veth off vmbr1 (`bridge-ports
-#      none`; Proxmox's own ifupdown2 does not): plugged again, the guest answers at once.
+#      none`; Proxmox's own build is not run here): plugged again, the guest answers at once.
 #   5. the file without the `inet` stanza: ifreload -a takes the host's IPv4 address away (why
 #      the recipe keeps the whole file).
 #
@@ -150,8 +150,8 @@ expect_eq "the agent's sysctl writes across ifreload -a" 0 "$writes"
 has_ipv4 || afail "ifreload -a took $HOST4 away although the inet stanza is there"
 proxied_on_vmbr0 "$VMBR1" && proxied_on_vmbr0 "$GUEST" || afail "an entry is gone after ifreload -a"
 ok "ifreload -a: vmbr1 reachable throughout, both entries kept, $HOST4 kept, no write by the agent"
-# Debian's ifupdown2 enforces `bridge-ports none`: it takes the guest's port off vmbr1. Proxmox's
-# own ifupdown2 leaves its guests' ports alone (not run here); Proxmox plugs them again at start.
+# Debian's ifupdown2 enforces `bridge-ports none`: it takes the guest's port off vmbr1 (Proxmox's
+# own ifupdown2 build is not run here). Plugged again, as a guest's start would.
 if [[ $(ip -n "$LAB_H" -j link show dev vg1 | jq -r '.[0].master // empty') != vmbr1 ]]; then
     echo "# Debian's ifreload -a detached the guest's port vg1 from vmbr1 (bridge-ports none)"
     ip -n "$LAB_H" link set vg1 master vmbr1 up
