@@ -205,6 +205,10 @@ $(status_on "$to" | jq -c .counters); uplink: $(uplink_neigh_on "$to"); $from pr
         [[ -z $entry ]] || fail "accept_untracked_na 0: the router made an entry from the NA: $entry"
         ok "accept_untracked_na 0: the NA was ignored (no entry for $CT at the router)"
     else
+        # The counter moves when the NA leaves $to; the router takes it a moment later.
+        wait_true 3 '[ -n "$(ip -n "$LAB_R" -6 neigh show "$CT" dev wan)" ]' ||
+            fail "accept_untracked_na 1: the router made no entry from the NA"
+        entry=$(ip -n "$LAB_R" -6 neigh show "$CT" dev wan)
         expect_eq "accept_untracked_na 1: the router's new entry is at $to's MAC" "$(mac_on "$to")" "$(router_mac_for_ct)"
         grep STALE <<<"$entry" >/dev/null || fail "the entry is not STALE: $entry"
     fi
