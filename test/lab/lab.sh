@@ -28,6 +28,11 @@
 #            same.
 #   LAB_REDUCED  1: scripts repeat less (lab_sample), as the guests of scripts/test.sh run them;
 #            every script still runs every section. Default 0: everything.
+#   LAB_HOST_ROOT  1: the host is the root namespace itself (its name ${LAB}h attached to PID 1's
+#            namespace), for what must run on a booted system: `netplan apply` under the guest's
+#            own systemd and udev (test/vm/netplan_apply_test.sh). Only in a throw-away qemu guest
+#            (NDPSYNC_VM=1, refused elsewhere); the root-namespace promise above then holds for
+#            the machine, not for the guest, and lab_down deletes the links it made there.
 
 LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_REPO=$(cd "$LAB_LIB_DIR/../.." && pwd)
@@ -36,6 +41,11 @@ LAB=${LAB:-nds$$}
 NDPSYNC=${NDPSYNC:-$LAB_REPO/build/ndpsync}
 LAB_TIME_SCALE=${LAB_TIME_SCALE:-1}
 LAB_REDUCED=${LAB_REDUCED:-0}
+LAB_HOST_ROOT=${LAB_HOST_ROOT:-0}
+if [[ $LAB_HOST_ROOT == 1 && ${NDPSYNC_VM:-0} != 1 ]]; then
+    echo "FAIL: LAB_HOST_ROOT=1 changes the root namespace: only in a throw-away guest (NDPSYNC_VM=1)" >&2
+    exit 2
+fi
 LAB_PYTHON=${LAB_PYTHON:-/usr/bin/python3}   # Debian's; another python3 may come first on PATH
 NDP_PROBE="$LAB_LIB_DIR/ndp_probe.py"
 
@@ -265,7 +275,11 @@ root_fingerprint() {
 # every interface created later inherits accept_dad=0 from "default": no 1 s DAD waits).
 _ns_init() {
     local ns=$1
-    ip netns add "$ns"
+    if [[ $LAB_HOST_ROOT == 1 && $ns == "$LAB_H" ]]; then
+        ip netns attach "$ns" 1
+    else
+        ip netns add "$ns"
+    fi
     ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
     ip -n "$ns" link set lo up
 }
@@ -337,8 +351,10 @@ lab_up() {
     # private LAB_DIR: an agent started as root hands it to the user it becomes (run_as).
     LAB_STATE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ndpsync-state.XXXXXX")
     export STATE_DIRECTORY=$LAB_STATE_DIR
-    _root_state >"$LAB_DIR/root.before" 2>&1
-    LAB_ROOT_FP=$(root_fingerprint)
+    if [[ $LAB_HOST_ROOT != 1 ]]; then
+        _root_state >"$LAB_DIR/root.before" 2>&1
+        LAB_ROOT_FP=$(root_fingerprint)
+    fi
 
     log "lab $LAB: creating namespaces ${LAB_NAMESPACES[*]}"
     local ns
@@ -460,7 +476,16 @@ lab_down() {
     LAB_RADVD_PID=""
 
     local ns
+    if [[ $LAB_HOST_ROOT == 1 ]]; then
+        # The host is the guest's root namespace: its processes are the guest's own; the links
+        # the lab made there go (each veth with its peer's namespace below, the bridge here).
+        ip link del br0 2>/dev/null
+    fi
     for ns in "${LAB_NAMESPACES[@]}"; do
+        if [[ $LAB_HOST_ROOT == 1 && $ns == "$LAB_H" ]]; then
+            ip netns del "$ns" 2>/dev/null   # the name only
+            continue
+        fi
         # Anything still running inside our namespaces was started by this lab.
         for pid in $(ip netns pids "$ns" 2>/dev/null); do
             _kill_pid "$pid"

@@ -18,8 +18,12 @@
 #      Incus 6, chrooted in a root of their own (build/roots/trixie-engines, about 750 MB), with
 #      that build: test_recipe_docker.sh (its three firewall variants), test_recipe_podman.sh,
 #      test_recipe_incus_lxd.sh.
+#   7. netplan: `netplan apply` itself (test/vm/netplan_apply_test.sh), in a qemu guest booted
+#      with its own systemd and udev from a root of its own (build/roots/trixie-netplan: systemd,
+#      udev, netplan.io and the lab's tools, about 240 MB), on the 6.12 kernel, with that build.
 #
-#   test/vm/debian13.sh [build|package|guest|suite|lab|engines]...   (default: all six, in order)
+#   test/vm/debian13.sh [build|package|guest|suite|lab|engines|netplan]...
+#                                                             (default: all seven, in order)
 #
 # Needs root (chroot, qemu's 9p), mmdebstrap and network access to Debian's registry on the first
 # run. Logs go to build/debian13/; a failure prints the end of the failing step's log. Changes
@@ -36,7 +40,7 @@ skip_unless_root
 OUT=$REPO/build/debian13
 mkdir -p "$OUT"
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(build package guest suite lab engines)
+[[ ${#steps[@]} -gt 0 ]] || steps=(build package guest suite lab engines netplan)
 
 packages="build-essential,cmake,pkgconf,libboost-dev,libcap-dev,libcli11-dev,libfmt-dev"
 packages+=",libnl-3-dev,libnl-route-3-dev,libspdlog-dev,libsystemd-dev,nlohmann-json3-dev"
@@ -53,6 +57,10 @@ DEV_ROOT=$DEBIAN_ROOT
 engines="libspdlog1.15,libnl-3-200,libnl-route-3-200,libsystemd0,libcap2,libfmt10"
 engines+=",iproute2,procps,iputils-ping,radvd,jq,python3,busybox-static,iptables,nftables,kmod"
 engines+=",docker.io,docker-cli,podman,aardvark-dns,incus-base,incus-client,dnsmasq-base"
+# The netplan guest's root: a booted system's systemd, udev and D-Bus, netplan, the lab's tools and
+# the build's libraries.
+netplan="systemd,udev,dbus,netplan.io,iproute2,procps,iputils-ping,radvd,jq,python3,kmod"
+netplan+=",libspdlog1.15,libnl-3-200,libnl-route-3-200,libsystemd0,libcap2,libfmt10"
 
 # in_root LOG CMD...: CMD chrooted in the root, with the checkout at its own path, /proc and /dev,
 # in a private mount namespace; its output in LOG, whose end is printed if it fails.
@@ -164,6 +172,22 @@ incus test_recipe_incus_lxd.sh ENGINE=incus
 RUNS
         DEBIAN_ROOT=$DEV_ROOT
         ;;
-    *) echo "usage: $0 [build|package|guest|suite|lab|engines]..." >&2; exit 2 ;;
+    netplan)
+        [[ -x $REPO/build/trixie/ndpsync ]] || fail "debian13: run the build step first (no build/trixie/ndpsync)"
+        debian_root trixie-netplan trixie "$netplan"
+        log "debian13: netplan apply under the guest's own systemd and udev, kernel 6.12 (log: $OUT/netplan.log)"
+        if ! NDPSYNC=$REPO/build/trixie/ndpsync "$REPO/test/vm/run.sh" --kernel 6.12 \
+            --root "$DEBIAN_ROOT" --systemd --timeout 900 -- \
+            bash test/vm/netplan_apply_test.sh >"$OUT/netplan.log" 2>&1; then
+            tail -n 80 "$OUT/netplan.log" >&2
+            fail "debian13: the netplan guest failed (whole log: $OUT/netplan.log)"
+        fi
+        # Everything is in the root: a skip is a failure here.
+        ! grep -q '^SKIP' "$OUT/netplan.log" || fail "debian13: $(grep '^SKIP' "$OUT/netplan.log")"
+        grep -E '^(## |ok |# host|# event|# vm:)' "$OUT/netplan.log" || true
+        ok "debian13: $(grep '^PASS' "$OUT/netplan.log")"
+        DEBIAN_ROOT=$DEV_ROOT
+        ;;
+    *) echo "usage: $0 [build|package|guest|suite|lab|engines|netplan]..." >&2; exit 2 ;;
     esac
 done
