@@ -12,9 +12,10 @@
 #      fix.
 #   3. ifreload -a with a changed stanza (a second address), under the router's pings (every
 #      100 ms): nothing lost, no write by the agent.
-#   4. ifdown eth0 && ifup eth0 under the router's pings: the admin down purges every proxy
+#   4. the router renumbers (a new prefix, the old one deprecated): nothing is lost.
+#   5. ifdown eth0 && ifup eth0 under the router's pings: the admin down purges every proxy
 #      entry; every one is back within 2 s of ifup.
-#   5. accept_ra 1 again, on the forwarding host, with the agent stopped (an admin's sysctl):
+#   6. accept_ra 1 again, on the forwarding host, with the agent stopped (an admin's sysctl):
 #      doctor's fix is ifupdown2's (a post-up line: ifupdown2 ignores accept_ra in a static
 #      stanza, also shown); that line in the stanza and ifreload -a set accept_ra 2 for real.
 #
@@ -87,7 +88,14 @@ expect_eq "reload: the agent's sysctl writes" 0 "$WRITES"
 ok "reload: $LOST pings lost, no write by the agent"
 
 # ---------------------------------------------------------------------------------------------
-section "4. ifdown eth0 && ifup eth0 under the router's pings"
+section "4. the router renumbers: a new prefix advertised, the lab's own deprecated"
+event renumber 60 lab_renumber
+expect_eq "renumber: default routes deleted" 0 "$ROUTE_DELETED"
+((LOST <= 1)) || afail "the router lost $LOST pings to c1 across the renumbering"
+ok "renumber: every entry kept, $LOST pings lost"
+
+# ---------------------------------------------------------------------------------------------
+section "5. ifdown eth0 && ifup eth0 under the router's pings"
 down_up() {
     ifupdown2 ifdown eth0
     ifupdown2 ifup eth0
@@ -98,7 +106,7 @@ wait_for 5 ip netns exec "$LAB_R" ping -6 -c1 -W1 -n "$LAB_CT1" || afail "the ro
 ok "the router reaches c1 again"
 
 # ---------------------------------------------------------------------------------------------
-section "5. accept_ra 1 on the forwarding host: doctor's fix, applied through ifupdown2"
+section "6. accept_ra 1 on the forwarding host: doctor's fix, applied through ifupdown2"
 agent_stop_term 5
 # What ifupdown2 does with the attribute ifupdown knows: nothing, in a static stanza.
 stanza "    accept_ra 2

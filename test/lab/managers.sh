@@ -85,6 +85,8 @@ event() {
     REPAIRS=$(($(status_q .counters.sysctl_repairs) - repairs0))
     WRITES=$(($(grep -c ' info sysctl ' "$AGENT_LOG" || true) - writes0))
     echo "# event $name: $LOST of $pings pings lost; entries back ${ENTRIES_MS} ms and a default route ${ROUTE_MS} ms after it returned; default route deleted $ROUTE_DELETED times, longest without ${ROUTE_GAP_MS} ms; the agent's sysctl writes $WRITES, repairs $REPAIRS"
+    # Which writes: the agent's own log lines, to tell a repair from an oscillation.
+    ((WRITES == 0)) || grep ' info sysctl ' "$AGENT_LOG" | tail -n "$WRITES" | sed 's/^/#   /'
 }
 uplink_sysctl() {
     ip netns exec "$LAB_H" cat "/proc/sys/net/ipv6/conf/eth0/$1"
@@ -109,6 +111,16 @@ LAB_P_NEW=2001:db8:0:2
 lab_renumber() {
     _radvd_conf "$LAB_P_NEW::/64"
     kill -HUP "$LAB_RADVD_PID"
-    wait_for 15 sh -c "ip -n '$LAB_H' -6 addr show dev eth0 | grep -q 'inet6 $LAB_P_NEW:'" ||
-        afail "no address from the new prefix $LAB_P_NEW::/64 on the host's eth0 within 15 s"
+    # radvd sends at once on SIGHUP, then every 3-10 s: two more chances within 25 s.
+    wait_for 25 sh -c "ip -n '$LAB_H' -6 addr show dev eth0 | grep -q 'inet6 $LAB_P_NEW:'" ||
+        afail "no address from the new prefix $LAB_P_NEW::/64 on the host's eth0 within 25 s: $(_renumber_state)"
+}
+# _renumber_state: what decides whether the host takes the new prefix, for a failure's message.
+_renumber_state() {
+    echo "eth0: accept_ra $(uplink_sysctl accept_ra), autoconf $(uplink_sysctl autoconf)," \
+        "forwarding $(uplink_sysctl forwarding), disable_ipv6 $(uplink_sysctl disable_ipv6)"
+    ip -n "$LAB_H" -6 addr show dev eth0
+    ip -n "$LAB_H" link show dev eth0
+    echo "--- radvd (pid $LAB_RADVD_PID):"
+    tail -n 15 "$LAB_DIR/radvd.log"
 }
