@@ -10,17 +10,20 @@
 #     4. the sanitizer build (ASan + UBSan): unit tests and the whole native integration suite, on
 #        this machine's kernel, in network namespaces; while it builds, the integration scripts
 #        that the guests leave out run with Debian 13's build and tools, chrooted in its root,
-#        then the network managers' tests (test_manager_*) with the release binary
+#        then the network managers' tests (test_manager_*) with the release binary; beside the
+#        suite, at the lowest priority, the guests' kernels and `netplan apply` in a qemu guest
+#        booted with Debian 13's systemd and udev (test/vm/debian13.sh netplan)
 #     5. the integration suite in two qemu guests side by side (test/vm/suite.sh; NDPSYNC_SKIP_VM=1
-#        skips 5 and 6): Debian 12's release binary on its 6.1 kernel, and Debian 13's build in
-#        its own root on the 6.12 kernel (test/vm/debian13.sh suite); beside them, the engines'
-#        recipes with Debian 13's Docker 26, Podman 5.4 and Incus 6, chrooted in a root of their
-#        own (test/vm/debian13.sh engines; they mostly wait for the router's advertisements)
+#        skips 5, 6 and the netplan guest): Debian 12's release binary on its 6.1 kernel, and
+#        Debian 13's build in its own root on the 6.12 kernel (test/vm/debian13.sh suite); beside
+#        them, the engines' recipes with Debian 13's Docker 26, Podman 5.4 and Incus 6, chrooted
+#        in a root of their own (test/vm/debian13.sh engines), then Debian 12's network managers
+#        and networkd with netplan (ctest -L manager -R "_debian12|_netplan"); all of these mostly
+#        wait for the router's advertisements
 #     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there;
 #        beside it, the same for Debian 13's package under Debian 13's systemd (test/vm/debian13.sh,
 #        whose build with -Werror, unit tests and dpkg-buildpackage run chrooted in a Debian 13
-#        root in the background from phase 1 on), and Debian 12's network managers and networkd
-#        with netplan (ctest -L manager -R "_debian12|_netplan")
+#        root in the background from phase 1 on)
 #   scripts/test.sh --quick    the contributor's tier (6 minutes on 2 cores once built): the release
 #                              build, unit tests, the native integration suite and the docs,
 #                              sizes and format checks (no package, clang-tidy, fuzz, bench,
@@ -71,7 +74,8 @@ mkdir -p build
 # A session of its own, so that a failure elsewhere stops all of it (the build's compilers too).
 setsid nice -n 19 ionice -c 3 test/vm/debian13.sh build package >build/debian13.log 2>&1 &
 d13_pid=$!
-trap '[[ -z $d13_pid ]] || kill -- -"$d13_pid" 2>/dev/null || true' EXIT
+np_pid=""   # the netplan guest's session (phase 4), killed with Debian 13's on any exit
+trap 'for g in $d13_pid $np_pid; do kill -- -"$g" 2>/dev/null || true; done' EXIT
 d13_wait() {   # the background Debian 13 steps' result, once
   [[ -n $d13_pid ]] || return 0
   phase "Debian 13: waiting for the background steps"
@@ -142,6 +146,16 @@ if ! wait "$beside"; then
   exit 1
 fi
 cat build/beside-asan.log
+# The suite leaves most of a core idle (its scripts mostly wait for the kernel and the router):
+# beside it, at the lowest priority, the guests' kernels (download, unpack, depmod), then
+# `netplan apply` in a qemu guest booted with Debian 13's own systemd and udev (test/vm/debian13.sh
+# netplan, from a root of its own; about 4 minutes in all).
+if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
+  phase "beside the sanitizer suite: the guests' kernels, then netplan apply in a guest booted with Debian 13's systemd (build/netplan.log)"
+  setsid nice -n 19 sh -c 'test/vm/run.sh --kernel 6.1 --prepare && test/vm/run.sh --kernel 6.12 --prepare &&
+    exec test/vm/debian13.sh netplan' >build/netplan.log 2>&1 &
+  np_pid=$!
+fi
 phase "sanitizer build: unit tests and the native integration suite"
 (cd build-asan && ctest --output-on-failure -L "unit|integration" -LE manager)
 
@@ -155,8 +169,16 @@ phase "sanitizer build: unit tests and the native integration suite"
 # (test/vm/deb_systemd_test.sh: installed, upgraded, removed and purged there only, never on
 # this machine, whose dpkg database is checked unchanged). NDPSYNC_SKIP_VM=1 skips this phase.
 # =============================================================================================
-phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6): started in the background (build/engines.log)"
-test/vm/debian13.sh engines >build/engines.log 2>&1 &
+# Then Debian 12's network managers and networkd with netplan (ctest -L manager -R
+# "_debian12|_netplan"). Both mostly wait for the router's advertisements; one after the other.
+phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6), then Debian 12's network managers and netplan: started in the background (build/engines.log, build/managers12.log)"
+(
+  rc=0
+  test/vm/debian13.sh engines >build/engines.log 2>&1 || rc=1
+  (cd build && ctest --output-on-failure -L manager -R "_debian12|_netplan") >build/managers12.log 2>&1 ||
+    rc=$((rc | 2))
+  exit "$rc"
+) &
 engines_pid=$!
 bg_wait() {   # bg_wait PID LOG WHAT: a background step's result, with its log; says WHAT failed
   local rc=0
@@ -165,24 +187,33 @@ bg_wait() {   # bg_wait PID LOG WHAT: a background step's result, with its log; 
   [[ $rc -eq 0 ]] || echo "== $3 FAILED (above)"
   return "$rc"
 }
-# Debian 12's network managers and networkd with netplan (mostly waiting for the router's
-# advertisements): beside the package guests, whose second half leaves a core idle.
-managers12=(ctest --output-on-failure -L manager -R "_debian12|_netplan")
+engines_wait() {   # the engines' and Debian 12's managers' results, each with its log
+  local rc=0
+  wait "$engines_pid" || rc=$?
+  cat build/engines.log
+  ((rc & 1)) && echo "== Debian 13's engines FAILED (above)"
+  cat build/managers12.log
+  ((rc & 2)) && echo "== Debian 12's network managers or netplan FAILED (above)"
+  return "$rc"
+}
 if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   phase "integration suite in qemu guests: Debian 12 on its 6.1 kernel, Debian 13 on 6.12"
   mkdir -p build/vm/logs
-  for k in 6.1 6.12; do
-    test/vm/run.sh --kernel "$k" --prepare   # download, unpack, depmod: once, one at a time
-  done
+  # The netplan guest beside the sanitizer suite has ended by now; its kernels are the guests'
+  # (run.sh prepares a kernel itself if that step failed before).
+  np_failed=0
+  bg_wait "$np_pid" build/netplan.log "netplan apply in its guest (or the guests' kernels)" || np_failed=1
+  np_pid=""
   NDPSYNC=$PWD/build/ndpsync LAB_REDUCED=${LAB_REDUCED:-1} \
     test/vm/run.sh --kernel 6.1 --timeout 2700 -- test/vm/suite.sh >build/vm/logs/suite-6.1.log 2>&1 &
   vm_pids=($!)
   test/vm/debian13.sh suite >build/vm/logs/suite-debian13.log 2>&1 &
   vm_pids+=($!)
   vm_failed=()
+  [[ $np_failed -eq 0 ]] || vm_failed+=("netplan apply in its guest")
   wait "${vm_pids[0]}" || vm_failed+=("6.1")
   wait "${vm_pids[1]}" || vm_failed+=("Debian 13 on 6.12")
-  bg_wait "$engines_pid" build/engines.log "Debian 13's engines" || vm_failed+=("Debian 13's engines")
+  engines_wait || vm_failed+=("Debian 13's engines or Debian 12's network managers")
   sed -n '/^== summary/,/^# vm:/p' build/vm/logs/suite-6.1.log
   cat build/vm/logs/suite-debian13.log   # on a failure, with the end of its suite's log
   if [[ ${vm_failed[*]} == *6.1* ]]; then
@@ -192,9 +223,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
 
   # The package and its next version (for the upgrade). build-deb/ndpsync is warm: test_deb built
   # it above, and the version is only in debian/changelog, so this is debhelper and lintian.
-  phase "the Debian package under systemd in a qemu guest on 6.1; beside it, Debian 12's network managers and netplan (build/managers12.log)"
-  (cd build && "${managers12[@]}") >build/managers12.log 2>&1 &
-  m12_pid=$!
+  phase "the Debian package under systemd in a qemu guest on 6.1"
   deb_log=build/vm/logs/deb-systemd-6.1.log
   rm -rf build/vm/debs
   build_deb() {   # build_deb [--version V]: the path of the .deb
@@ -237,11 +266,8 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
     echo "== the package guest FAILED; the last 100 lines of $deb_log:"
     tail -n 100 "$deb_log"
   fi
-  bg_wait "$m12_pid" build/managers12.log "Debian 12's network managers or netplan" ||
-    vm_failed+=("Debian 12's network managers or netplan")
   [[ ${#vm_failed[@]} -eq 0 ]]
 else
-  bg_wait "$engines_pid" build/engines.log "Debian 13's engines"
-  (cd build && "${managers12[@]}")
+  engines_wait
 fi
 phase "every phase passed"

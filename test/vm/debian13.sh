@@ -184,7 +184,7 @@ RUNS
         fi
         # Everything is in the root: a skip is a failure here.
         ! grep -q '^SKIP' "$OUT/netplan.log" || fail "debian13: $(grep '^SKIP' "$OUT/netplan.log")"
-        grep -E '^(## |ok |# host|# event|# vm:)' "$OUT/netplan.log" || true
+        grep -aE '^(## |ok |# host|# event|#   |# vm:)' "$OUT/netplan.log" || true
         ok "debian13: $(grep '^PASS' "$OUT/netplan.log")"
         DEBIAN_ROOT=$DEV_ROOT
         ;;
