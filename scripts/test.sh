@@ -17,13 +17,13 @@
 #        skips 5, 6 and the netplan guest): Debian 12's release binary on its 6.1 kernel, and
 #        Debian 13's build in its own root on the 6.12 kernel (test/vm/debian13.sh suite); beside
 #        them, the engines' recipes with Debian 13's Docker 26, Podman 5.4 and Incus 6, chrooted
-#        in a root of their own (test/vm/debian13.sh engines), then Debian 12's network managers
-#        and networkd with netplan (ctest -L manager -R "_debian12|_netplan"); all of these mostly
-#        wait for the router's advertisements
+#        in a root of their own (test/vm/debian13.sh engines; they mostly wait for the router's
+#        advertisements), and, at the lowest priority, the packages for phase 6
 #     6. the package under systemd in a qemu guest: installed, upgraded, removed and purged there;
 #        beside it, the same for Debian 13's package under Debian 13's systemd (test/vm/debian13.sh,
 #        whose build with -Werror, unit tests and dpkg-buildpackage run chrooted in a Debian 13
-#        root in the background from phase 1 on)
+#        root in the background from phase 1 on), and Debian 12's network managers and networkd
+#        with netplan (ctest -L manager -R "_debian12|_netplan")
 #   scripts/test.sh --quick    the contributor's tier (6 minutes on 2 cores once built): the release
 #                              build, unit tests, the native integration suite and the docs,
 #                              sizes and format checks (no package, clang-tidy, fuzz, bench,
@@ -169,16 +169,8 @@ phase "sanitizer build: unit tests and the native integration suite"
 # (test/vm/deb_systemd_test.sh: installed, upgraded, removed and purged there only, never on
 # this machine, whose dpkg database is checked unchanged). NDPSYNC_SKIP_VM=1 skips this phase.
 # =============================================================================================
-# Then Debian 12's network managers and networkd with netplan (ctest -L manager -R
-# "_debian12|_netplan"). Both mostly wait for the router's advertisements; one after the other.
-phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6), then Debian 12's network managers and netplan: started in the background (build/engines.log, build/managers12.log)"
-(
-  rc=0
-  test/vm/debian13.sh engines >build/engines.log 2>&1 || rc=1
-  (cd build && ctest --output-on-failure -L manager -R "_debian12|_netplan") >build/managers12.log 2>&1 ||
-    rc=$((rc | 2))
-  exit "$rc"
-) &
+phase "Debian 13's engines (Docker 26, Podman 5.4, Incus 6): started in the background (build/engines.log)"
+test/vm/debian13.sh engines >build/engines.log 2>&1 &
 engines_pid=$!
 bg_wait() {   # bg_wait PID LOG WHAT: a background step's result, with its log; says WHAT failed
   local rc=0
@@ -187,18 +179,28 @@ bg_wait() {   # bg_wait PID LOG WHAT: a background step's result, with its log; 
   [[ $rc -eq 0 ]] || echo "== $3 FAILED (above)"
   return "$rc"
 }
-engines_wait() {   # the engines' and Debian 12's managers' results, each with its log
-  local rc=0
-  wait "$engines_pid" || rc=$?
-  cat build/engines.log
-  ((rc & 1)) && echo "== Debian 13's engines FAILED (above)"
-  cat build/managers12.log
-  ((rc & 2)) && echo "== Debian 12's network managers or netplan FAILED (above)"
-  return "$rc"
-}
+# Debian 12's network managers and networkd with netplan (mostly waiting for the router's
+# advertisements): beside the package guests, whose second half leaves a core idle.
+managers12=(ctest --output-on-failure -L manager -R "_debian12|_netplan")
 if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   phase "integration suite in qemu guests: Debian 12 on its 6.1 kernel, Debian 13 on 6.12"
   mkdir -p build/vm/logs
+  # The package and its next version (for the upgrade) for phase 6, built beside the guests at
+  # the lowest priority. build-deb/ndpsync is warm: test_deb built it in phase 1, and the version
+  # is only in debian/changelog, so this is debhelper and lintian.
+  rm -rf build/vm/debs build/vm/debs.txt
+  build_deb() {   # build_deb [--version V]: the path of the .deb
+    scripts/build-deb.sh --out build/vm/debs "$@" >build/vm/logs/build-deb.log 2>&1 ||
+      { tail -n 40 build/vm/logs/build-deb.log >&2; return 1; }
+    tail -n1 build/vm/logs/build-deb.log
+  }
+  (
+    renice -n 19 -p "$BASHPID" >/dev/null
+    deb=$(build_deb)
+    next=$(build_deb --version "$(dpkg-deb -f "$deb" Version)+1")
+    echo "$deb $next" >build/vm/debs.txt
+  ) &
+  debs_pid=$!
   # The netplan guest beside the sanitizer suite has ended by now; its kernels are the guests'
   # (run.sh prepares a kernel itself if that step failed before).
   np_failed=0
@@ -213,7 +215,7 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   [[ $np_failed -eq 0 ]] || vm_failed+=("netplan apply in its guest")
   wait "${vm_pids[0]}" || vm_failed+=("6.1")
   wait "${vm_pids[1]}" || vm_failed+=("Debian 13 on 6.12")
-  engines_wait || vm_failed+=("Debian 13's engines or Debian 12's network managers")
+  bg_wait "$engines_pid" build/engines.log "Debian 13's engines" || vm_failed+=("Debian 13's engines")
   sed -n '/^== summary/,/^# vm:/p' build/vm/logs/suite-6.1.log
   cat build/vm/logs/suite-debian13.log   # on a failure, with the end of its suite's log
   if [[ ${vm_failed[*]} == *6.1* ]]; then
@@ -221,18 +223,15 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
     tail -n 100 build/vm/logs/suite-6.1.log
   fi
 
-  # The package and its next version (for the upgrade). build-deb/ndpsync is warm: test_deb built
-  # it above, and the version is only in debian/changelog, so this is debhelper and lintian.
-  phase "the Debian package under systemd in a qemu guest on 6.1"
+  phase "the Debian package under systemd in a qemu guest on 6.1; beside it, Debian 12's network managers and netplan (build/managers12.log)"
+  (cd build && "${managers12[@]}") >build/managers12.log 2>&1 &
+  m12_pid=$!
   deb_log=build/vm/logs/deb-systemd-6.1.log
-  rm -rf build/vm/debs
-  build_deb() {   # build_deb [--version V]: the path of the .deb
-    scripts/build-deb.sh --out build/vm/debs "$@" >build/vm/logs/build-deb.log 2>&1 ||
-      { tail -n 40 build/vm/logs/build-deb.log >&2; return 1; }
-    tail -n1 build/vm/logs/build-deb.log
-  }
-  deb=$(build_deb)
-  next=$(build_deb --version "$(dpkg-deb -f "$deb" Version)+1")
+  if ! wait "$debs_pid"; then
+    echo "== the package for the guest (scripts/build-deb.sh) FAILED: build/vm/logs/build-deb.log"
+    exit 1
+  fi
+  read -r deb next <build/vm/debs.txt
   # What this machine's dpkg knows of ndpsync, before and after (the guest's root is this file
   # system read-only under a tmpfs overlay, so nothing it installs can land here).
   dpkg_ndpsync() {
@@ -266,8 +265,11 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
     echo "== the package guest FAILED; the last 100 lines of $deb_log:"
     tail -n 100 "$deb_log"
   fi
+  bg_wait "$m12_pid" build/managers12.log "Debian 12's network managers or netplan" ||
+    vm_failed+=("Debian 12's network managers or netplan")
   [[ ${#vm_failed[@]} -eq 0 ]]
 else
-  engines_wait
+  bg_wait "$engines_pid" build/engines.log "Debian 13's engines"
+  (cd build && "${managers12[@]}")
 fi
 phase "every phase passed"
