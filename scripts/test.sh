@@ -152,7 +152,7 @@ cat build/beside-asan.log
 # netplan, from a root of its own; about 4 minutes in all).
 if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   phase "beside the sanitizer suite: the guests' kernels, then netplan apply in a guest booted with Debian 13's systemd (build/netplan.log)"
-  setsid nice -n 19 sh -c 'test/vm/run.sh --kernel 6.1 --prepare && test/vm/run.sh --kernel 6.12 --prepare &&
+  setsid nice -n 19 ionice -c 3 sh -c 'test/vm/run.sh --kernel 6.1 --prepare && test/vm/run.sh --kernel 6.12 --prepare &&
     exec test/vm/debian13.sh netplan' >build/netplan.log 2>&1 &
   np_pid=$!
 fi
@@ -201,8 +201,8 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
     echo "$deb $next" >build/vm/debs.txt
   ) &
   debs_pid=$!
-  # The netplan guest beside the sanitizer suite has ended by now; its kernels are the guests'
-  # (run.sh prepares a kernel itself if that step failed before).
+  # The netplan guest beside the sanitizer suite, waited for here (it has mostly ended); its
+  # kernels are the guests' (run.sh prepares a kernel itself if that step failed before).
   np_failed=0
   bg_wait "$np_pid" build/netplan.log "netplan apply in its guest (or the guests' kernels)" || np_failed=1
   np_pid=""
@@ -224,14 +224,14 @@ if [[ ${NDPSYNC_SKIP_VM:-0} != 1 ]]; then
   fi
 
   phase "the Debian package under systemd in a qemu guest on 6.1; beside it, Debian 12's network managers and netplan (build/managers12.log)"
-  (cd build && "${managers12[@]}") >build/managers12.log 2>&1 &
-  m12_pid=$!
-  deb_log=build/vm/logs/deb-systemd-6.1.log
   if ! wait "$debs_pid"; then
-    echo "== the package for the guest (scripts/build-deb.sh) FAILED: build/vm/logs/build-deb.log"
+    echo "== the package for the guest (scripts/build-deb.sh) FAILED: build/vm/logs/build-deb.log${vm_failed[*]:+; failed before it: ${vm_failed[*]}}"
     exit 1
   fi
   read -r deb next <build/vm/debs.txt
+  (cd build && "${managers12[@]}") >build/managers12.log 2>&1 &
+  m12_pid=$!
+  deb_log=build/vm/logs/deb-systemd-6.1.log
   # What this machine's dpkg knows of ndpsync, before and after (the guest's root is this file
   # system read-only under a tmpfs overlay, so nothing it installs can land here).
   dpkg_ndpsync() {

@@ -20,7 +20,7 @@
 #      stanza, also shown); that line in the stanza and ifreload -a set accept_ra 2 for real.
 #
 # Needs root and Debian's registry (the root is built once, under build/roots); exits 77
-# (skipped) when not root. Runs in ~40 s, plus half a minute the first time.
+# (skipped) when not root. Runs in ~40-60 s, plus half a minute the first time.
 #
 #   NDPSYNC=/path/to/ndpsync bash test/integration/test_manager_ifupdown2.sh
 set -euo pipefail

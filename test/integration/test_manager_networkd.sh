@@ -27,8 +27,9 @@
 # `netplan generate` (netplan 1.1) renders into /run/systemd/network/10-netplan-eth0.network;
 # doctor names netplan and that file, its drop-in goes beside it in /etc, and section 5 first
 # runs netplan generate and networkctl reload under the pings (the drop-in must stay).
-# `netplan apply` itself is not run: it stops and starts networkd with systemctl and reloads
-# udev, which need systemd as PID 1.
+# `netplan apply` itself is not run here: it stops and starts networkd with systemctl and
+# reloads udev, which need systemd as PID 1; test/vm/netplan_apply_test.sh runs it in a guest
+# booted with its own systemd and udev.
 #
 # Each event prints a line "# event NAME: ..." (test/lab/managers.sh) for docs/operations.md.
 #
@@ -48,7 +49,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lab/managers.sh"
 skip_unless_root
 trap lab_down EXIT
 # NETPLAN=1: the uplink's configuration is netplan's YAML, which netplan generates into networkd's
-# runtime directory as on Ubuntu; section 5 then runs `netplan apply` too.
+# runtime directory as on Ubuntu; section 5 then runs netplan generate and networkctl reload too.
 NETPLAN=${NETPLAN:-0}
 
 debian_root "$MANAGERS_SUITE-managers" "$MANAGERS_SUITE" "$MANAGERS_PACKAGES"

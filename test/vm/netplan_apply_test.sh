@@ -58,7 +58,8 @@ netplan_apply() {
     netplan apply >>"$LAB_DIR/netplan.log" 2>&1 || afail "netplan apply failed: $(tail -5 "$LAB_DIR/netplan.log")"
 }
 configured() {
-    networkctl status eth0 2>/dev/null | grep -Eq 'State: .*\(configured'
+    # (grep without -q: under pipefail, -q's early exit would fail the pipeline with SIGPIPE)
+    networkctl status eth0 2>/dev/null | grep -E 'State: .*\(configured' >/dev/null
 }
 # A ping window long enough for the slowest netplan apply in an emulated guest (40 s at scale 10).
 PINGS=$((40 * LAB_TIME_SCALE))
