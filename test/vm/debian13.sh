@@ -52,15 +52,17 @@ packages+=",systemd,iproute2,procps,iputils-ping,kmod,libnss-systemd"
 packages+=",radvd,jq,python3,lxc,busybox-static,tcpdump,iptables,nftables,python3-prometheus-client"
 debian_root trixie-dev trixie "$packages"
 DEV_ROOT=$DEBIAN_ROOT
+# What the build needs at run time, in the roots that run it without building it.
+runtime="libspdlog1.15,libnl-3-200,libnl-route-3-200,libsystemd0,libcap2,libfmt10"
 # The engines' root: the build's libraries, the lab's tools, the engines (incus-base: containers
 # only, without incus' virtual machines and their qemu).
-engines="libspdlog1.15,libnl-3-200,libnl-route-3-200,libsystemd0,libcap2,libfmt10"
+engines="$runtime"
 engines+=",iproute2,procps,iputils-ping,radvd,jq,python3,busybox-static,iptables,nftables,kmod"
 engines+=",docker.io,docker-cli,podman,aardvark-dns,incus-base,incus-client,dnsmasq-base"
 # The netplan guest's root: a booted system's systemd, udev and D-Bus, netplan, the lab's tools and
 # the build's libraries.
 netplan="systemd,udev,dbus,netplan.io,iproute2,procps,iputils-ping,radvd,jq,python3,kmod"
-netplan+=",libspdlog1.15,libnl-3-200,libnl-route-3-200,libsystemd0,libcap2,libfmt10"
+netplan+=",$runtime"
 
 # in_root LOG CMD...: CMD chrooted in the root, with the checkout at its own path, /proc and /dev,
 # in a private mount namespace; its output in LOG, whose end is printed if it fails.
